@@ -1,0 +1,67 @@
+"""Settings from ``O2O_*`` environment variables, overridable by a mapping given to create_app."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULTS = {
+    "DATABASE_URL": "sqlite:///instance/o2o.db",
+    "SEED_STORES": 30_000,
+    "SEED_SCANS": 200_000,
+    "SECRET_KEY": None,
+    "TILES": DEFAULT_TILES,
+    "TILES_CRS": None,          # wgs84 or gcj02; guessed from TILES when unset
+    "TILES_ATTRIBUTION": None,
+    "PUBLIC_URL": None,
+    "RANDOM_SEED": 1111,
+    "MAX_UPLOAD_MB": 20,
+}
+_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB"}
+GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
+
+
+class ConfigError(ValueError):
+    """A setting with a value the app cannot use."""
+
+
+def load(overrides: dict | None = None, environ=os.environ) -> dict:
+    """Effective settings: defaults ← ``O2O_NAME`` environment variables ← ``overrides``."""
+    cfg = dict(DEFAULTS)
+    for name in DEFAULTS:
+        value = environ.get(f"O2O_{name}")
+        if value is not None and value != "":
+            cfg[name] = value
+    for name, value in (overrides or {}).items():
+        cfg[name[4:] if name.startswith("O2O_") else name] = value
+    for name in _INTS:
+        try:
+            cfg[name] = int(cfg[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"O2O_{name} must be a whole number, not {cfg[name]!r}") from None
+        if cfg[name] < 0:
+            raise ConfigError(f"O2O_{name} must not be negative")
+    if cfg["TILES_CRS"] is None:
+        tiles = str(cfg["TILES"]).lower()
+        cfg["TILES_CRS"] = "gcj02" if any(h in tiles for h in GCJ02_TILE_HOSTS) else "wgs84"
+    if str(cfg["TILES"]).lower() == "none":
+        cfg["TILES"] = "none"
+    return cfg
+
+
+def secret_key(instance_dir: str | Path) -> str:
+    """The key kept in ``instance/secret_key``, generated on first use (readable by us only)."""
+    path = Path(instance_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker wrote it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

@@ -1,0 +1,1 @@
+"""Deterministic demo data shaped like the real campaign: stores (and, later, QR scans)."""

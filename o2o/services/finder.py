@@ -1,0 +1,131 @@
+"""Finding stores: nearby, in a map viewport, by id, by brand."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from slugify import slugify
+
+from ..geo.clustering import cluster_points
+from ..geo.distance import haversine_m
+from ..geo.index import Filters, StoreIndex
+from ..storage.base import StoreRepository
+
+MAX_VIEWPORT_FEATURES = 500
+
+
+@dataclass(frozen=True)
+class NearbyQuery:
+    lon: float
+    lat: float
+    k: int = 20
+    radius_m: float | None = None
+    filters: Filters = field(default_factory=Filters)
+    text: str | None = None         # name, brand or address contains this
+
+
+@dataclass
+class NearbyResult:
+    stores: list[dict]              # each with distance_m, nearest first
+    nearest: dict | None = None     # set when a radius left no store: the nearest one anywhere
+
+
+def find_nearby(repo: StoreRepository, index: StoreIndex, query: NearbyQuery) -> NearbyResult:
+    """The ``k`` nearest open stores matching the filters, within ``radius_m`` if given.
+
+    When the radius holds none, :attr:`NearbyResult.nearest` names the nearest matching store
+    at any distance, so a shopper is never left with an empty answer and no way on.
+    """
+    if query.text:
+        return _search_nearby(repo, query)
+    ids, dist = index.nearest(query.lon, query.lat, k=query.k, radius_m=query.radius_m,
+                              filters=query.filters)
+    stores = _with_distance(repo, ids, dist)
+    nearest = None
+    if not stores and query.radius_m is not None:
+        ids, dist = index.nearest(query.lon, query.lat, k=1, filters=query.filters)
+        found = _with_distance(repo, ids, dist)
+        nearest = found[0] if found else None
+    return NearbyResult(stores, nearest)
+
+
+def _search_nearby(repo: StoreRepository, query: NearbyQuery) -> NearbyResult:
+    """Text search, ranked by distance: the matches come from the database, the ranking is exact."""
+    f = query.filters
+    rows = repo.search_stores(query.text, f.brands, f.retailers, f.categories)
+    if not rows:
+        return NearbyResult([])
+    ids, lon, lat = (np.asarray(c) for c in zip(*rows))
+    dist = haversine_m(query.lon, query.lat, lon, lat)
+    order = np.lexsort((ids, dist))
+    ids, dist = ids[order], dist[order]
+    nearest = None
+    if query.radius_m is not None and not (dist[:1] <= query.radius_m).any():
+        nearest = _with_distance(repo, ids[:1], dist[:1])[0]
+        return NearbyResult([], nearest)
+    if query.radius_m is not None:
+        inside = dist <= query.radius_m
+        ids, dist = ids[inside], dist[inside]
+    return NearbyResult(_with_distance(repo, ids[: query.k], dist[: query.k]))
+
+
+def _with_distance(repo: StoreRepository, ids, dist) -> list[dict]:
+    records = {s["id"]: s for s in repo.get_stores(ids.tolist())}
+    out = []
+    for sid, d in zip(ids.tolist(), dist.tolist()):
+        store = records.get(sid)
+        if store is not None and store["status"] == "open":
+            store["distance_m"] = round(d, 1)
+            out.append(store)
+    return out
+
+
+@dataclass
+class ViewResult:
+    stores: list[dict]
+    clusters: list[dict]            # {"lon", "lat", "count", "bbox": [w, s, e, n]}
+    total: int                      # open stores in the viewport matching the filters
+
+
+def zoom_for_bbox(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> float:
+    """The Web Mercator zoom at which a 1024-pixel-wide map shows this box (when none is given)."""
+    width = max(max_lon - min_lon, 1e-9)
+    return max(0.0, min(22.0, math.log2(360.0 / width * 4)))
+
+
+def stores_in_view(repo: StoreRepository, index: StoreIndex, bbox: tuple[float, float, float, float],
+                   zoom: float | None = None, filters: Filters = Filters(),
+                   max_features: int = MAX_VIEWPORT_FEATURES) -> ViewResult:
+    """Open stores in a viewport, grouped into clusters where dense; never over ``max_features``."""
+    ids, lon, lat = index.in_bbox(*bbox, filters=filters)
+    if zoom is None:
+        zoom = zoom_for_bbox(*bbox)
+    groups = cluster_points(lon, lat, zoom, max_features=max_features)
+    single_ids = ids[groups.singles]
+    order = single_ids.argsort(kind="stable")
+    stores = [s for s in repo.get_stores(single_ids[order].tolist()) if s["status"] == "open"]
+    clusters = [
+        {"lon": float(x), "lat": float(y), "count": int(c), "bbox": [float(v) for v in b]}
+        for x, y, c, b in zip(groups.lon, groups.lat, groups.count, groups.bbox)
+    ]
+    return ViewResult(stores, clusters, int(len(ids)))
+
+
+def list_brands(repo: StoreRepository) -> list[dict]:
+    """Every brand with its slug and number of open stores, most stores first."""
+    rows = [{"name": name, "slug": brand_slug(name), "stores": n} for name, n in repo.brand_counts()]
+    return sorted(rows, key=lambda r: (-r["stores"], r["name"]))
+
+
+def brand_slug(name: str) -> str:
+    """URL slug of a brand name: ``Marks & Spencer`` → ``marks-spencer``."""
+    return slugify(name) or slugify(name, allow_unicode=True) or "brand"
+
+
+def brand_by_slug(repo: StoreRepository, slug: str) -> dict | None:
+    for brand in list_brands(repo):
+        if brand["slug"] == slug:
+            return brand
+    return None

@@ -1,0 +1,303 @@
+"""The embedded backend: SQLite through sqlite-utils, in WAL mode.
+
+One :class:`SqliteRepository` wraps one connection; a connection must stay on the thread that
+opened it, so the web layer keeps one per thread. Every write runs in a transaction that also
+bumps a database-wide revision number, and stamps the rows it touched with it: any process
+reading the database learns what changed since its last look with one indexed query
+(``index_rows(since_rev)``), which is how every worker's in-memory index stays fresh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import sqlite_utils
+
+from .base import STORE_FIELDS
+
+SCHEMA_VERSION_KEY = "schema_version"
+
+# Each entry upgrades the schema by one version; never edit one that has shipped, add another.
+MIGRATIONS: list[str] = [
+    # 1: retailers, stores, their history, and the revision counter.
+    """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT OR IGNORE INTO meta (key, value) VALUES ('rev', '0');
+    CREATE TABLE retailers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        domains TEXT NOT NULL DEFAULT '[]',
+        key_hash TEXT UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE stores (
+        id INTEGER PRIMARY KEY,
+        retailer_id INTEGER NOT NULL REFERENCES retailers(id),
+        external_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        category TEXT NOT NULL,
+        lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+        lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+        address TEXT NOT NULL DEFAULT '',
+        province TEXT,
+        city TEXT,
+        district TEXT,
+        hours TEXT,
+        phone TEXT,
+        online_url TEXT,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        rev INTEGER NOT NULL,
+        UNIQUE (retailer_id, external_id)
+    );
+    CREATE INDEX stores_rev ON stores (rev);
+    CREATE INDEX stores_brand_status ON stores (brand, status);
+    CREATE TABLE store_history (
+        id INTEGER PRIMARY KEY,
+        store_id INTEGER NOT NULL REFERENCES stores(id),
+        rev INTEGER NOT NULL,
+        changed_at TEXT NOT NULL,
+        before TEXT NOT NULL
+    );
+    CREATE INDEX store_history_store ON store_history (store_id);
+    """,
+]
+
+_SELECT_STORE = (
+    "SELECT s.id, s.retailer_id, s.external_id, s.name, s.brand, r.name AS retailer, s.category,"
+    " s.lat, s.lon, s.address, s.province, s.city, s.district, s.hours, s.phone, s.online_url,"
+    " s.status, s.created_at, s.updated_at FROM stores s JOIN retailers r ON r.id = s.retailer_id"
+)
+
+
+def utc_now() -> str:
+    """The current time as the database stores it: ISO 8601 UTC with a ``Z``, to the second."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def path_from_url(url: str) -> str:
+    """``sqlite:///relative/path.db`` → ``relative/path.db``; ``sqlite:////abs.db`` → ``/abs.db``."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url!r} (expected sqlite:///PATH)")
+    path = url[len("sqlite:///"):]
+    return path or ":memory:"
+
+
+class SqliteRepository:
+    """The embedded store repository."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+
+    @classmethod
+    def from_url(cls, url: str, timeout_s: float = 10.0) -> "SqliteRepository":
+        return cls.connect(path_from_url(url), timeout_s=timeout_s)
+
+    @classmethod
+    def connect(cls, path: str, timeout_s: float = 10.0) -> "SqliteRepository":
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly
+        # what `transaction()` wraps and nothing else.
+        conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+        return cls(conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --------------------------------------------------------------------------- schema
+    def schema_version(self) -> int:
+        if not self.db["meta"].exists():
+            return 0
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_VERSION_KEY,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; safe to run twice and from two processes at once."""
+        with self.transaction():
+            version = self.schema_version()
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (SCHEMA_VERSION_KEY, str(number)),
+                )
+            return len(MIGRATIONS)
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error: a unit of work is all or nothing."""
+        if self.conn.in_transaction:
+            yield self  # nested: the outer transaction decides
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def _next_rev(self) -> int:
+        row = self.conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rev' RETURNING value"
+        ).fetchone()
+        return int(row[0])
+
+    # --------------------------------------------------------------------------- changes
+    def current_rev(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()
+        return int(row[0]) if row else 0
+
+    def sync_marks(self) -> tuple[int, int]:
+        """(revision, revision of the last wholesale reset) in one read."""
+        marks = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN ('rev', 'reset_rev')").fetchall())
+        return int(marks.get("rev", 0)), int(marks.get("reset_rev", 0))
+
+    def index_rows(self, since_rev: int = 0) -> Iterator[tuple]:
+        """(id, lon, lat, brand, retailer, category, status) of stores changed after ``since_rev``."""
+        cur = self.conn.execute(
+            "SELECT s.id, s.lon, s.lat, s.brand, r.name, s.category, s.status"
+            " FROM stores s JOIN retailers r ON r.id = s.retailer_id WHERE s.rev > ?",
+            (since_rev,),
+        )
+        return iter(cur)
+
+    # --------------------------------------------------------------------------- stores
+    def count_stores(self, status: str | None = None) -> int:
+        if status is None:
+            return self.conn.execute("SELECT count(*) FROM stores").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM stores WHERE status = ?", (status,)).fetchone()[0]
+
+    def get_store(self, store_id: int) -> dict | None:
+        row = self.conn.execute(_SELECT_STORE + " WHERE s.id = ?", (int(store_id),)).fetchone()
+        return dict(row) if row else None
+
+    def get_stores(self, store_ids: Iterable[int]) -> list[dict]:
+        """Stores by id, in the order asked; unknown ids are left out."""
+        ids = [int(i) for i in store_ids]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: dict(r) for r in self.conn.execute(_SELECT_STORE + f" WHERE s.id IN ({marks})", ids)}
+        return [rows[i] for i in ids if i in rows]
+
+    def iter_stores(self) -> Iterator[dict]:
+        for row in self.conn.execute(_SELECT_STORE + " ORDER BY s.id"):
+            yield dict(row)
+
+    def brand_counts(self) -> list[tuple[str, int]]:
+        """Every brand with its number of open stores (brands whose stores are all closed: 0)."""
+        rows = self.conn.execute(
+            "SELECT brand, sum(status = 'open') FROM stores GROUP BY brand ORDER BY brand"
+        )
+        return [(r[0], int(r[1])) for r in rows]
+
+    def category_counts(self) -> list[tuple[str, int]]:
+        rows = self.conn.execute(
+            "SELECT category, count(*) FROM stores WHERE status = 'open' GROUP BY category ORDER BY category"
+        )
+        return [(r[0], int(r[1])) for r in rows]
+
+    def city_centres(self, limit: int = 60) -> list[dict]:
+        """Cities with the most open stores and the mean position of those stores."""
+        rows = self.conn.execute(
+            "SELECT province, city, count(*) AS stores, avg(lon) AS lon, avg(lat) AS lat FROM stores"
+            " WHERE status = 'open' AND city IS NOT NULL GROUP BY province, city"
+            " ORDER BY stores DESC, city LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def search_stores(self, text: str, brands=None, retailers=None, categories=None) -> list[tuple]:
+        """(id, lon, lat) of open stores whose name, brand or address contains ``text``."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql = ("SELECT s.id, s.lon, s.lat FROM stores s JOIN retailers r ON r.id = s.retailer_id"
+               " WHERE s.status = 'open' AND (s.name LIKE ? ESCAPE '\\' OR s.brand LIKE ? ESCAPE '\\'"
+               " OR s.address LIKE ? ESCAPE '\\')")
+        params: list = [pattern] * 3
+        for column, values in (("s.brand", brands), ("r.name", retailers), ("s.category", categories)):
+            if values:
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                params += list(values)
+        return [tuple(r) for r in self.conn.execute(sql, params)]
+
+    def insert_stores(self, rows: Iterable[dict]) -> int:
+        """Insert new stores in one transaction (the seed's bulk path). Returns how many."""
+        now = utc_now()
+        columns = [f for f in STORE_FIELDS if f not in ("id", "retailer")]
+        with self.transaction():
+            rev = self._next_rev()
+            batch = []
+            for row in rows:
+                record = {c: row.get(c) for c in columns}
+                record["status"] = record["status"] or "open"
+                record["created_at"] = record["created_at"] or now
+                record["updated_at"] = record["updated_at"] or record["created_at"]
+                record["rev"] = rev
+                batch.append(record)
+            if batch:
+                self.db["stores"].insert_all(batch, batch_size=2000)
+        return len(batch)
+
+    def delete_all_stores(self) -> None:
+        """Remove every store and its history (re-seeding); retailers stay."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM store_history")
+            self.conn.execute("DELETE FROM stores")
+            rev = self._next_rev()
+            # Readers apply changes row by row; rows that vanished need a full reload instead.
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('reset_rev', ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(rev),))
+
+    # --------------------------------------------------------------------------- retailers
+    def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int:
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO retailers (name, domains, key_hash, created_at) VALUES (?, ?, ?, ?)",
+                (name, json.dumps(sorted(set(domains))), key_hash, utc_now()),
+            )
+            return int(cur.lastrowid)
+
+    def get_retailer(self, retailer_id: int) -> dict | None:
+        row = self.conn.execute("SELECT * FROM retailers WHERE id = ?", (int(retailer_id),)).fetchone()
+        return _retailer(row)
+
+    def list_retailers(self) -> list[dict]:
+        return [_retailer(r) for r in self.conn.execute("SELECT * FROM retailers ORDER BY id")]
+
+
+def _retailer(row) -> dict | None:
+    if row is None:
+        return None
+    out = dict(row)
+    out["domains"] = json.loads(out["domains"])
+    return out
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def default_path() -> str:
+    return os.path.join("instance", "o2o.db")

@@ -1,0 +1,130 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask, jsonify
+
+from .. import config as config_mod
+from ..storage import open_repository
+from . import errors
+from .state import AppState
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings, database (migrated, seeded on first start), index, blueprints."""
+    settings = config_mod.load(config)
+    app = Flask(
+        "o2o",
+        root_path=str(ROOT),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config["O2O"] = settings
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or config_mod.secret_key(app.instance_path)
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    if config and config.get("TESTING"):
+        app.config["TESTING"] = True
+
+    state = AppState(settings["DATABASE_URL"])
+    app.extensions["o2o"] = state
+    command = flask_cli_command()
+    # `flask --app app seed|import|…` must not first seed the demo data on an empty database.
+    prepare_database(settings, seed_if_empty=command in (None, "run"))
+    state.index_sync.load(state.repo())
+    # Don't hand this thread's connection to forked gunicorn workers: each opens its own.
+    state.close()
+
+    errors.register(app)
+    from . import api, assets, docs, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(assets.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(docs.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        repo = state.repo()
+        return jsonify({"status": "ok", "stores": repo.count_stores()})
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app
+
+
+def flask_cli_command(argv: list[str] | None = None) -> str | None:
+    """The sub-command when this process is the ``flask`` command line, else None.
+
+    >>> flask_cli_command(["/usr/bin/flask", "--app", "app", "seed", "--stores", "5"])
+    'seed'
+    >>> flask_cli_command(["gunicorn", "app:app"]) is None
+    True
+    """
+    argv = sys.argv if argv is None else argv
+    if not argv or os.path.basename(argv[0]) not in ("flask", "__main__.py"):
+        return None
+    if os.path.basename(argv[0]) == "__main__.py" and "flask" not in argv[0]:
+        return None
+    skip = False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+        elif arg in ("--app", "-A", "--env-file", "-e"):
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def prepare_database(settings: dict, seed_if_empty: bool = True) -> None:
+    """Migrate the schema and, on an empty database, seed the demo data, once across workers.
+
+    Several gunicorn workers may start at once; a lock file beside the database makes one of
+    them seed while the others wait, then find the stores there.
+    """
+    url = settings["DATABASE_URL"]
+    repo = open_repository(url)
+    try:
+        with _startup_lock(url):
+            repo.migrate()
+            if seed_if_empty and settings["SEED_STORES"] > 0 and repo.count_stores() == 0:
+                from ..services.seeding import seed
+
+                seed(repo, settings["SEED_STORES"], settings["SEED_SCANS"], settings["RANDOM_SEED"])
+    finally:
+        repo.close()
+
+
+class _startup_lock:
+    def __init__(self, url: str):
+        self.path = None
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            self.path = url[len("sqlite:///"):] + ".startup.lock"
+
+    def __enter__(self):
+        if self.path:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self.fh = open(self.path, "w")
+            fcntl.flock(self.fh, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self.path:
+            fcntl.flock(self.fh, fcntl.LOCK_UN)
+            self.fh.close()

@@ -1,0 +1,76 @@
+"""The contract's error format: ``{"error": {"code", "message", "field"}}`` with a 4xx status."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    """An error a client caused; rendered as JSON with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 headers: dict | None = None, **extra):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+        self.extra = extra
+
+    def to_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        body.update(self.extra)
+        return {"error": body}
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_parameter", message, field)
+
+
+def not_found(message: str = "not found") -> ApiError:
+    return ApiError(404, "not_found", message)
+
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
+          415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited"}
+
+
+def _wants_json() -> bool:
+    path = request.path
+    if path.startswith(("/api/", "/go/", "/healthz")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        response = jsonify(err.to_dict())
+        response.status_code = err.status
+        response.headers.update(err.headers)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        status = err.code or 500
+        if _wants_json():
+            body = {"error": {"code": _CODES.get(status, "error"), "message": err.description}}
+            response = jsonify(body)
+            response.status_code = status
+            if status == 405 and err.valid_methods:
+                response.headers["Allow"] = ", ".join(err.valid_methods)
+            return response
+        return render_template("error.html", status=status, message=err.description), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):  # a defect: log it, answer without leaking internals
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return jsonify({"error": {"code": "internal_error", "message": "internal server error"}}), 500
+        return render_template("error.html", status=500, message="Something went wrong."), 500

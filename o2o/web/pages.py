@@ -1,0 +1,113 @@
+"""Shoppers' pages: the finder map, a store, a brand. Views gather data and render templates."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from .. import maps
+from ..geo.hours import BEIJING, is_open_at, now_beijing
+from ..geo.index import Filters
+from ..services import finder
+from . import geojson
+from .state import index, repo
+
+bp = Blueprint("pages", __name__)
+
+
+def tile_settings() -> maps.TileSettings:
+    cfg = current_app.config["O2O"]
+    return maps.TileSettings(cfg["TILES"], cfg["TILES_CRS"], cfg.get("TILES_ATTRIBUTION"))
+
+
+def _client_config(**extra) -> str:
+    tiles = tile_settings()
+    data = {"tiles": tiles.url, "tilesCrs": tiles.crs, "attribution": tiles.attribution}
+    data.update(extra)
+    # Inside <script type="application/json">: escape "<" so no text can close the tag.
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+
+
+@bp.get("/")
+def home():
+    r = repo()
+    cities = r.city_centres(60)
+    brands = finder.list_brands(r)
+    categories = [c for c, _ in r.category_counts()]
+    return render_template(
+        "index.html",
+        config_json=_client_config(cities=cities, brands=[b["name"] for b in brands],
+                                   categories=categories),
+        cities=cities, brands=brands, categories=categories,
+    )
+
+
+@bp.get("/stores/<int:store_id>")
+def store_page(store_id: int):
+    store = repo().get_store(store_id)
+    if store is None:
+        abort(404, description=f"There is no store {store_id}.")
+    tiles = tile_settings()
+    m = maps.embed(maps.store_map(store, tiles))
+    links = geojson.nav_links(store)
+    return render_template(
+        "store.html", store=store, map=m, links=links, go_url=geojson.go_url(store_id),
+        open_now=is_open_at(store["hours"], now_beijing()), brand_slug=finder.brand_slug(store["brand"]),
+        offline=tiles.offline, tiles_crs=tiles.crs,
+    )
+
+
+@bp.get("/brands/<slug>")
+def brand_page(slug: str):
+    r = repo()
+    brand = finder.brand_by_slug(r, slug)
+    if brand is None:
+        abort(404, description="There is no such brand.")
+    filters = Filters.of([brand["name"]])
+    lat, lon = request.args.get("lat", type=float), request.args.get("lon", type=float)
+    origin = None
+    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+        origin = (lon, lat)
+    idx = index()
+    if origin is None:  # no position: centre on the brand's biggest city
+        centres = [c for c in r.city_centres(400) if c]
+        origin = (centres[0]["lon"], centres[0]["lat"]) if centres else (116.397, 39.909)
+    ids, dist = idx.nearest(origin[0], origin[1], k=max(brand["stores"], 1), filters=filters)
+    stores = [s for s in r.get_stores(ids.tolist())]
+    for s, d in zip(stores, dist.tolist()):
+        s["distance_m"] = d
+    tiles = tile_settings()
+    m = maps.embed(maps.stores_map(stores, tiles))
+    return render_template("brand.html", brand=brand, stores=stores[:200], total=len(stores),
+                           map=m, located=request.args.get("lat") is not None,
+                           offline=tiles.offline, tiles_crs=tiles.crs)
+
+
+@bp.get("/geodata/<level>.geojson")
+def outlines(level: str):
+    from ..basemap import TOLERANCE_DEG, outlines_geojson
+
+    if level not in TOLERANCE_DEG:
+        abort(404)
+    response = Response(outlines_geojson(level), mimetype="application/geo+json")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
+@bp.app_template_filter("distance")
+def format_distance(metres) -> str:
+    if metres is None:
+        return ""
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+@bp.app_template_filter("beijing")
+def format_beijing(utc_text: str | None) -> str:
+    """An ISO UTC timestamp shown in Beijing time."""
+    if not utc_text:
+        return ""
+    when = datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone(BEIJING)
+    return when.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"

@@ -1,0 +1,147 @@
+"""Query-string and body validation with pydantic, errors turned into the contract's format.
+
+A model per endpoint declares each parameter's type and range once; the same models feed the
+OpenAPI description, so the documentation cannot drift from what is enforced.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from ..geo import crs as crs_mod
+from .errors import ApiError
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_strip_whitespace=True)
+
+    @field_validator("crs", mode="before", check_fields=False)
+    @classmethod
+    def _crs(cls, value):
+        try:
+            return crs_mod.normalise_crs(value)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class Filtered(_Query):
+    brand: list[Name] = Field(default_factory=list, description="Exact brand name; repeatable.")
+    retailer: list[Name] = Field(default_factory=list, description="Exact retailer name; repeatable.")
+    category: list[Name] = Field(default_factory=list, description="Exact category name; repeatable.")
+    crs: str = Field("wgs84", description="Coordinate system of the input and output: wgs84, gcj02 or bd09.",
+                     json_schema_extra={"enum": list(crs_mod.SYSTEMS)})
+
+
+class NearbyParams(Filtered):
+    lat: float = Field(..., ge=-90, le=90, description="Latitude of the shopper.")
+    lon: float = Field(..., ge=-180, le=180, description="Longitude of the shopper.")
+    k: int = Field(20, ge=1, le=200, description="How many stores at most.")
+    radius_km: float | None = Field(None, ge=0, le=100,
+                                    description="Only stores within this great-circle distance.")
+    q: str | None = Field(None, max_length=100,
+                          description="Text search: store name, brand or address contains this.")
+
+
+class ViewportParams(Filtered):
+    bbox: str = Field(..., description="minLon,minLat,maxLon,maxLat", examples=["121.40,31.18,121.55,31.28"])
+    zoom: float | None = Field(None, ge=0, le=22, description="Map zoom level; decides clustering.")
+
+    @model_validator(mode="after")
+    def _check_bbox(self):
+        self.bounds()  # raises a ValueError naming bbox
+        return self
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        parts = self.bbox.split(",")
+        if len(parts) != 4:
+            raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat")
+        try:
+            w, s, e, n = (float(p) for p in parts)
+        except ValueError:
+            raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
+        if not all(math.isfinite(v) for v in (w, s, e, n)):
+            raise _FieldError("bbox", "bbox values must be finite numbers")
+        if not (-180 <= w <= 180 and -180 <= e <= 180):
+            raise _FieldError("bbox", "bbox longitudes must be between -180 and 180")
+        if not (-90 <= s <= 90 and -90 <= n <= 90):
+            raise _FieldError("bbox", "bbox latitudes must be between -90 and 90")
+        if w > e or s > n:
+            raise _FieldError("bbox", "bbox must list the minimum before the maximum (minLon,minLat,maxLon,maxLat)")
+        return w, s, e, n
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _describe_range(info: FieldInfo) -> tuple[Any, Any]:
+    lo = hi = None
+    for m in info.metadata:
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+    return lo, hi
+
+
+def _message(model: type[BaseModel], err: dict) -> tuple[str, str]:
+    loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+    field = loc[0] if loc else "body"
+    kind = err.get("type", "")
+    info = model.model_fields.get(field)
+    ctx_error = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_error, _FieldError):
+        return ctx_error.field, ctx_error.message
+    if kind == "missing":
+        return field, f"{field} is required"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and info is not None:
+        lo, hi = _describe_range(info)
+        if lo is not None and hi is not None:
+            return field, f"{field} must be between {lo:g} and {hi:g}"
+    if kind == "finite_number":
+        return field, f"{field} must be a finite number"
+    if kind in ("float_parsing", "float_type"):
+        return field, f"{field} must be a number"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return field, f"{field} must be a whole number"
+    if kind == "string_too_long":
+        return field, f"{field} is too long (at most {err['ctx']['max_length']} characters)"
+    if kind == "string_too_short":
+        return field, f"{field} must not be empty"
+    if kind == "value_error":
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        return field, msg if field in msg else f"{field}: {msg}"
+    return field, f"{field}: {err.get('msg', 'invalid value')}"
+
+
+def validation_error(model: type[BaseModel], exc: ValidationError) -> ApiError:
+    """The first problem of a pydantic error, as a 400 naming the field."""
+    field, message = _message(model, exc.errors()[0])
+    return ApiError(400, "invalid_parameter", message, field)
+
+
+def parse_query(model: type[BaseModel], args) -> Any:
+    """Validate a request's query string (a werkzeug MultiDict) against ``model``."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name not in args:
+            continue
+        values = args.getlist(name)
+        is_list = getattr(info.annotation, "__origin__", None) is list
+        if is_list:
+            data[name] = [v for v in values if v.strip() != ""]
+        else:
+            if len(values) > 1:
+                raise ApiError(400, "invalid_parameter", f"{name} must be given once", name)
+            data[name] = values[0]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(model, exc) from None

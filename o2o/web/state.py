@@ -1,0 +1,59 @@
+"""What a running app shares across requests: database connections and the store index.
+
+SQLite connections belong to the thread that opened them, so each thread keeps its own
+(opening one per request would cost more than the query). The index is one per process and
+is brought up to date with the database before every search (:mod:`o2o.services.index_sync`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from ..services.index_sync import IndexSync
+from ..storage import StoreRepository, open_repository
+
+
+class AppState:
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+        self._local = threading.local()
+        self.index_sync = IndexSync()
+        self._regions = None
+
+    def repo(self) -> StoreRepository:
+        repo = getattr(self._local, "repo", None)
+        if repo is None:
+            repo = self._local.repo = open_repository(self.database_url)
+        return repo
+
+    def index(self):
+        """The process's store index, refreshed with any change made by any process."""
+        return self.index_sync.refresh(self.repo())
+
+    def regions(self):
+        """District polygons, loaded on first use (only writes and analytics need them)."""
+        if self._regions is None:
+            from ..regions import load_regions
+
+            self._regions = load_regions()
+        return self._regions
+
+    def close(self) -> None:
+        repo = getattr(self._local, "repo", None)
+        if repo is not None:
+            repo.close()
+            self._local.repo = None
+
+
+def state() -> AppState:
+    return current_app.extensions["o2o"]
+
+
+def repo() -> StoreRepository:
+    return state().repo()
+
+
+def index():
+    return state().index()

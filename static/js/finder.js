@@ -1,0 +1,265 @@
+/* The shopper's store finder: a map of the stores in view (clustered), a list of the nearest
+ * beside it, search and filters, all kept in the URL so a view can be shared. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("o2o-config").textContent);
+  var crs = cfg.tilesCrs || "wgs84";
+  var params = new URLSearchParams(window.location.search);
+  var state = {
+    brand: params.getAll("brand"),
+    category: params.get("category") || "",
+    q: params.get("q") || "",
+    user: null,            // shopper's position in display coordinates [lat, lon]
+    selected: params.get("store") ? Number(params.get("store")) : null
+  };
+
+  var map = L.map("map", { zoomControl: true, worldCopyJump: false, minZoom: 3, maxZoom: 19 });
+  if (cfg.tiles && cfg.tiles !== "none") {
+    L.tileLayer(cfg.tiles, {
+      maxZoom: 19,
+      attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    }).addTo(map);
+  } else {
+    O2O.addOfflineBasemap(map);
+  }
+  var clusterLayer = L.layerGroup().addTo(map);
+  var storeLayer = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false, spiderfyOnMaxZoom: true }).addTo(map);
+  var userLayer = L.layerGroup().addTo(map);
+  var markers = {};   // store id -> marker currently on the map
+  var statusEl = document.getElementById("status");
+  var listEl = document.getElementById("results");
+  var titleEl = document.getElementById("results-title");
+
+  function setStatus(text) { statusEl.textContent = text || ""; }
+
+  // ------------------------------------------------------------------ API
+  var inflight = {};
+  function api(kind, path, query) {
+    if (inflight[kind]) inflight[kind].abort();
+    var ctrl = new AbortController();
+    inflight[kind] = ctrl;
+    var qs = new URLSearchParams();
+    Object.keys(query).forEach(function (k) {
+      var v = query[k];
+      if (Array.isArray(v)) v.forEach(function (x) { qs.append(k, x); });
+      else if (v !== null && v !== undefined && v !== "") qs.append(k, v);
+    });
+    return fetch(path + "?" + qs.toString(), { signal: ctrl.signal, headers: { Accept: "application/json" } })
+      .then(function (r) {
+        return r.json().then(function (body) {
+          if (!r.ok) throw new Error((body.error && body.error.message) || ("HTTP " + r.status));
+          return body;
+        });
+      });
+  }
+
+  function filters() {
+    return { brand: state.brand, category: state.category ? [state.category] : [], crs: crs };
+  }
+
+  // ------------------------------------------------------------------ popups and markers
+  function popupContent(f) {
+    var p = f.properties;
+    var badge = p.open_now === true ? O2O.el("span", { className: "badge open", text: "Open now 营业中" })
+      : p.open_now === false ? O2O.el("span", { className: "badge shut", text: "Closed now 休息中" }) : null;
+    var dist = (p.distance_m !== undefined) ? O2O.el("div", { className: "dist", text: O2O.formatDistance(p.distance_m) + " away" }) : null;
+    return O2O.el("div", { className: "popup" }, [
+      O2O.el("h3", { text: p.name }),
+      O2O.el("div", { className: "meta", text: p.brand + " · " + p.category }),
+      O2O.el("div", { className: "addr", text: p.address }),
+      O2O.el("div", { className: "hours" }, [O2O.el("span", { text: "Hours " + (p.hours || "—") + " " }), badge]),
+      dist,
+      O2O.el("div", { className: "popup-actions" }, [
+        O2O.el("a", { href: p.nav.amap, target: "_blank", rel: "noopener", className: "button primary", text: "Navigate 导航" }),
+        O2O.el("a", { href: p.nav.geo, className: "button", text: "Maps app" }),
+        O2O.el("a", { href: p.url, className: "button", text: "Details" }),
+        O2O.el("a", { href: p.go_url, rel: "noopener", className: "button buy", text: "Buy online 去网店" })
+      ])
+    ]);
+  }
+
+  function storeMarker(f) {
+    var c = f.geometry.coordinates;
+    var m = L.marker([c[1], c[0]], { title: f.properties.name, alt: f.properties.name });
+    m.bindPopup(function () { return popupContent(f); }, { maxWidth: 280 });
+    m.storeId = f.id;
+    m.on("popupopen", function () { state.selected = f.id; highlight(f.id); writeUrl(); });
+    m.on("popupclose", function () { if (state.selected === f.id) { state.selected = null; writeUrl(); } });
+    return m;
+  }
+
+  function clusterMarker(f) {
+    var c = f.geometry.coordinates, n = f.properties.point_count;
+    var size = n < 10 ? 34 : n < 100 ? 40 : n < 1000 ? 48 : 56;
+    var icon = L.divIcon({
+      html: "<div><span>" + (n >= 10000 ? Math.round(n / 1000) + "k" : n) + "</span></div>",
+      className: "marker-cluster server-cluster " + (n < 10 ? "marker-cluster-small" : n < 100 ? "marker-cluster-medium" : "marker-cluster-large"),
+      iconSize: L.point(size, size)
+    });
+    var m = L.marker([c[1], c[0]], { icon: icon, title: n + " stores" });
+    m.on("click", function () {
+      var b = f.bbox;
+      if (b && (b[2] - b[0] > 1e-6 || b[3] - b[1] > 1e-6)) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30] });
+      else map.setView([c[1], c[0]], Math.min(map.getZoom() + 3, 19));
+    });
+    return m;
+  }
+
+  function showFeatures(features) {
+    clusterLayer.clearLayers();
+    var keep = {};
+    var add = [];
+    features.forEach(function (f) {
+      if (f.properties.cluster) { clusterLayer.addLayer(clusterMarker(f)); return; }
+      keep[f.id] = true;
+      if (!markers[f.id]) { markers[f.id] = storeMarker(f); add.push(markers[f.id]); }
+    });
+    var remove = [];
+    Object.keys(markers).forEach(function (id) {
+      if (!keep[id] && Number(id) !== state.selected) { remove.push(markers[id]); delete markers[id]; }
+    });
+    storeLayer.removeLayers(remove);
+    storeLayer.addLayers(add);
+  }
+
+  // ------------------------------------------------------------------ the list
+  function origin() {
+    if (state.user && map.getBounds().contains(state.user)) return { lat: state.user[0], lon: state.user[1], from: "you" };
+    var c = map.getCenter();
+    return { lat: c.lat, lon: c.lng, from: "the map centre" };
+  }
+
+  function renderList(body, from) {
+    listEl.textContent = "";
+    var features = body.features;
+    if (!features.length && body.nearest) features = [body.nearest];
+    titleEl.textContent = features.length ? "Nearest to " + from : "No stores match";
+    features.forEach(function (f) {
+      var p = f.properties;
+      var li = O2O.el("li", { "data-id": f.id, tabindex: "0" }, [
+        O2O.el("div", { className: "row1" }, [
+          O2O.el("strong", { text: p.name }),
+          O2O.el("span", { className: "dist", text: O2O.formatDistance(p.distance_m) })
+        ]),
+        O2O.el("div", { className: "meta", text: p.brand + " · " + p.category + (p.open_now === false ? " · closed now" : "") }),
+        O2O.el("div", { className: "addr", text: p.address })
+      ]);
+      li.addEventListener("click", function () { focusStore(f); });
+      li.addEventListener("keydown", function (ev) { if (ev.key === "Enter") focusStore(f); });
+      listEl.appendChild(li);
+    });
+    highlight(state.selected);
+  }
+
+  function highlight(id) {
+    Array.prototype.forEach.call(listEl.children, function (li) {
+      li.classList.toggle("selected", Number(li.getAttribute("data-id")) === id);
+    });
+  }
+
+  function focusStore(f) {
+    var c = f.geometry.coordinates;
+    var m = markers[f.id];
+    if (!m) { m = markers[f.id] = storeMarker(f); storeLayer.addLayer(m); }
+    state.selected = f.id;
+    storeLayer.zoomToShowLayer(m, function () { m.openPopup(); });
+    if (map.getZoom() < 15) map.setView([c[1], c[0]], 16);
+  }
+
+  // ------------------------------------------------------------------ refresh on every move
+  var timer = null;
+  function scheduleRefresh() { clearTimeout(timer); timer = setTimeout(refresh, 200); }
+
+  function refresh() {
+    writeUrl();
+    var b = map.getBounds();
+    var o = origin();
+    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v, i) {
+      var lim = i % 2 === 0 ? 180 : 90;
+      return Math.max(-lim, Math.min(lim, v)).toFixed(6);
+    }).join(",");
+    var f = filters();
+    if (state.q) {
+      // Text search: the matches nearest the shopper, on the map and in the list.
+      api("list", "/api/v1/stores/nearby", Object.assign({ lat: o.lat.toFixed(6), lon: o.lon.toFixed(6), k: 50, q: state.q }, f))
+        .then(function (body) {
+          showFeatures(body.features);
+          renderList(body, o.from);
+          setStatus(body.features.length + " stores match “" + state.q + "”");
+        }).catch(handleError);
+      return;
+    }
+    api("view", "/api/v1/stores", Object.assign({ bbox: bbox, zoom: map.getZoom() }, f)).then(function (body) {
+      showFeatures(body.features);
+      setStatus(body.total.toLocaleString() + " stores in view" + (state.brand.length ? " · " + state.brand.join(", ") : "")
+        + (state.category ? " · " + state.category : ""));
+    }).catch(handleError);
+    api("list", "/api/v1/stores/nearby", Object.assign({ lat: o.lat.toFixed(6), lon: o.lon.toFixed(6), k: 30 }, f))
+      .then(function (body) { renderList(body, o.from); }).catch(handleError);
+  }
+
+  function handleError(err) { if (err.name !== "AbortError") setStatus("Could not load stores: " + err.message); }
+
+  function writeUrl() {
+    var c = map.getCenter();
+    var qs = new URLSearchParams();
+    qs.set("lat", c.lat.toFixed(5)); qs.set("lon", c.lng.toFixed(5)); qs.set("z", map.getZoom());
+    state.brand.forEach(function (b) { qs.append("brand", b); });
+    if (state.category) qs.set("category", state.category);
+    if (state.q) qs.set("q", state.q);
+    if (state.selected) qs.set("store", state.selected);
+    history.replaceState(null, "", "?" + qs.toString());
+  }
+
+  // ------------------------------------------------------------------ controls
+  var qInput = document.getElementById("q");
+  var catSelect = document.getElementById("category");
+  var citySelect = document.getElementById("city");
+  qInput.value = state.brand.length ? state.brand.join(", ") : state.q;
+  catSelect.value = state.category;
+
+  document.getElementById("search-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var text = qInput.value.trim();
+    var brand = cfg.brands.filter(function (b) { return b.toLowerCase() === text.toLowerCase(); })[0];
+    state.brand = brand ? [brand] : [];
+    state.q = brand ? "" : text;
+    refresh();
+  });
+  catSelect.addEventListener("change", function () { state.category = catSelect.value; refresh(); });
+  citySelect.addEventListener("change", function () {
+    var city = cfg.cities[Number(citySelect.value)];
+    if (!city) return;
+    var p = O2O.toDisplay(city.lon, city.lat, crs);
+    map.setView([p[1], p[0]], 12);
+  });
+
+  function locate(auto) {
+    if (!navigator.geolocation) { if (!auto) setStatus("This browser cannot share a location: choose a city."); return; }
+    setStatus("Finding your location…");
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      var p = O2O.toDisplay(pos.coords.longitude, pos.coords.latitude, crs);
+      state.user = [p[1], p[0]];
+      userLayer.clearLayers();
+      L.circleMarker(state.user, { radius: 8, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 })
+        .bindTooltip("You are here").addTo(userLayer);
+      map.setView(state.user, 15);
+    }, function () {
+      setStatus("Location unavailable — choose a city instead.");
+      citySelect.classList.add("attention");
+      citySelect.focus();
+    }, { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 });
+  }
+  document.getElementById("locate").addEventListener("click", function () { locate(false); });
+
+  // ------------------------------------------------------------------ start
+  map.on("moveend", scheduleRefresh);
+  var lat = parseFloat(params.get("lat")), lon = parseFloat(params.get("lon")), z = parseInt(params.get("z"), 10);
+  if (isFinite(lat) && isFinite(lon)) {
+    map.setView([lat, lon], isFinite(z) ? z : 14);
+  } else {
+    map.setView([34.5, 108.0], 5);  // all of China until the shopper's location is known
+    locate(true);
+  }
+  window.o2oMap = map; // for tests and debugging
+})();
