@@ -7,6 +7,7 @@ machine without internet. Every map built here is pointed at the app's own copie
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import folium
@@ -44,7 +45,7 @@ def localise(element) -> None:
 
 
 def _base_map(tiles: TileSettings, location, zoom: int, map_id: str) -> folium.Map:
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True,
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True, max_zoom=19, maxZoom=19,
                    prefer_canvas=False)
     m._id = map_id  # stable variable name (map_<id>) so page scripts can reach the map
     localise(m)
@@ -65,8 +66,15 @@ def store_map(store: dict, tiles: TileSettings) -> folium.Map:
     """A small map of one store with its marker (the name in a tooltip, escaped by folium)."""
     where = _display(store["lon"], store["lat"], tiles)
     m = _base_map(tiles, where, 16, "store")
-    folium.Marker(where, tooltip=folium.Tooltip(store["name"], parse_html=False)).add_to(m)
+    folium.Marker(where, tooltip=folium.Tooltip(inert_text(store["name"]))).add_to(m)
     return m
+
+
+def inert_text(text: str) -> str:
+    """Untrusted text made safe for folium, which pastes it into an inline JavaScript template
+    literal that Leaflet then renders as HTML: escape HTML, and the template's `, $ and \\."""
+    return (html.escape(text, quote=True).replace("`", "&#96;").replace("$", "&#36;")
+            .replace("\\", "&#92;"))
 
 
 def stores_map(stores: list[dict], tiles: TileSettings, map_id: str = "brand") -> folium.Map:
@@ -101,5 +109,5 @@ def embed(m: folium.Map) -> dict:
     return {
         "head": root.header.render(),
         "html": root.html.render(),
-        "script": root.script.render(),
+        "script": "<script>\n" + root.script.render() + "\n</script>",
     }

@@ -38,5 +38,5 @@ fi
 
 if [ $want_test = 1 ] && [ ! -x /usr/bin/chromium ]; then
   log "installing Debian's chromium for the browser tests"
-  as_root apt-get update -qq && as_root apt-get install -y -qq chromium >/dev/null
+  as_root apt-get update -qq && as_root apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi

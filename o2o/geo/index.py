@@ -35,8 +35,9 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .distance import EARTH_RADIUS_M, chord_to_m, unit_vectors
+from .distance import EARTH_RADIUS_M, unit_vectors
 
+_TWO_R = 2.0 * EARTH_RADIUS_M
 _EMPTY_IDS = np.empty(0, dtype=np.int64)
 _EMPTY_F = np.empty(0, dtype=float)
 _FIELDS = ("brand", "retailer", "category")
@@ -65,6 +66,9 @@ class Filters:
 
     def by_field(self):
         return {"brand": self.brands, "retailer": self.retailers, "category": self.categories}
+
+
+_NO_FILTERS = Filters()
 
 
 class _Vocab:
@@ -137,8 +141,8 @@ class StoreIndex:
         self._alive = np.ones(len(ids), dtype=bool)
         self._n_dead = 0
         self._tree = cKDTree(unit_vectors(lon, lat) if len(ids) else np.empty((0, 3)))
-        self._all_positions = np.arange(len(ids))
         self._subtrees: dict[tuple[str, int], tuple[cKDTree, np.ndarray]] = {}
+        self._plans: dict[Filters, tuple] = {}
         self._lat_order = np.argsort(lat, kind="stable")
         self._lat_sorted = lat[self._lat_order]
         # The delta: id -> (lon, lat, xyz, brand code, retailer code, category code)
@@ -212,7 +216,7 @@ class StoreIndex:
     @property
     def nbytes(self) -> int:
         """Approximate memory held by the base arrays and trees, in bytes."""
-        arrays = [self._ids, self._lon, self._lat, self._alive, self._all_positions,
+        arrays = [self._ids, self._lon, self._lat, self._alive,
                   self._lat_order, self._lat_sorted, *self._codes.values()]
         total = sum(a.nbytes for a in arrays)
         n_tree_points = self._tree.n + sum(t.n for t, _ in self._subtrees.values())
@@ -223,9 +227,18 @@ class StoreIndex:
 
     # ----------------------------------------------------------------------------- querying
     def _sources(self, filters: Filters):
-        """The trees to search: the whole base, or the per-value trees of the most selective field."""
+        """The trees to search and the post-filters, planned once per distinct filter."""
+        plan = self._plans.get(filters)
+        if plan is None:
+            if len(self._plans) > 1024:
+                self._plans.clear()
+            plan = self._plans[filters] = self._plan(filters)
+        return plan
+
+    def _plan(self, filters: Filters):
+        # Positions None: the whole base's tree, whose indices are base positions already.
         if filters.is_empty():
-            return [(self._tree, self._all_positions)], None
+            return [(self._tree, None)], None
         by_field = filters.by_field()
         # Use the field whose chosen values cover the fewest stores; others are post-filters.
         best_field, best_codes, best_size = None, None, None
@@ -239,7 +252,7 @@ class StoreIndex:
         sources = [self._subtree(best_field, c) for c in best_codes]
         post = {f: np.array(self._vocab[f].codes(n), dtype=np.int32)
                 for f, n in by_field.items() if n is not None and f != best_field}
-        return sources, post
+        return sources, (post or None)
 
     def _subtree(self, field: str, code: int):
         key = (field, code)
@@ -253,7 +266,7 @@ class StoreIndex:
 
     def _keep(self, positions: np.ndarray, post) -> np.ndarray:
         keep = self._alive[positions] if self._n_dead else np.ones(len(positions), dtype=bool)
-        if post:
+        if post is not None:
             for field, codes in post.items():
                 keep &= np.isin(self._codes[field][positions], codes)
         return keep
@@ -265,53 +278,80 @@ class StoreIndex:
         Returns ``(ids, distances_m)``, two numpy arrays. Ties in distance are broken by id.
         """
         if filters is None:
-            filters = Filters.of(brands, retailers, categories)
+            filters = (_NO_FILTERS if brands is None and retailers is None and categories is None
+                       else Filters.of(brands, retailers, categories))
         q = _unit_vector(lon, lat)
         bound = _radius_to_chord(radius_m)
         with self._lock:
             sources, post = self._sources(filters)
-            found_pos, found_d = [], []
-            for tree, positions in sources:
-                n = tree.n
-                if n == 0:
-                    continue
-                kk = min(k, n)
-                while True:
-                    d, i = tree.query(q, k=kk, distance_upper_bound=bound)
-                    if kk == 1:
-                        d, i = np.atleast_1d(d), np.atleast_1d(i)
-                    hit = i < n
-                    full = bool(hit.all())
-                    d, pos = d[hit], positions[i[hit]]
-                    if post is None and not self._n_dead:
-                        break
-                    keep = self._keep(pos, post)
-                    if full and kk < n and keep.sum() < k:
-                        kk = min(n, kk * 4)  # too many masked out: look further
-                        continue
-                    d, pos = d[keep], pos[keep]
-                    break
-                found_pos.append(pos)
-                found_d.append(d)
-            ids = [self._ids[p] for p in found_pos]
-            if self._delta:
-                d_ids, d_chord = self._delta_nearest(q, filters, bound)
-                ids.append(d_ids)
-                found_d.append(d_chord)
-        if not ids:
-            return _EMPTY_IDS, _EMPTY_F
-        if len(ids) == 1:
-            ids, chord = ids[0], found_d[0]
-        else:
-            ids, chord = np.concatenate(ids), np.concatenate(found_d)
-        if len(ids) > 1:
-            order = np.lexsort((ids, chord))[:k]
+            if len(sources) == 1 and post is None and not self._n_dead and not self._delta:
+                ids, chord = self._query_clean(sources[0], q, k, bound)  # the common case
+            else:
+                ids, chord = self._query_general(sources, post, q, k, bound, filters)
+        if len(ids) > 1 and (chord[1:] == chord[:-1]).any():  # ties: break by id
+            order = np.lexsort((ids, chord))
             ids, chord = ids[order], chord[order]
-        dist = chord_to_m(chord)
-        if radius_m is not None and len(dist):
+        # chord -> great-circle metres, in place: 2R·asin(min(c/2, 1))
+        dist = chord * 0.5
+        np.minimum(dist, 1.0, out=dist)
+        np.arcsin(dist, out=dist)
+        dist *= _TWO_R
+        if radius_m is not None and len(dist) and dist[-1] > radius_m:
             inside = dist <= radius_m
             ids, dist = ids[inside], dist[inside]
         return ids, dist
+
+    def _query_clean(self, source, q, k, bound):
+        """One tree, nothing masked, no delta: the tree's answer is the answer."""
+        tree, positions = source
+        n = tree.n
+        if n == 0:
+            return _EMPTY_IDS, _EMPTY_F
+        kk = min(k, n)
+        d, i = tree.query(q, k=kk, distance_upper_bound=bound)
+        if kk == 1:
+            d, i = np.atleast_1d(d), np.atleast_1d(i)
+        if i[-1] >= n:  # misses (beyond the radius) sort last: cut them off
+            cut = int(np.argmax(i >= n))
+            d, i = d[:cut], i[:cut]
+        pos = i if positions is None else positions[i]
+        return self._ids[pos], d
+
+    def _query_general(self, sources, post, q, k, bound, filters):
+        """Several trees, masked stores or a delta: query each, widen past masked ones, merge."""
+        found_ids, found_d = [], []
+        for tree, positions in sources:
+            n = tree.n
+            if n == 0:
+                continue
+            kk = min(k, n)
+            while True:
+                d, i = tree.query(q, k=kk, distance_upper_bound=bound)
+                if kk == 1:
+                    d, i = np.atleast_1d(d), np.atleast_1d(i)
+                hit = i < n
+                full = bool(hit.all())
+                d, i = d[hit], i[hit]
+                pos = i if positions is None else positions[i]
+                if post is None and not self._n_dead:
+                    break
+                keep = self._keep(pos, post)
+                if full and kk < n and keep.sum() < k:
+                    kk = min(n, kk * 4)  # too many masked out: look further
+                    continue
+                d, pos = d[keep], pos[keep]
+                break
+            found_ids.append(self._ids[pos])
+            found_d.append(d)
+        if self._delta:
+            d_ids, d_chord = self._delta_nearest(q, filters, bound)
+            found_ids.append(d_ids)
+            found_d.append(d_chord)
+        if not found_ids:
+            return _EMPTY_IDS, _EMPTY_F
+        ids, chord = np.concatenate(found_ids), np.concatenate(found_d)
+        order = np.lexsort((ids, chord))[:k]
+        return ids[order], chord[order]
 
     def _delta_view(self):
         if self._delta_arrays is None:

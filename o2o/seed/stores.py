@@ -141,8 +141,13 @@ def _place(brand_counts, cities, areas, regions, rng):
         for c in np.unique(city):
             members = area_groups[c]
             w = areas["weight"].to_numpy()[members]
-            sel = city == c
-            area[sel] = rng.choice(members, size=int(sel.sum()), p=w / w.sum())
+            sel = np.flatnonzero(city == c)
+            # A brand rarely has two stores in one mall: use each area once before any twice.
+            picked = []
+            while len(picked) < len(sel):
+                take = min(len(sel) - len(picked), len(members))
+                picked.extend(rng.choice(members, size=take, replace=False, p=w / w.sum()))
+            area[sel] = picked
         parts.append(pd.DataFrame({"brand_idx": b, "area": area}))
     df = pd.concat(parts, ignore_index=True)
     n = len(df)

@@ -218,13 +218,13 @@ class SqliteRepository:
         )
         return [(r[0], int(r[1])) for r in rows]
 
-    def city_centres(self, limit: int = 60) -> list[dict]:
-        """Cities with the most open stores and the mean position of those stores."""
+    def city_centres(self, limit: int = 60, brand: str | None = None) -> list[dict]:
+        """Cities with the most open stores (of a brand) and the mean position of those stores."""
         rows = self.conn.execute(
             "SELECT province, city, count(*) AS stores, avg(lon) AS lon, avg(lat) AS lat FROM stores"
-            " WHERE status = 'open' AND city IS NOT NULL GROUP BY province, city"
-            " ORDER BY stores DESC, city LIMIT ?",
-            (limit,),
+            " WHERE status = 'open' AND city IS NOT NULL AND (?1 IS NULL OR brand = ?1)"
+            " GROUP BY province, city ORDER BY stores DESC, city LIMIT ?2",
+            (brand, limit),
         )
         return [dict(r) for r in rows]
 

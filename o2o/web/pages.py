@@ -72,7 +72,7 @@ def brand_page(slug: str):
         origin = (lon, lat)
     idx = index()
     if origin is None:  # no position: centre on the brand's biggest city
-        centres = [c for c in r.city_centres(400) if c]
+        centres = r.city_centres(1, brand=brand["name"])
         origin = (centres[0]["lon"], centres[0]["lat"]) if centres else (116.397, 39.909)
     ids, dist = idx.nearest(origin[0], origin[1], k=max(brand["stores"], 1), filters=filters)
     stores = [s for s in r.get_stores(ids.tolist())]
