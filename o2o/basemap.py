@@ -15,22 +15,48 @@ import shapely
 from .regions import GEODATA_DIR, load_level
 
 # Simplification tolerance in degrees per level (~1 km for provinces, ~400 m for cities).
-TOLERANCE_DEG = {"provinces": 0.01, "cities": 0.004}
+TOLERANCE_DEG = {"provinces": 0.01, "cities": 0.004, "districts": 0.0015}
+LEVELS_WHOLE = ("provinces", "cities")   # small enough to send whole
+MAX_BBOX_DEG = 4.0                       # districts are sent for a viewport at most this wide
+
+
+@functools.lru_cache(maxsize=4)
+def _simplified(level: str, directory: str):
+    gdf = load_level(level, directory)
+    geoms = shapely.simplify(gdf.geometry.values, TOLERANCE_DEG[level], preserve_topology=True)
+    geoms = shapely.set_precision(geoms, 0.0001)
+    labels = shapely.point_on_surface(geoms)
+    tree = shapely.STRtree(geoms)
+    return list(gdf["name"]), geoms, labels, tree
+
+
+def _collection(names, geoms, labels, positions) -> bytes:
+    features = []
+    for i in positions:
+        geom = geoms[i]
+        if geom is None or geom.is_empty:
+            continue
+        features.append({"type": "Feature",
+                         "properties": {"name": names[i], "label": [round(labels[i].x, 4), round(labels[i].y, 4)]},
+                         "geometry": shapely.geometry.mapping(geom)})
+    body = {"type": "FeatureCollection", "features": features}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @functools.lru_cache(maxsize=4)
 def outlines_geojson(level: str, directory: str = str(GEODATA_DIR)) -> bytes:
-    """One level's outlines as GeoJSON bytes (computed once per process)."""
+    """A whole level's outlines (provinces or cities) as GeoJSON bytes, computed once."""
+    if level not in LEVELS_WHOLE:
+        raise KeyError(level)
+    names, geoms, labels, _ = _simplified(level, directory)
+    return _collection(names, geoms, labels, range(len(names)))
+
+
+def outlines_in_bbox(level: str, bbox: tuple[float, float, float, float],
+                     directory: str = str(GEODATA_DIR)) -> bytes:
+    """Outlines of one level that meet a lon/lat box (for districts, too many to send whole)."""
     if level not in TOLERANCE_DEG:
         raise KeyError(level)
-    gdf = load_level(level, directory)
-    geoms = shapely.simplify(gdf.geometry.values, TOLERANCE_DEG[level], preserve_topology=True)
-    geoms = shapely.set_precision(geoms, 0.0001)
-    features = []
-    for name, geom in zip(gdf["name"], geoms):
-        if geom is None or geom.is_empty:
-            continue
-        features.append({"type": "Feature", "properties": {"name": name},
-                         "geometry": shapely.geometry.mapping(geom)})
-    body = {"type": "FeatureCollection", "features": features}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    names, geoms, labels, tree = _simplified(level, directory)
+    hits = sorted(tree.query(shapely.box(*bbox), predicate="intersects").tolist())
+    return _collection(names, geoms, labels, hits)

@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from .seed.stores import DEFAULT_RANDOM_SEED
 from .storage import open_repository
@@ -24,6 +25,7 @@ def _repo():
               help="Same seed, same data.")
 @click.option("--replace/--no-replace", default=True, show_default=True,
               help="Replace the stores (and scans) already there; retailers and their keys stay.")
+@with_appcontext
 def seed_command(n_stores, n_scans, random_seed, replace):
     """Generate the deterministic demo stores (and scans)."""
     from .services.seeding import seed
@@ -49,6 +51,7 @@ def seed_command(n_stores, n_scans, random_seed, replace):
 @click.option("--format", "fmt", type=click.Choice(["geojson", "csv"]), required=True)
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="File to write (default: standard output).")
+@with_appcontext
 def export_command(fmt, output):
     """Export every store, open and closed, with every field."""
     from .services.export import export

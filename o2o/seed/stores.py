@@ -90,11 +90,22 @@ def _areas(cities: pd.DataFrame, regions: Regions, rng: np.random.Generator) -> 
     weight = np.exp(-dist / sigma) * rng.uniform(0.5, 1.5, len(city_idx))
     areas = pd.DataFrame({
         "city_idx": city_idx, "lon": lon, "lat": lat, "weight": weight, "street_m": sigma * 0.15,
-        "mall": np.array(MALLS)[rng.integers(0, len(MALLS), len(city_idx))],
+        "mall": _mall_names(city_idx, rng),
         "road": np.array(ROADS)[rng.integers(0, len(ROADS), len(city_idx))],
         "road_no": rng.integers(1, 600, len(city_idx)),
     })
     return areas[keep].reset_index(drop=True)
+
+
+def _mall_names(city_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A mall name per area, none repeated within a city (a second round becomes 二期, 三期…)."""
+    names = np.empty(len(city_idx), dtype=object)
+    phases = ("", "二期", "三期", "四期")
+    for city, members in pd.Series(np.arange(len(city_idx))).groupby(city_idx).groups.items():
+        perm = rng.permutation(len(MALLS))
+        for j, area in enumerate(members):
+            names[area] = MALLS[perm[j % len(MALLS)]] + phases[min(j // len(MALLS), 3)]
+    return names
 
 
 def _brand_counts(n_stores: int) -> np.ndarray:
@@ -211,11 +222,12 @@ def _phones(rng, cities: pd.Series, n: int) -> np.ndarray:
     return out
 
 
-def _short_city(city: str) -> str:
-    for suffix in ("市", "地区", "自治州", "盟"):
-        if city.endswith(suffix) and len(city) > len(suffix) + 1:
-            return city[: -len(suffix)]
-    return city
+def _short_place(name: str) -> str:
+    """黄浦区 → 黄浦, 浦东新区 → 浦东, 昆山市 → 昆山 (as shop names shorten them)."""
+    for suffix in ("新区", "自治县", "区", "市", "县", "旗"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
 
 
 def generate(n_stores: int = 30_000, random_seed: int = DEFAULT_RANDOM_SEED,
@@ -254,7 +266,7 @@ def generate(n_stores: int = 30_000, random_seed: int = DEFAULT_RANDOM_SEED,
             label = f"{district}{area['road'].iloc[i]}"
             addr = f"{city}{district}{place}"
         else:
-            label = f"{_short_city(city)}{area['mall'].iloc[i]}"
+            label = f"{_short_place(district)}{area['mall'].iloc[i]}"
             addr = (f"{city}{district}{area['road'].iloc[i]}{area['road_no'].iloc[i]}号"
                     f"{area['mall'].iloc[i]}{floors[i]}层{floors[i]}{units[i]:02d}")
         key = (brand.name, label)

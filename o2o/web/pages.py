@@ -12,6 +12,8 @@ from ..geo.hours import BEIJING, is_open_at, now_beijing
 from ..geo.index import Filters
 from ..services import finder
 from . import geojson
+from .errors import ApiError
+from .params import ViewportParams, parse_query
 from .state import index, repo
 
 bp = Blueprint("pages", __name__)
@@ -87,11 +89,20 @@ def brand_page(slug: str):
 
 @bp.get("/geodata/<level>.geojson")
 def outlines(level: str):
-    from ..basemap import TOLERANCE_DEG, outlines_geojson
+    """Offline basemap outlines: provinces and cities whole; districts for a ``bbox`` only."""
+    from ..basemap import LEVELS_WHOLE, MAX_BBOX_DEG, TOLERANCE_DEG, outlines_geojson, outlines_in_bbox
 
     if level not in TOLERANCE_DEG:
         abort(404)
-    response = Response(outlines_geojson(level), mimetype="application/geo+json")
+    if level in LEVELS_WHOLE and "bbox" not in request.args:
+        body = outlines_geojson(level)
+    else:
+        w, s, e, n = parse_query(ViewportParams, request.args).bounds()
+        if e - w > MAX_BBOX_DEG or n - s > MAX_BBOX_DEG:
+            raise ApiError(400, "invalid_parameter",
+                           f"bbox must be at most {MAX_BBOX_DEG:g} degrees across for {level}", "bbox")
+        body = outlines_in_bbox(level, (w, s, e, n))
+    response = Response(body, mimetype="application/geo+json")
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response

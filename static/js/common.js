@@ -34,6 +34,14 @@
     return crs === "gcj02" ? O2O.wgs84ToGcj02(lon, lat) : [lon, lat];
   };
 
+  /** Great-circle metres on the contract's sphere (R = 6,371,008.8 m). */
+  O2O.haversine = function (lon1, lat1, lon2, lat2) {
+    var r = Math.PI / 180, R = 6371008.8;
+    var a = Math.pow(Math.sin((lat2 - lat1) * r / 2), 2) +
+      Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.pow(Math.sin((lon2 - lon1) * r / 2), 2);
+    return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
+  };
+
   O2O.formatDistance = function (m) {
     if (m === null || m === undefined) return "";
     return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(m < 10000 ? 1 : 0) + " km";
@@ -51,12 +59,15 @@
     return node;
   };
 
-  /** Province outlines, and city outlines when zoomed in: a basemap that needs no tile server. */
+  /** Province outlines, then city outlines and named districts as the map zooms in: a basemap
+   *  that needs no tile server. */
   O2O.addOfflineBasemap = function (map) {
     map.getContainer().classList.add("offline-basemap");
+    map.createPane("basemapLabels").style.zIndex = 450;  // above outlines, below store markers
     var styles = {
       provinces: { color: "#7a8591", weight: 1.2, fillColor: "#f4f1ea", fillOpacity: 1 },
-      cities: { color: "#b3bac2", weight: 0.7, fill: false, dashArray: "3 3" }
+      cities: { color: "#a0a8b0", weight: 1, fill: false, dashArray: "4 3" },
+      districts: { color: "#c3c9cf", weight: 0.8, fill: false }
     };
     var layers = {};
     function load(level) {
@@ -64,20 +75,52 @@
       layers[level] = "loading";
       fetch("/geodata/" + level + ".geojson").then(function (r) { return r.json(); }).then(function (data) {
         layers[level] = L.geoJSON(data, { style: styles[level], interactive: false });
-        if (level === "provinces" || map.getZoom() >= 7) layers[level].addTo(map);
-        if (layers[level].bringToBack) layers[level].bringToBack();
+        onZoom();
       }).catch(function () { layers[level] = null; });
     }
-    load("provinces");
-    function onZoom() {
-      if (map.getZoom() >= 7) {
-        load("cities");
-        if (layers.cities && layers.cities !== "loading" && !map.hasLayer(layers.cities)) layers.cities.addTo(map);
-      } else if (layers.cities && layers.cities !== "loading" && map.hasLayer(layers.cities)) {
-        map.removeLayer(layers.cities);
-      }
+    var districts = L.layerGroup(), districtsKey = null, districtTimer = null;
+    function loadDistricts() {
+      var b = map.getBounds().pad(0.3);
+      var w = Math.max(-180, b.getWest()), e = Math.min(180, b.getEast());
+      var s = Math.max(-90, b.getSouth()), n = Math.min(90, b.getNorth());
+      if (e - w > 4 || n - s > 4) return;
+      var key = [w, s, e, n].map(function (v) { return v.toFixed(2); }).join(",");
+      if (key === districtsKey) return;
+      districtsKey = key;
+      fetch("/geodata/districts.geojson?bbox=" + key).then(function (r) { return r.json(); }).then(function (data) {
+        districts.clearLayers();
+        L.geoJSON(data, { style: styles.districts, interactive: false }).addTo(districts);
+        data.features.forEach(function (f) {
+          // Names go in through textContent: geodata is ours, but every label stays inert anyway.
+          var span = document.createElement("span");
+          span.textContent = f.properties.name;
+          var p = f.properties.label;
+          districts.addLayer(L.marker([p[1], p[0]], { interactive: false, keyboard: false, pane: "basemapLabels",
+            icon: L.divIcon({ className: "district-label", html: span, iconSize: null }) }));
+        });
+      }).catch(function () { districtsKey = null; });
     }
-    map.on("zoomend", onZoom);
+    load("provinces");
+    function show(layer, on) {
+      if (!layer || layer === "loading") return;
+      if (on && !map.hasLayer(layer)) layer.addTo(map);
+      if (!on && map.hasLayer(layer)) map.removeLayer(layer);
+    }
+    function onZoom() {
+      var z = map.getZoom();
+      show(layers.provinces, true);
+      if (z >= 7) load("cities");
+      show(layers.cities, z >= 7);
+      if (z >= 10) {
+        if (!map.hasLayer(districts)) districts.addTo(map);
+        clearTimeout(districtTimer);
+        districtTimer = setTimeout(loadDistricts, 150);
+      } else if (map.hasLayer(districts)) {
+        map.removeLayer(districts);
+      }
+      if (layers.provinces && layers.provinces.bringToBack) layers.provinces.bringToBack();
+    }
+    map.on("zoomend moveend", onZoom);
     onZoom();
   };
 

@@ -62,7 +62,12 @@
     var p = f.properties;
     var badge = p.open_now === true ? O2O.el("span", { className: "badge open", text: "Open now 营业中" })
       : p.open_now === false ? O2O.el("span", { className: "badge shut", text: "Closed now 休息中" }) : null;
-    var dist = (p.distance_m !== undefined) ? O2O.el("div", { className: "dist", text: O2O.formatDistance(p.distance_m) + " away" }) : null;
+    var metres = p.distance_m;
+    if (metres === undefined && state.user) {  // viewport features: measure from the shopper
+      var c = f.geometry.coordinates;
+      metres = O2O.haversine(state.user[1], state.user[0], c[0], c[1]);
+    }
+    var dist = (metres !== undefined) ? O2O.el("div", { className: "dist", text: O2O.formatDistance(metres) + " from you" }) : null;
     return O2O.el("div", { className: "popup" }, [
       O2O.el("h3", { text: p.name }),
       O2O.el("div", { className: "meta", text: p.brand + " · " + p.category }),

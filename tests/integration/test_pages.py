@@ -89,3 +89,21 @@ def test_vendor_assets_are_served_from_npm_packages(client):
 ])
 def test_cli_command_detection(argv, command):
     assert flask_cli_command(argv) == command
+
+
+def test_amap_tiles_make_the_page_ask_for_gcj02(db_url, app):
+    from o2o.web import create_app
+
+    amap = create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "t",
+                       "TILES": "https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8"})
+    html = amap.test_client().get("/").get_data(as_text=True)
+    assert '"tilesCrs": "gcj02"' in html
+
+
+def test_offline_district_outlines_come_by_viewport(client):
+    r = client.get("/geodata/districts.geojson?bbox=121.40,31.20,121.50,31.26")
+    names = {f["properties"]["name"] for f in r.get_json()["features"]}
+    assert "黄浦区" in names and len(names) < 20
+    too_wide = client.get("/geodata/districts.geojson?bbox=100,20,120,40")
+    assert too_wide.status_code == 400 and too_wide.get_json()["error"]["field"] == "bbox"
+    assert client.get("/geodata/districts.geojson").status_code == 400

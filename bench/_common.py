@@ -1,0 +1,221 @@
+"""Shared helpers of ``bench_http.py`` and ``bench_startup.py`` (not a benchmark itself).
+
+Seeding a throw-away database, starting and stopping servers on free loopback ports, medians,
+the machine note, and rewriting one marked section of ``docs/benchmarks.md`` (and only that).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+GUNICORN = str(VENV_BIN / "gunicorn")
+FLASK = str(VENV_BIN / "flask")
+DOCS = ROOT / "docs" / "benchmarks.md"
+HOST = "127.0.0.1"  # load only ever targets loopback
+
+
+def bench_env(db_path: str | Path, **extra: str) -> dict:
+    """The environment every benchmarked o2o process gets: a temp database, no demo scans,
+    the offline basemap, a fixed secret (so nothing is written to ``instance/``)."""
+    env = dict(os.environ)
+    env.update({
+        "O2O_DATABASE_URL": f"sqlite:///{Path(db_path).resolve()}",
+        "O2O_SEED_STORES": "30000",
+        "O2O_SEED_SCANS": "0",
+        "O2O_TILES": "none",
+        "O2O_SECRET_KEY": "bench-not-secret",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    env.pop("O2O_PUBLIC_URL", None)
+    env.update(extra)
+    return env
+
+
+def seed_database(db_path: str | Path, stores: int = 30000, quiet: bool = False) -> float:
+    """``flask --app app seed --stores N`` into ``db_path`` (created); returns the wall time (s)."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    env = bench_env(db_path, O2O_SEED_STORES=str(stores))
+    t0 = time.perf_counter()
+    out = subprocess.run([FLASK, "--app", "app", "seed", "--stores", str(stores), "--scans", "0"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise RuntimeError(f"seeding failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    if not quiet:
+        print(f"  {out.stdout.strip()} in {elapsed:.1f} s", flush=True)
+    return elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes, dict]:
+    """(status, body, headers) of a GET; HTTP errors are returned, not raised."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+class Server:
+    """A gunicorn (or any) server process on a loopback port, stopped by its own pid only."""
+
+    def __init__(self, argv: list[str], port: int, env: dict, log: Path, cwd: Path = ROOT):
+        self.argv, self.port, self.env, self.log, self.cwd = argv, port, env, log, cwd
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    @classmethod
+    def gunicorn(cls, app: str, workers: int, env: dict, log: Path, chdir: Path = ROOT,
+                 port: int | None = None, extra: list[str] | None = None) -> "Server":
+        port = port or free_port()
+        argv = [GUNICORN, "--workers", str(workers), "--worker-class", "sync",
+                "--bind", f"{HOST}:{port}", "--timeout", "120", "--chdir", str(chdir),
+                *(extra or []), app]
+        return cls(argv, port, env, log)
+
+    @property
+    def base(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> "Server":
+        self._log = open(self.log, "ab")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait_ready(self, path: str = "/healthz", timeout: float = 60.0, poll_s: float = 0.01) -> float:
+        """Poll ``path`` until it answers 200; returns seconds since :meth:`start`."""
+        deadline = self.started + timeout
+        url = self.base + path
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        r.read()
+                        return time.perf_counter() - self.started
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{url} not ready after {timeout} s; see {self.log}")
+            time.sleep(poll_s)
+
+    def stop(self) -> None:
+        """SIGTERM to the process group this server leads (its gunicorn workers), then wait."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+        self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def machine_note() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f", {int(line.split()[1]) / 1024 / 1024:.0f} GB RAM"
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0]
+    return (f"Python {platform.python_version()}, Linux {platform.release()}; {cpu}, "
+            f"{os.cpu_count()} cores{mem}, load average {load:.2f} at the start")
+
+
+def now_text() -> str:
+    return _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
+def write_section(name: str, body: str, docs: Path = DOCS) -> None:
+    """Replace the ``<!-- name:start -->`` … ``<!-- name:end -->`` section of the docs (or append
+    it); every other section is left byte for byte as it was."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: block, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    tmp = docs.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, docs)
+    print(f"wrote section {name!r} of {docs.relative_to(ROOT)}")
+
+
+def fmt_int(v: float) -> str:
+    return "–" if v != v else f"{v:,.0f}"
+
+
+def fmt_bytes(n: float) -> str:
+    if n != n:
+        return "–"
+    """Decimal units (1 kB = 1,000 B, 1 MB = 1,000,000 B), as the page-weight target is read."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f} MB"
+    if n >= 1_000:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n:.0f} B"
+
+
+def dump_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def which_or_none(name: str) -> str | None:
+    return shutil.which(name)
