@@ -40,15 +40,38 @@ def test_metres_to_chord_round_trips(d):
     assert chord_to_m(m_to_chord(d)) == pytest.approx(d, abs=1e-4, rel=1e-9)
 
 
-# Published pairs: Amap's own conversion of WGS-84 points (its coordinate converter API docs
-# and widely cited test vectors of the GCJ-02 algorithm).
-@pytest.mark.parametrize("wgs, gcj", [
-    ((116.3975, 39.9087), (116.40374, 39.91010)),    # Tiananmen
-    ((121.4737, 31.2304), (121.47815, 31.22844)),    # People's Square, Shanghai
+# Published test vectors: wandergis/coordtransform's examples (also hutool's CoordinateUtilTest)
+# and geotool's CLI tests. The forward formulas must match them to the last digits.
+@pytest.mark.parametrize("wgs, gcj, tol_deg", [
+    ((116.404, 39.915), (116.41024449916938, 39.91640428150164), 1e-9),
+    # geotool's implementation differs from the reference one in the 8th decimal (~1 cm).
+    ((121.0917077, 30.6107779), (121.09626935575027, 30.608604331756705), 2e-7),
 ])
-def test_wgs84_to_gcj02_matches_reference_points(wgs, gcj):
-    lon, lat = crs.wgs84_to_gcj02(*wgs)
-    assert haversine_m(lon, lat, *gcj) < 15
+def test_wgs84_to_gcj02_matches_published_vectors(wgs, gcj, tol_deg):
+    assert crs.wgs84_to_gcj02(*wgs) == pytest.approx(gcj, abs=tol_deg)
+
+
+@pytest.mark.parametrize("gcj, bd", [
+    ((116.404, 39.915), (116.41036949371029, 39.92133699351021)),
+    ((121.09626935575027, 30.608604331756705), (121.10271732371203, 30.61484572185035)),
+])
+def test_gcj02_to_bd09_matches_published_vectors(gcj, bd):
+    assert crs.gcj02_to_bd09(*gcj) == pytest.approx(bd, abs=1e-9)
+
+
+def test_inverses_beat_the_published_one_step_formulas():
+    # coordtransform's one-step gcj02towgs84(116.404, 39.915) and bd09togcj02(116.404, 39.915):
+    one_step_wgs = (116.39775550083061, 39.91359571849836)
+    one_step_gcj = (116.39762729119315, 39.90865673957631)
+    ours_wgs = crs.gcj02_to_wgs84(116.404, 39.915)
+    ours_gcj = crs.bd09_to_gcj02(116.404, 39.915)
+    # Same answer to within a few metres...
+    assert haversine_m(*ours_wgs, *one_step_wgs) < 5
+    assert haversine_m(*ours_gcj, *one_step_gcj) < 5
+    # ...but ours goes back to the input exactly, and the one-step answers do not.
+    assert haversine_m(*crs.wgs84_to_gcj02(*ours_wgs), 116.404, 39.915) < 0.001
+    assert haversine_m(*crs.gcj02_to_bd09(*ours_gcj), 116.404, 39.915) < 0.001
+    assert haversine_m(*crs.wgs84_to_gcj02(*one_step_wgs), 116.404, 39.915) > 0.01
 
 
 def test_gcj02_is_identity_outside_china():
