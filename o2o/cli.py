@@ -68,7 +68,191 @@ def export_command(fmt, output):
         repo.close()
 
 
-COMMANDS = (seed_command, export_command)
+@click.group("retailer")
+def retailer_group():
+    """Retailers: create them and manage their API keys."""
+
+
+@retailer_group.command("create")
+@click.argument("name")
+@click.option("--domain", "domains", multiple=True, required=True,
+              help="A host the retailer's online links may point to (repeatable).")
+@with_appcontext
+def retailer_create(name, domains):
+    """Create a retailer; prints its id and its API key (once: only a hash is kept)."""
+    from .services import accounts
+
+    repo = _repo()
+    try:
+        repo.migrate()
+        try:
+            retailer_id, key = accounts.create_retailer(repo, name, list(domains))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:  # e.g. the name is taken
+            if "UNIQUE" in str(exc):
+                raise click.ClickException(f"a retailer named {name!r} already exists") from None
+            raise
+    finally:
+        repo.close()
+    click.echo(f"retailer id: {retailer_id}")
+    click.echo(f"domains: {', '.join(accounts.normalise_domain(d) for d in domains)}")
+    click.echo("API key (shown once; keep it safe):")
+    click.echo(key)
+
+
+@retailer_group.command("rotate-key")
+@click.argument("retailer_id", type=int)
+@with_appcontext
+def retailer_rotate(retailer_id):
+    """Give a retailer a new key; the old one stops working at once."""
+    _rotate("r", retailer_id)
+
+
+@retailer_group.command("revoke")
+@click.argument("retailer_id", type=int)
+@with_appcontext
+def retailer_revoke(retailer_id):
+    """Revoke a retailer's key (it can sign in again only after rotate-key)."""
+    _revoke("r", retailer_id)
+
+
+@retailer_group.command("list")
+@with_appcontext
+def retailer_list():
+    """List retailers: id, name, domains, whether a key is active."""
+    repo = _repo()
+    try:
+        for r in repo.list_retailers():
+            state = "key active" if r["key_hash"] else ("revoked" if r["revoked_at"] else "no key")
+            click.echo(f"{r['id']}\t{r['name']}\t{','.join(r['domains'])}\t{state}")
+    finally:
+        repo.close()
+
+
+@click.group("analyst")
+def analyst_group():
+    """Analysts: create them and manage their API keys."""
+
+
+@analyst_group.command("create")
+@click.argument("name")
+@with_appcontext
+def analyst_create(name):
+    """Create an analyst; prints its API key (once: only a hash is kept)."""
+    from .services import accounts
+
+    repo = _repo()
+    try:
+        repo.migrate()
+        try:
+            analyst_id, key = accounts.create_analyst(repo, name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    finally:
+        repo.close()
+    click.echo(f"analyst id: {analyst_id}")
+    click.echo("API key (shown once; keep it safe):")
+    click.echo(key)
+
+
+@analyst_group.command("rotate-key")
+@click.argument("analyst_id", type=int)
+@with_appcontext
+def analyst_rotate(analyst_id):
+    """Give an analyst a new key; the old one stops working at once."""
+    _rotate("a", analyst_id)
+
+
+@analyst_group.command("revoke")
+@click.argument("analyst_id", type=int)
+@with_appcontext
+def analyst_revoke(analyst_id):
+    """Revoke an analyst's key."""
+    _revoke("a", analyst_id)
+
+
+def _rotate(kind, principal_id):
+    from .services import accounts
+
+    repo = _repo()
+    try:
+        key = accounts.rotate_key(repo, kind, principal_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        repo.close()
+    click.echo("new API key (shown once; the old key no longer works):")
+    click.echo(key)
+
+
+def _revoke(kind, principal_id):
+    from .services import accounts
+
+    repo = _repo()
+    try:
+        accounts.revoke_key(repo, kind, principal_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        repo.close()
+    click.echo(f"revoked the key of {accounts.KINDS[kind][:-1]} {principal_id}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--retailer", "retailer_id", type=int, required=True, help="The retailer whose stores these are.")
+@click.option("--atomic", is_flag=True, help="Store every row or none.")
+@click.option("--crs", default=None, help="Coordinate system of rows without a crs column (wgs84, gcj02, bd09).")
+@click.option("--allow-duplicates", is_flag=True, help="Skip the 20 m same-brand duplicate check.")
+@with_appcontext
+def import_command(file, retailer_id, atomic, crs, allow_duplicates):
+    """Import stores from a CSV (UTF-8, UTF-8 BOM, GBK) or GeoJSON file; prints a per-row report."""
+    from tqdm import tqdm
+
+    from .regions import load_regions
+    from .services import accounts, importer
+    from .services.index_sync import IndexSync
+
+    repo = _repo()
+    try:
+        repo.migrate()
+        row = repo.get_retailer(retailer_id)
+        if row is None:
+            raise click.ClickException(f"no retailer with id {retailer_id}")
+        if crs:
+            try:
+                from .geo.crs import normalise_crs
+
+                normalise_crs(crs)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--crs") from None
+        principal = accounts.Principal("retailer", row["id"], row["name"], tuple(row["domains"]))
+        with open(file, "rb") as fh:
+            data = fh.read()
+        try:
+            rows, fmt, encoding = importer.parse(data, file)
+        except importer.ImportError_ as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{file}: {len(rows)} rows of {fmt.upper()} ({encoding})", err=True)
+        sync = IndexSync()
+        sync.load(repo)
+        bar = lambda it: tqdm(it, total=len(rows), desc="checking rows", unit="row", file=sys.stderr)
+        report = importer.import_rows(repo, load_regions(), sync.index, principal, rows, atomic=atomic,
+                                      default_crs=crs, allow_duplicates=allow_duplicates, progress=bar)
+    finally:
+        repo.close()
+    result = report.to_dict()
+    for rejected in result["rejected"]:
+        where = f"row {rejected['row']}" + (f" (line {rejected['line']})" if rejected.get("line") else "")
+        code = f" [{rejected['external_id']}]" if rejected.get("external_id") else ""
+        click.echo(f"rejected {where}{code}: " + "; ".join(rejected["errors"]))
+    click.echo(result["message"])
+    if not result["stored"]:
+        sys.exit(1)
+
+
+COMMANDS = (seed_command, export_command, retailer_group, analyst_group, import_command)
 
 
 def register_commands(app: Flask) -> None:

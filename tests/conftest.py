@@ -83,3 +83,20 @@ def seeded_app(tmp_path_factory):
                       "SECRET_KEY": "test", "TESTING": True, "TILES": "none"})
     register_commands(app)
     return app
+
+
+@pytest.fixture
+def keys(app, db_url):
+    """API keys: two retailers (test.tmall.com and other.tmall.com) and an analyst."""
+    from o2o.services import accounts
+
+    repo = SqliteRepository.from_url(db_url)
+    rid, rkey = accounts.create_retailer(repo, "Test Co", ["test.tmall.com", "shop.test.com"])
+    oid, okey = accounts.create_retailer(repo, "Other Co", ["other.tmall.com"])
+    aid, akey = accounts.create_analyst(repo, "Ana")
+    repo.close()
+    return {"retailer": rkey, "retailer_id": rid, "other": okey, "other_id": oid, "analyst": akey}
+
+
+def bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}

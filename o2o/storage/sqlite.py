@@ -70,7 +70,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX store_history_store ON store_history (store_id);
     """,
+    # 2: analysts, who read the analytics with a key of their own.
+    """
+    CREATE TABLE analysts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        key_hash TEXT UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    """,
 ]
+
+_WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",
+             "district", "hours", "phone", "online_url", "status")
 
 _SELECT_STORE = (
     "SELECT s.id, s.retailer_id, s.external_id, s.name, s.brand, r.name AS retailer, s.category,"
@@ -270,6 +283,92 @@ class SqliteRepository:
                 "INSERT INTO meta (key, value) VALUES ('reset_rev', ?)"
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(rev),))
 
+    def find_store_ids(self, retailer_id: int, external_ids: Iterable[str]) -> dict[str, int]:
+        """external_id → store id for those of a retailer's codes that exist."""
+        codes = list(dict.fromkeys(external_ids))
+        out: dict[str, int] = {}
+        for start in range(0, len(codes), 500):
+            chunk = codes[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT external_id, id FROM stores WHERE retailer_id = ? AND external_id IN ({marks})",
+                [retailer_id, *chunk])
+            out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def stores_of_retailer(self, retailer_id: int) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(_SELECT_STORE + " WHERE s.retailer_id = ? ORDER BY s.id",
+                                                   (retailer_id,))]
+
+    def insert_store(self, record: dict) -> int:
+        """Insert one store (a dict of writable fields plus retailer_id); returns its id."""
+        with self.transaction():
+            rev = self._next_rev()
+            now = utc_now()
+            row = {f: record.get(f) for f in _WRITABLE}
+            row.update(retailer_id=record["retailer_id"], created_at=now, updated_at=now, rev=rev,
+                       status=record.get("status") or "open")
+            cols = ",".join(row)
+            cur = self.conn.execute(f"INSERT INTO stores ({cols}) VALUES ({','.join('?' * len(row))})",
+                                    list(row.values()))
+            return int(cur.lastrowid)
+
+    def update_store(self, store_id: int, changes: dict) -> dict | None:
+        """Change some fields of a store, keeping the old values in its history. Returns the store."""
+        changes = {k: v for k, v in changes.items() if k in _WRITABLE}
+        with self.transaction():
+            before = self.conn.execute("SELECT * FROM stores WHERE id = ?", (store_id,)).fetchone()
+            if before is None:
+                return None
+            before = dict(before)
+            changed = {k: v for k, v in changes.items() if before.get(k) != v}
+            if changed:
+                rev = self._next_rev()
+                now = utc_now()
+                self.conn.execute(
+                    "INSERT INTO store_history (store_id, rev, changed_at, before) VALUES (?, ?, ?, ?)",
+                    (store_id, rev, now, json.dumps({k: before[k] for k in changed}, ensure_ascii=False)))
+                sets = ", ".join(f"{k} = ?" for k in changed)
+                self.conn.execute(f"UPDATE stores SET {sets}, updated_at = ?, rev = ? WHERE id = ?",
+                                  [*changed.values(), now, rev, store_id])
+        return self.get_store(store_id)
+
+    def store_history(self, store_id: int) -> list[dict]:
+        rows = self.conn.execute("SELECT rev, changed_at, before FROM store_history WHERE store_id = ?"
+                                 " ORDER BY id", (store_id,))
+        return [{"rev": r[0], "changed_at": r[1], "before": json.loads(r[2])} for r in rows]
+
+    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]]) -> None:
+        """Insert and update many stores in one transaction (an import): all or nothing."""
+        now = utc_now()
+        with self.transaction():
+            rev = self._next_rev()
+            if inserts:
+                cols = [*_WRITABLE, "retailer_id", "created_at", "updated_at", "rev"]
+                sql = f"INSERT INTO stores ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})"
+                self.conn.executemany(sql, (
+                    [*(r.get(f) if f != "status" else (r.get(f) or "open") for f in _WRITABLE),
+                     retailer_id, now, now, rev] for r in inserts))
+            for store_id, changes in updates:
+                before = dict(self.conn.execute("SELECT * FROM stores WHERE id = ?", (store_id,)).fetchone())
+                changed = {k: v for k, v in changes.items() if k in _WRITABLE and before.get(k) != v}
+                if not changed:
+                    continue
+                self.conn.execute(
+                    "INSERT INTO store_history (store_id, rev, changed_at, before) VALUES (?, ?, ?, ?)",
+                    (store_id, rev, now, json.dumps({k: before[k] for k in changed}, ensure_ascii=False)))
+                sets = ", ".join(f"{k} = ?" for k in changed)
+                self.conn.execute(f"UPDATE stores SET {sets}, updated_at = ?, rev = ? WHERE id = ?",
+                                  [*changed.values(), now, rev, store_id])
+
+    def stores_by_ids_raw(self, store_ids: list[int]) -> dict[int, dict]:
+        out = {}
+        for start in range(0, len(store_ids), 500):
+            chunk = store_ids[start:start + 500]
+            rows = self.conn.execute(f"SELECT * FROM stores WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out.update({r["id"]: dict(r) for r in rows})
+        return out
+
     # --------------------------------------------------------------------------- retailers
     def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int:
         with self.transaction():
@@ -278,6 +377,35 @@ class SqliteRepository:
                 (name, json.dumps(sorted(set(domains))), key_hash, utc_now()),
             )
             return int(cur.lastrowid)
+
+    def set_key_hash(self, table: str, principal_id: int, key_hash: str | None) -> bool:
+        """Store a new key hash (rotation), or None with revoked_at set (revocation)."""
+        if table not in ("retailers", "analysts"):
+            raise ValueError(table)
+        with self.transaction():
+            cur = self.conn.execute(
+                f"UPDATE {table} SET key_hash = ?, revoked_at = ? WHERE id = ?",
+                (key_hash, None if key_hash else utc_now(), principal_id))
+            return cur.rowcount == 1
+
+    def principal_by_id(self, table: str, principal_id: int) -> dict | None:
+        if table not in ("retailers", "analysts"):
+            raise ValueError(table)
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (principal_id,)).fetchone()
+        if row is None:
+            return None
+        return _retailer(row) if table == "retailers" else dict(row)
+
+    def create_analyst(self, name: str, key_hash: str) -> int:
+        with self.transaction():
+            cur = self.conn.execute("INSERT INTO analysts (name, key_hash, created_at) VALUES (?, ?, ?)",
+                                    (name, key_hash, utc_now()))
+            return int(cur.lastrowid)
+
+    def set_retailer_domains(self, retailer_id: int, domains: list[str]) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE retailers SET domains = ? WHERE id = ?",
+                              (json.dumps(sorted(set(domains))), retailer_id))
 
     def get_retailer(self, retailer_id: int) -> dict | None:
         row = self.conn.execute("SELECT * FROM retailers WHERE id = ?", (int(retailer_id),)).fetchone()

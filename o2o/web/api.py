@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+import json
+
+from flask import Blueprint, current_app, g, jsonify, request
 
 from ..geo import crs as crs_mod
 from ..geo.index import Filters
-from ..services import finder, qr
+from ..services import finder, importer, qr, registry
 from . import geojson
 from .errors import ApiError, not_found
 from .params import NearbyParams, ViewportParams, parse_query
-from .state import index, repo
+from . import auth
+from .state import index, repo, state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -89,6 +92,108 @@ def store_qr(store_id: str, kind: str):
 def brands():
     """Every brand with its slug and number of open stores."""
     return jsonify(finder.list_brands(repo()))
+
+
+# ----------------------------------------------------------------------------- retailers' writes
+def _json_body() -> dict:
+    if request.mimetype not in ("application/json", "application/geo+json"):
+        raise ApiError(415, "unsupported_media_type", "send the store as JSON (Content-Type: application/json)",
+                       "body")
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "the body is not valid JSON", "body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object of store fields", "body")
+    if body.get("type") == "Feature":  # a GeoJSON Feature is welcome too
+        props = dict(body.get("properties") or {})
+        coords = (body.get("geometry") or {}).get("coordinates")
+        if isinstance(coords, list) and len(coords) >= 2:
+            props.setdefault("lon", coords[0])
+            props.setdefault("lat", coords[1])
+        body = props
+    return body
+
+
+def _flag(name: str) -> bool:
+    raw = request.args.get(name, "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ApiError(400, "invalid_parameter", f"{name} must be true or false", name)
+    return raw in ("true", "1", "yes")
+
+
+@bp.post("/stores")
+@auth.require("retailer")
+def create_store():
+    """Register a store (or update the retailer's store with the same external_id)."""
+    store, created = registry.register(repo(), state().regions(), index(), g.principal, _json_body())
+    body = geojson.store_feature(store)
+    if created:
+        return _geojson_response(body, 201, Location=f"/api/v1/stores/{store['id']}")
+    return _geojson_response(body, 200)
+
+
+@bp.patch("/stores/<store_id>")
+@auth.require("retailer")
+def patch_store(store_id: str):
+    """Change fields of one of the retailer's stores; moving it re-derives its region."""
+    store = registry.update(repo(), state().regions(), index(), g.principal, _store_id(store_id), _json_body())
+    return _geojson_response(geojson.store_feature(store))
+
+
+@bp.delete("/stores/<store_id>")
+@auth.require("retailer")
+def delete_store(store_id: str):
+    """Close a store (status closed; its record and history stay)."""
+    registry.close(repo(), g.principal, _store_id(store_id))
+    return "", 204
+
+
+@bp.post("/stores/import")
+@auth.require("retailer")
+def import_stores():
+    """CSV or GeoJSON in the body or as multipart ``file``; rows upserted by external_id."""
+    atomic = _flag("atomic")
+    allow_duplicates = _flag("allow_duplicates")
+    filename = None
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError(400, "invalid_parameter", "send the file as the multipart field 'file'", "file")
+        filename = upload.filename
+        data = upload.read()
+    else:
+        data = request.get_data(cache=False)
+    default_crs = request.args.get("crs")
+    if default_crs:
+        try:
+            crs_mod.normalise_crs(default_crs)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_parameter", str(exc), "crs") from None
+    rows, fmt, encoding = importer.parse(data, filename)
+    report = importer.import_rows(repo(), state().regions(), index(), g.principal, rows, atomic=atomic,
+                                  default_crs=default_crs, allow_duplicates=allow_duplicates)
+    report.format, report.encoding = fmt, encoding
+    return jsonify(report.to_dict()), (200 if report.stored else 422)
+
+
+@bp.get("/retailer/stores")
+@auth.require("retailer")
+def my_stores():
+    """Every store of the signed-in retailer, open and closed."""
+    crs = _crs_arg()
+    stores = repo().stores_of_retailer(g.principal.id)
+    return _geojson_response(geojson.collection([geojson.store_feature(s, crs) for s in stores], crs,
+                                                retailer={"id": g.principal.id, "name": g.principal.name,
+                                                          "domains": list(g.principal.domains)}))
+
+
+@bp.get("/stores/<store_id>/history")
+@auth.require("retailer")
+def store_history(store_id: str):
+    """Earlier values of one of the retailer's stores, oldest change first."""
+    store = registry.owned_store(repo(), g.principal, _store_id(store_id))
+    return jsonify({"id": store["id"], "history": repo().store_history(store["id"])})
 
 
 def _store_id(raw: str) -> int:

@@ -49,6 +49,30 @@ def _wants_json() -> bool:
 
 
 def register(app: Flask) -> None:
+    from ..services.importer import ImportError_
+    from ..services.registry import Forbidden, NotFound
+    from ..services.validation import FieldProblem
+
+    @app.errorhandler(FieldProblem)
+    def _field_problem(err: FieldProblem):
+        field, message = err.problems[0]
+        extra = dict(err.extra)
+        if len(err.problems) > 1:
+            extra["errors"] = [{"field": f, "message": m} for f, m in err.problems]
+        return _api_error(ApiError(err.status, err.code, message, field, **extra))
+
+    @app.errorhandler(NotFound)
+    def _not_found(err):
+        return _api_error(ApiError(404, "not_found", str(err)))
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(err):
+        return _api_error(ApiError(403, "forbidden", str(err)))
+
+    @app.errorhandler(ImportError_)
+    def _bad_file(err):
+        return _api_error(ApiError(400, "invalid_file", str(err), err.field))
+
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
         response = jsonify(err.to_dict())
@@ -60,7 +84,13 @@ def register(app: Flask) -> None:
     def _http_error(err: HTTPException):
         status = err.code or 500
         if _wants_json():
-            body = {"error": {"code": _CODES.get(status, "error"), "message": err.description}}
+            message = err.description
+            if status == 413:
+                limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024
+                message = f"the upload is too large (at most {limit_mb:g} MB)"
+            body = {"error": {"code": _CODES.get(status, "error"), "message": message}}
+            if status == 413:
+                body["error"]["field"] = "file"
             response = jsonify(body)
             response.status_code = status
             if status == 405 and err.valid_methods:

@@ -1,0 +1,204 @@
+"""What a store may look like when a retailer sends one: types, ranges, formats, each error named.
+
+One pydantic model checks a store whether it comes as JSON from the API, as a row of a CSV file
+or as a GeoJSON feature, so every door applies the same rules and names the same fields.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..geo import crs as crs_mod
+from ..geo.hours import HoursError, normalise_hours
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PHONE = re.compile(r"^[0-9+()\-\s/,，转#*]{3,40}$")
+READ_ONLY = {"id", "retailer_id", "retailer", "province", "city", "district", "created_at", "updated_at",
+             "distance_m", "go_url", "brand_slug", "open_now", "nav", "url"}
+
+
+class FieldProblem(ValueError):
+    """Problems with named fields: ``[(field, message), …]``."""
+
+    def __init__(self, problems: list[tuple[str, str]], status: int = 400, code: str = "invalid_parameter",
+                 **extra):
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+        self.status = status
+        self.code = code
+        self.extra = extra
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        return value.strip()
+    return value
+
+
+class StoreFields(BaseModel):
+    """Every writable field, all optional: :func:`clean_store` decides which are required."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+    external_id: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=120)
+    brand: str | None = Field(None, min_length=1, max_length=80)
+    category: str | None = Field(None, min_length=1, max_length=60)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    crs: str | None = None
+    address: str | None = Field(None, max_length=300)
+    hours: str | None = Field(None, max_length=100)
+    phone: str | None = Field(None, max_length=40)
+    online_url: str | None = Field(None, max_length=500)
+    status: str | None = None
+    allow_duplicate: bool = False
+
+    @field_validator("external_id", "name", "brand", "category", "address", "hours", "phone", "online_url",
+                     mode="before")
+    @classmethod
+    def _no_control_characters(cls, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        return _text(value)
+
+    @field_validator("external_id", "name", "brand", "category")
+    @classmethod
+    def _not_blank(cls, value):
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("crs", mode="before")
+    @classmethod
+    def _crs(cls, value):
+        if value is None:
+            return None
+        return crs_mod.normalise_crs(str(value))
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value):
+        if value in (None, ""):
+            return None
+        try:
+            return normalise_hours(value)
+        except HoursError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value):
+        if value in (None, ""):
+            return None
+        if not _PHONE.match(value):
+            raise ValueError("must be a telephone number (digits, spaces, + - ( ))")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value):
+        if value is not None and value not in ("open", "closed"):
+            raise ValueError("must be open or closed")
+        return value
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be text",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "extra_forbidden": "is not a store field",
+}
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err.get("loc") else "body"
+        kind = err["type"]
+        ctx = err.get("ctx") or {}
+        if kind in ("greater_than_equal", "less_than_equal"):
+            info = StoreFields.model_fields[field]
+            lo = next((m.ge for m in info.metadata if getattr(m, "ge", None) is not None), None)
+            hi = next((m.le for m in info.metadata if getattr(m, "le", None) is not None), None)
+            message = f"must be between {lo:g} and {hi:g}"
+        elif kind == "string_too_long":
+            message = f"is too long (at most {ctx.get('max_length')} characters)"
+        elif kind == "string_too_short":
+            message = "must not be empty"
+        elif kind == "value_error":
+            message = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            message = _MESSAGES.get(kind, err["msg"])
+        out.append((field, f"{field} {message}" if not message.startswith(field) else message))
+    return out
+
+
+def check_online_url(url: str, domains: tuple[str, ...] | list[str]) -> str | None:
+    """None if ``url`` is https on one of ``domains`` (or a sub-domain), else the reason."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "online_url is not a valid URL"
+    if parts.scheme != "https":
+        return "online_url must be an https:// URL"
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.username or parts.password or not host or " " in url:
+        return "online_url is not a valid URL"
+    if not any(host == d or host.endswith("." + d) for d in domains):
+        return f"online_url must point to one of the retailer's domains ({', '.join(domains) or 'none registered'})"
+    return None
+
+
+def clean_store(data: dict, domains: tuple[str, ...] | list[str], partial: bool = False) -> dict:
+    """Validate a store's fields; returns them cleaned (lat/lon in WGS-84) or raises FieldProblem.
+
+    ``partial`` is for PATCH: only the fields given are checked and returned.
+    """
+    if not isinstance(data, dict):
+        raise FieldProblem([("body", "the body must be a JSON object of store fields")])
+    data = {("lon" if k == "lng" else k): v for k, v in data.items() if k not in READ_ONLY}
+    for key in ("lat", "lon"):
+        value = data.get(key)
+        if isinstance(value, bool):
+            raise FieldProblem([(key, f"{key} must be a number")])
+        if isinstance(value, str):
+            value = value.strip()
+            data[key] = None if value == "" else value
+    try:
+        fields = StoreFields.model_validate(data)
+    except ValidationError as exc:
+        raise FieldProblem(_problems(exc)) from None
+    given = fields.model_dump(exclude_unset=True)
+    problems = []
+    if not partial:
+        for required in ("name", "brand", "category", "lat", "lon"):
+            if given.get(required) is None:
+                problems.append((required, f"{required} is required"))
+    if ("lat" in given) != ("lon" in given):
+        missing = "lon" if "lat" in given else "lat"
+        problems.append((missing, f"{missing} is required when moving a store (send lat and lon)"))
+    if given.get("online_url"):
+        reason = check_online_url(given["online_url"], domains)
+        if reason:
+            problems.append(("online_url", reason))
+    if problems:
+        raise FieldProblem(problems)
+    if given.get("lat") is not None and given.get("lon") is not None:
+        lon, lat = crs_mod.to_wgs84(given["lon"], given["lat"], given.get("crs"))
+        if not (math.isfinite(lon) and math.isfinite(lat)):
+            raise FieldProblem([("lat", "lat/lon could not be converted")])
+        given["lon"], given["lat"] = round(lon, 7), round(lat, 7)
+    given.pop("crs", None)
+    return given

@@ -1,0 +1,108 @@
+"""Who is asking: ``Authorization: Bearer KEY`` for scripts, a signed session cookie for pages.
+
+A session made by signing in with a key remembers the key's fingerprint, so rotating or revoking
+the key ends the session too. Requests that change data through a session must carry the
+session's CSRF token (header ``X-CSRFToken`` or form field ``csrf_token``); Bearer requests need
+none, since a browser never adds that header by itself.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import g, request, session
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms import ValidationError
+
+from ..services import accounts
+from .errors import ApiError
+from .state import repo
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SESSION_KEY = "principal"
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="o2o"'})
+
+
+def bearer_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorized("use Authorization: Bearer <key>")
+    return key.strip()
+
+
+def sign_in(key: str) -> accounts.Principal | None:
+    principal = accounts.authenticate(repo(), key)
+    if principal is not None:
+        session.clear()
+        session[SESSION_KEY] = {"kind": principal.kind, "id": principal.id, "fp": principal.key_fingerprint}
+        session.permanent = True
+    return principal
+
+
+def sign_out() -> None:
+    session.pop(SESSION_KEY, None)
+
+
+def session_principal() -> accounts.Principal | None:
+    data = session.get(SESSION_KEY)
+    if not data:
+        return None
+    table = accounts.KINDS["r" if data.get("kind") == "retailer" else "a"]
+    row = repo().principal_by_id(table, int(data.get("id", 0)))
+    if not row or not row.get("key_hash") or row["key_hash"][:16] != data.get("fp"):
+        session.pop(SESSION_KEY, None)  # key rotated or revoked since
+        return None
+    return accounts.Principal(kind=data["kind"], id=row["id"], name=row["name"],
+                              domains=tuple(row.get("domains") or ()), key_fingerprint=data["fp"])
+
+
+def check_csrf() -> None:
+    token = request.headers.get("X-CSRFToken") or request.form.get("csrf_token")
+    try:
+        validate_csrf(token)
+    except (ValidationError, CSRFError) as exc:
+        raise ApiError(403, "csrf_failed", f"CSRF check failed: {exc}", "csrf_token") from None
+
+
+def current_principal() -> accounts.Principal | None:
+    """The caller, from a Bearer key or else the session (CSRF-checked for writes)."""
+    key = bearer_key()
+    if key is not None:
+        principal = accounts.authenticate(repo(), key)
+        if principal is None:
+            raise _unauthorized("the API key is not valid (unknown, rotated or revoked)")
+        return principal
+    principal = session_principal()
+    if principal is not None and request.method not in SAFE_METHODS:
+        check_csrf()
+    return principal
+
+
+def require(kind: str):
+    """Decorator: the view needs a retailer (or an analyst); 401 without one, 403 for the other kind."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                raise _unauthorized(f"this needs a {kind}'s API key: Authorization: Bearer <key>")
+            if principal.kind != kind:
+                raise ApiError(403, "forbidden", f"this needs a {kind}'s key, not an {principal.kind}'s"
+                               if principal.kind == "analyst" else f"this needs a {kind}'s key")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def csrf_token() -> str:
+    return generate_csrf()

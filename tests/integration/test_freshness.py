@@ -1,0 +1,29 @@
+"""Every process's index follows the database: changes made elsewhere show in the next search."""
+
+from o2o.storage.sqlite import SqliteRepository
+
+
+def test_a_store_added_by_another_process_is_found_next_search(client, db_url):
+    before = client.get("/api/v1/stores/nearby?lat=22.54&lon=114.06&k=1").get_json()["features"][0]
+    assert before["properties"]["distance_m"] > 1000  # nothing in Shenzhen yet
+    other = SqliteRepository.from_url(db_url)  # another worker's own connection
+    retailer = other.list_retailers()[0]["id"]
+    other.insert_stores([{
+        "retailer_id": retailer, "external_id": "SZ1", "name": "深圳新店", "brand": "Uniqlo",
+        "category": "Apparel", "lon": 114.0600, "lat": 22.5400, "address": "深圳市福田区",
+        "hours": "10:00-22:00", "online_url": "https://uniqlo.tmall.com/", "status": "open",
+    }])
+    other.close()
+    after = client.get("/api/v1/stores/nearby?lat=22.54&lon=114.06&k=1").get_json()["features"][0]
+    assert after["properties"]["name"] == "深圳新店"
+
+
+def test_a_wholesale_reset_elsewhere_is_reloaded(app, client, db_url):
+    index = app.extensions["o2o"].index_sync.index
+    assert len(index) == 8
+    other = SqliteRepository.from_url(db_url)
+    other.delete_all_stores()
+    other.close()
+    body = client.get("/api/v1/stores/nearby?lat=31.23&lon=121.47").get_json()
+    assert body["features"] == []
+    assert len(app.extensions["o2o"].index_sync.index) == 0
