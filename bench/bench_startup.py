@@ -295,7 +295,7 @@ def viewport(db: Path, tmp: Path, quick: bool) -> dict:
     with Server.gunicorn("app:app", 2, env, tmp / "viewport.log", extra=NO_CTL) as srv:
         srv.wait_ready("/healthz")
 
-        def get(bbox, zoom, label, extra=""):
+        def get(bbox, zoom, label, extra="", city=False):
             q = "bbox=" + ",".join(f"{v:.6f}" for v in bbox) + (f"&zoom={zoom}" if zoom is not None else "") + extra
             t0 = time.perf_counter()
             status, body, _ = http_get(f"{srv.base}/api/v1/stores?{q}", timeout=30)
@@ -306,13 +306,13 @@ def viewport(db: Path, tmp: Path, quick: bool) -> dict:
             clusters = sum(1 for f in feats if f["properties"].get("cluster"))
             rows.append({"label": label, "zoom": zoom, "bbox": bbox, "features": len(feats), "clusters": clusters,
                          "stores": len(feats) - clusters, "total": data.get("total"), "bytes": len(body),
-                         "ms": ms, "extra": extra,
+                         "ms": ms, "extra": extra, "city": city,
                          "points": sum(f["properties"]["point_count"] if f["properties"].get("cluster") else 1
                                        for f in feats)})
 
         for z in range(3, 19):
-            for lon, lat in centres:
-                get(view_bbox(lon, lat, z), z, "city/grid")
+            for i, (lon, lat) in enumerate(centres):
+                get(view_bbox(lon, lat, z), z, "city/grid", city=i < len(cities))
         world = (-180.0, -90.0, 180.0, 90.0)
         china = (73.0, 18.0, 135.0, 54.0)
         for z in [None, 0, 3, 5, 10, 15, 18, 22]:
@@ -324,12 +324,13 @@ def viewport(db: Path, tmp: Path, quick: bool) -> dict:
     by_zoom = []
     for z in range(3, 19):
         sel = [r for r in rows if r["label"] == "city/grid" and r["zoom"] == z]
+        town = [r for r in sel if r["city"]]  # medians over the city-centred viewports only
         by_zoom.append({"zoom": z, "n": len(sel), "max_features": max(r["features"] for r in sel),
-                        "median_features": median(r["features"] for r in sel),
+                        "median_features": median(r["features"] for r in town),
                         "max_total": max(r["total"] for r in sel),
                         "max_stores": max(r["stores"] for r in sel),
-                        "median_bytes": median(r["bytes"] for r in sel), "max_bytes": max(r["bytes"] for r in sel),
-                        "median_ms": median(r["ms"] for r in sel), "max_ms": max(r["ms"] for r in sel)})
+                        "median_bytes": median(r["bytes"] for r in town), "max_bytes": max(r["bytes"] for r in sel),
+                        "median_ms": median(r["ms"] for r in town), "max_ms": max(r["ms"] for r in sel)})
     special = [r for r in rows if r["label"] != "city/grid"]
     bad_counts = [r for r in rows if r["points"] != r["total"]]
     return {"by_zoom": by_zoom, "special": special, "requests": len(rows),
@@ -426,8 +427,10 @@ def docs_section(res: dict, args, started: str, elapsed: float, machine: str, cm
                 f"Per zoom, {v['centres']} viewports of {VIEW_W} × {VIEW_H} px: centred on the {v['cities']} cities "
                 f"with most stores and on a {v['grid']}-point grid over China (lon 76–134, lat 20–52). "
                 "Features = clusters + single stores in the response; stores in view = its `total`. "
-                "Times are one client, sequential, `gunicorn -w 2`.", "",
-                "| zoom | viewports | max features | median features | max single stores | max stores in view | median body | max body | median ms | max ms |",
+                "Maxima are over all the viewports of a zoom; medians over the city-centred ones only (most grid "
+                "points are in empty country at high zoom). Times are one client, sequential, `gunicorn -w 2`, "
+                "wall time of the whole HTTP request.", "",
+                "| zoom | viewports | max features | median features (cities) | max single stores | max stores in view | median body (cities) | max body | median ms (cities) | max ms |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in v["by_zoom"]:
             out.append(f"| {r['zoom']} | {r['n']} | {r['max_features']} | {r['median_features']:.0f} | {r['max_stores']} | "
