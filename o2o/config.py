@@ -18,6 +18,7 @@ DEFAULTS = {
     "PUBLIC_URL": None,
     "RANDOM_SEED": 1111,
     "MAX_UPLOAD_MB": 20,
+    "RATELIMIT_STORAGE": None,  # memory:// per process, or redis://…
 }
 _INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")

@@ -46,17 +46,24 @@ def create_app(config: dict | None = None) -> Flask:
     state.close()
 
     errors.register(app)
-    from . import api, assets, docs, pages
+    from . import api, assets, docs, limits, pages, retailer
+
+    limits.init(app, settings.get("RATELIMIT_STORAGE"))
+    app.config["PERMANENT_SESSION_LIFETIME"] = 12 * 3600
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # valid for the session's life
 
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(retailer.bp)
 
     @app.get("/healthz")
     def healthz():
         repo = state.repo()
-        return jsonify({"status": "ok", "stores": repo.count_stores()})
+        return jsonify({"status": "ok", "stores": repo.count_stores(), "worker": os.getpid()})
 
     @app.after_request
     def _headers(response):

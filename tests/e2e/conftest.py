@@ -27,8 +27,24 @@ def live_server(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = f"http://127.0.0.1:{server.server_port}"
+    live_server_db[url] = f"sqlite:///{path}"
+    yield url
     server.shutdown()
+
+
+live_server_db: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def retailer_key(live_server):
+    from o2o.services import accounts
+    from o2o.storage.sqlite import SqliteRepository
+
+    repo = SqliteRepository.from_url(live_server_db[live_server])
+    _, key = accounts.create_retailer(repo, "Browser Test Co", ["browsertest.tmall.com"])
+    repo.close()
+    return key
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,198 @@
+/* Retailer console: own stores on a map and in a table; a pin and lat/lon fields kept in step;
+ * save, close and bulk upload through the JSON API (session cookie + CSRF token). */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("o2o-config").textContent);
+  var crs = cfg.tilesCrs || "wgs84";
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var el = O2O.el;
+
+  var map = L.map("map", { minZoom: 3, maxZoom: 19 }).setView([34.5, 108.0], 5);
+  if (cfg.tiles && cfg.tiles !== "none") {
+    L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors' }).addTo(map);
+  } else {
+    O2O.addOfflineBasemap(map);
+  }
+  var storeLayer = L.featureGroup().addTo(map);
+  var pin = null;
+  var editing = null;          // the store being edited, or null for a new one
+  var stores = [];
+
+  var form = document.getElementById("store-form");
+  var f = function (name) { return document.getElementById("f-" + name); };
+  var errorBox = document.getElementById("form-error");
+
+  function api(method, path, body, isForm) {
+    var headers = { "X-CSRFToken": csrf, Accept: "application/json" };
+    if (body && !isForm) headers["Content-Type"] = "application/json";
+    return fetch(path, { method: method, headers: headers, credentials: "same-origin",
+                         body: body ? (isForm ? body : JSON.stringify(body)) : undefined })
+      .then(function (r) {
+        if (r.status === 204) return null;
+        return r.json().then(function (data) {
+          if (!r.ok) { var e = new Error((data.error && data.error.message) || ("HTTP " + r.status)); e.data = data; e.status = r.status; throw e; }
+          return data;
+        });
+      });
+  }
+
+  // ------------------------------------------------------------------ pin and fields in step
+  function setPin(lat, lon, pan) {
+    if (!pin) {
+      pin = L.marker([lat, lon], { draggable: true, autoPan: true, title: "New store position" }).addTo(map);
+      pin.on("drag dragend", function () { var p = pin.getLatLng(); writeFields(p.lat, p.lng); });
+    } else {
+      pin.setLatLng([lat, lon]);
+    }
+    if (pan) map.setView([lat, lon], Math.max(map.getZoom(), 16));
+  }
+  function writeFields(lat, lon) { f("lat").value = lat.toFixed(6); f("lon").value = lon.toFixed(6); }
+  map.on("click", function (ev) { setPin(ev.latlng.lat, ev.latlng.lng, false); writeFields(ev.latlng.lat, ev.latlng.lng); });
+  ["lat", "lon"].forEach(function (name) {
+    f(name).addEventListener("input", function () {
+      var lat = parseFloat(f("lat").value), lon = parseFloat(f("lon").value);
+      if (isFinite(lat) && isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) setPin(lat, lon, true);
+    });
+  });
+
+  // ------------------------------------------------------------------ the store list
+  function load() {
+    return api("GET", "/api/v1/retailer/stores?crs=" + crs).then(function (data) {
+      stores = data.features;
+      storeLayer.clearLayers();
+      stores.forEach(function (s) {
+        var c = s.geometry.coordinates, p = s.properties;
+        var m = L.circleMarker([c[1], c[0]], { radius: 7, weight: 2, color: "#fff",
+          fillColor: p.status === "open" ? "#e4393c" : "#8a939c", fillOpacity: 0.95 });
+        m.bindTooltip(document.createTextNode(p.name));  // a string would be parsed as HTML
+        m.on("click", function () { edit(s); });
+        storeLayer.addLayer(m);
+      });
+      renderTable();
+      var brands = {};
+      stores.forEach(function (s) { brands[s.properties.brand] = true; });
+      var list = document.getElementById("my-brands");
+      list.textContent = "";
+      Object.keys(brands).sort().forEach(function (b) { list.appendChild(el("option", { value: b })); });
+      if (stores.length && !editing && !pin) map.fitBounds(storeLayer.getBounds().pad(0.2), { maxZoom: 14 });
+    });
+  }
+
+  function renderTable() {
+    var body = document.querySelector("#store-table tbody");
+    body.textContent = "";
+    document.getElementById("store-count").textContent = "(" + stores.length + ")";
+    stores.forEach(function (s) {
+      var p = s.properties;
+      var editButton = el("button", { type: "button", className: "button small", text: "Edit" });
+      editButton.addEventListener("click", function () { edit(s); });
+      var row = el("tr", { "data-id": s.id, className: p.status }, [
+        el("td", {}, [el("a", { href: "/stores/" + s.id, text: p.name })]),
+        el("td", { text: p.brand }),
+        el("td", { text: [p.city, p.district].filter(Boolean).join(" ") }),
+        el("td", { text: p.status }),
+        el("td", { text: p.external_id }),
+        el("td", {}, [editButton, " ", el("a", { href: "/api/v1/stores/" + s.id + "/qr.png?scale=12", className: "button small", text: "QR", download: "qr-" + s.id + ".png" })])
+      ]);
+      body.appendChild(row);
+    });
+  }
+  function edit(s) {
+    editing = s;
+    var p = s.properties, c = s.geometry.coordinates;
+    document.getElementById("form-title").textContent = "Edit: " + p.name;
+    ["name", "brand", "external_id", "address", "hours", "phone", "online_url"].forEach(function (k) { f(k).value = p[k] || ""; });
+    f("category").value = p.category;
+    writeFields(c[1], c[0]);
+    setPin(c[1], c[0], true);
+    document.getElementById("close-store").hidden = p.status !== "open";
+    document.getElementById("save").textContent = p.status === "open" ? "Save changes 保存" : "Save and reopen 重新开业";
+    hideError();
+  }
+
+  function reset() {
+    editing = null;
+    form.reset();
+    document.getElementById("form-title").textContent = "New store 新门店";
+    document.getElementById("close-store").hidden = true;
+    document.getElementById("save").textContent = "Save 保存";
+    if (pin) { map.removeLayer(pin); pin = null; }
+    hideError();
+  }
+
+  function showError(err) {
+    errorBox.hidden = false;
+    var e = err.data && err.data.error;
+    errorBox.textContent = e ? e.message + (e.errors ? " (" + e.errors.map(function (x) { return x.field; }).join(", ") + ")" : "") : err.message;
+    if (e && e.field && f(e.field)) f(e.field).focus();
+  }
+  function hideError() { errorBox.hidden = true; errorBox.textContent = ""; }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var body = { crs: crs };
+    ["name", "brand", "category", "external_id", "address", "hours", "phone", "online_url"].forEach(function (k) {
+      var v = f(k).value.trim();
+      if (v !== "" || editing) body[k] = v === "" ? null : v;
+    });
+    ["external_id", "online_url", "hours", "phone"].forEach(function (k) { if (body[k] === null) delete body[k]; });
+    body.lat = f("lat").value.trim() === "" ? null : Number(f("lat").value);
+    body.lon = f("lon").value.trim() === "" ? null : Number(f("lon").value);
+    if (body.lat === null) delete body.lat;
+    if (body.lon === null) delete body.lon;
+    if (f("allow_duplicate").checked) body.allow_duplicate = true;
+    if (editing && editing.properties.status !== "open") body.status = "open";
+    var req = editing ? api("PATCH", "/api/v1/stores/" + editing.id, body) : api("POST", "/api/v1/stores", body);
+    req.then(function (saved) {
+      reset();
+      return load().then(function () {
+        map.setView([saved.geometry.coordinates[1], saved.geometry.coordinates[0]], Math.max(map.getZoom(), 15));
+        flashRow(saved.id);
+      });
+    }).catch(showError);
+  });
+  document.getElementById("new-store").addEventListener("click", reset);
+  document.getElementById("close-store").addEventListener("click", function () {
+    if (!editing || !window.confirm("Close " + editing.properties.name + "? It leaves the shoppers' map; its record stays.")) return;
+    api("DELETE", "/api/v1/stores/" + editing.id).then(function () { reset(); return load(); }).catch(showError);
+  });
+
+  function flashRow(id) {
+    var row = document.querySelector('#store-table tr[data-id="' + id + '"]');
+    if (row) { row.classList.add("just-saved"); row.scrollIntoView({ block: "nearest" }); }
+  }
+
+  // ------------------------------------------------------------------ bulk upload
+  document.getElementById("upload-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var file = document.getElementById("upload-file").files[0];
+    var out = document.getElementById("upload-report");
+    if (!file) return;
+    var data = new FormData();
+    data.append("file", file);
+    var atomic = document.getElementById("upload-atomic").checked;
+    out.textContent = "Uploading…";
+    api("POST", "/api/v1/stores/import" + (atomic ? "?atomic=true" : ""), data, true)
+      .then(function (report) { showReport(report); return load(); })
+      .catch(function (err) { if (err.data && err.data.rejected) { showReport(err.data); } else { out.textContent = err.message; } });
+  });
+
+  function showReport(r) {
+    var out = document.getElementById("upload-report");
+    out.textContent = "";
+    out.appendChild(el("p", { className: "report-summary", text: r.message }));
+    if (r.rejected && r.rejected.length) {
+      var rows = r.rejected.slice(0, 200).map(function (x) {
+        return el("tr", {}, [el("td", { text: String(x.row) + (x.line ? " (line " + x.line + ")" : "") }),
+                             el("td", { text: x.external_id || "" }), el("td", { text: x.errors.join("; ") })]);
+      });
+      out.appendChild(el("table", { className: "report" }, [
+        el("thead", {}, [el("tr", {}, [el("th", { text: "Row" }), el("th", { text: "Code" }), el("th", { text: "Why" })])]),
+        el("tbody", {}, rows)]));
+      if (r.rejected.length > 200) out.appendChild(el("p", { text: "… and " + (r.rejected.length - 200) + " more." }));
+    }
+  }
+
+  load();
+  window.o2oMap = map;
+})();

@@ -1,0 +1,94 @@
+"""Several gunicorn workers: a store registered, moved or closed through one is seen by all."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from o2o.services import accounts
+from o2o.storage.sqlite import SqliteRepository
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _call(url, method="GET", body=None, key=None):
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None)
+    req.add_header("Connection", "close")
+    if body:
+        req.add_header("Content-Type", "application/json")
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            data = r.read()
+            return r.status, json.loads(data) if data else None
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory):
+    path = tmp_path_factory.mktemp("workers") / "o2o.db"
+    env = dict(os.environ, O2O_DATABASE_URL=f"sqlite:///{path}", O2O_SEED_STORES="300", O2O_SEED_SCANS="0",
+               O2O_SECRET_KEY="t", O2O_TILES="none")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
+                             "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if _call(base + "/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+    repo = SqliteRepository.from_url(f"sqlite:///{path}")
+    _, key = accounts.create_retailer(repo, "Worker Test Co", ["workers.tmall.com"])
+    repo.close()
+    yield base, key
+    proc.terminate()
+    proc.wait(10)
+
+
+def _all_workers_agree(base, check, tries=40):
+    pids = set()
+    for _ in range(tries):
+        pids.add(_call(base + "/healthz")[1]["worker"])
+        status, body = _call(base + "/api/v1/stores/nearby?lat=22.5431&lon=114.0579&k=1&brand=WorkerBrand&radius_km=1")
+        assert status == 200
+        assert check(body), body
+    return pids
+
+
+def test_every_worker_sees_a_store_registered_moved_and_closed_through_another(gunicorn):
+    base, key = gunicorn
+    status, store = _call(base + "/api/v1/stores", "POST", {
+        "external_id": "W1", "name": "多进程店", "brand": "WorkerBrand", "category": "Apparel",
+        "lat": 22.5431, "lon": 114.0579}, key)
+    assert status == 201
+    pids = _all_workers_agree(base, lambda b: [f["id"] for f in b["features"]] == [store["id"]])
+    assert len(pids) >= 2  # the requests really did reach several workers
+
+    status, _ = _call(base + f"/api/v1/stores/{store['id']}", "PATCH", {"lat": 22.5531, "lon": 114.0579}, key)
+    assert status == 200
+    _all_workers_agree(base, lambda b: b["features"] == [] and b["nearest"]["id"] == store["id"])
+
+    status, _ = _call(base + f"/api/v1/stores/{store['id']}", "DELETE", None, key)
+    assert status == 204
+    _all_workers_agree(base, lambda b: b["features"] == [] and b["nearest"] is None)
