@@ -177,6 +177,18 @@ def machine_note() -> str:
             f"{os.cpu_count()} cores{mem}, load average {load:.2f} at the start")
 
 
+def git_state() -> str:
+    """``abc1234`` or ``abc1234 + uncommitted changes to the app``: which code was measured."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "o2o", "app.py", "templates", "static",
+                                "requirements.txt"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown revision"
+    return f"commit {rev}" + (" + uncommitted changes to the app" if dirty else "") if rev else "unknown revision"
+
+
 def now_text() -> str:
     return _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
 

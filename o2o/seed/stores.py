@@ -210,12 +210,13 @@ def _phones(rng, cities: pd.Series, n: int) -> np.ndarray:
     out = np.empty(n, dtype=object)
     kind = rng.random(n)
     digits = rng.integers(0, 10, size=(n, 8))
+    city_names = cities.tolist()
     for i in range(n):
         tail = "".join(map(str, digits[i]))
         if kind[i] < 0.12:  # a manager's mobile
             out[i] = "1" + "3578"[digits[i][0] % 4] + tail[:1] + "-" + tail[1:5] + "-" + tail[4:8]
         else:
-            city = cities.iloc[i] or ""
+            city = city_names[i] or ""
             code = AREA_CODES.get(city) or "0" + str(300 + (sum(map(ord, city)) % 600))
             first = "2345678"[digits[i][0] % 7]
             out[i] = f"{code}-{first}{tail[1:8]}"
@@ -256,19 +257,20 @@ def generate(n_stores: int = 30_000, random_seed: int = DEFAULT_RANDOM_SEED,
     floors = rng.integers(1, 6, n)
     units = rng.integers(1, 60, n)
     street_no = rng.integers(1, 900, n)
+    w_city, w_district = where["city"].tolist(), where["district"].tolist()
+    a_road, a_mall, a_no = area["road"].tolist(), area["mall"].tolist(), area["road_no"].tolist()
+    street = placed["street"].tolist()
     for i in range(n):
         brand = brands[i]
-        city, district = where["city"].iloc[i], where["district"].iloc[i]
+        city, district = w_city[i], w_district[i]
         per_brand[brand.name] += 1
         external_ids.append(f"{brand.code}{per_brand[brand.name]:05d}")
-        if placed["street"].iloc[i]:
-            place = f"{area['road'].iloc[i]}{street_no[i]}号"
-            label = f"{district}{area['road'].iloc[i]}"
-            addr = f"{city}{district}{place}"
+        if street[i]:
+            label = f"{district}{a_road[i]}"
+            addr = f"{city}{district}{a_road[i]}{street_no[i]}号"
         else:
-            label = f"{_short_place(district)}{area['mall'].iloc[i]}"
-            addr = (f"{city}{district}{area['road'].iloc[i]}{area['road_no'].iloc[i]}号"
-                    f"{area['mall'].iloc[i]}{floors[i]}层{floors[i]}{units[i]:02d}")
+            label = f"{_short_place(district)}{a_mall[i]}"
+            addr = f"{city}{district}{a_road[i]}{a_no[i]}号{a_mall[i]}{floors[i]}层{floors[i]}{units[i]:02d}"
         key = (brand.name, label)
         per_brand_area[key] += 1
         nth = per_brand_area[key]

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..geo import crs as crs_mod
 from ..geo.distance import EARTH_RADIUS_M, unit_vectors
 from ..geo.index import StoreIndex
 from ..storage.base import StoreRepository
@@ -232,7 +233,7 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
         if default_crs and "crs" not in data:
             data["crs"] = default_crs
         try:
-            fields = clean_store(data, retailer.domains)
+            fields = clean_store(data, retailer.domains, convert=False)
             fields["allow_duplicate"] = row_allow or allow_duplicates
         except FieldProblem as exc:
             errors.extend(m for _, m in exc.problems)
@@ -249,19 +250,22 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
         else:
             clean[row.number] = fields
 
+    _to_wgs84(clean)
     # Where each row is: one vectorised point-in-polygon join for the whole file.
     numbers = list(clean)
     if numbers:
         lon = np.array([clean[n]["lon"] for n in numbers])
         lat = np.array([clean[n]["lat"] for n in numbers])
         where = regions.locate(lon, lat)
-        for n, (_, w) in zip(numbers, where.iterrows()):
-            if w["district"] is None or not w["mainland"]:
+        columns = zip(numbers, where["province"].tolist(), where["city"].tolist(), where["district"].tolist(),
+                      where["mainland"].tolist())
+        for n, province, city, district, mainland in columns:
+            if district is None or not mainland:
                 problems[n] = [f"the location ({clean[n]['lat']:.6f}, {clean[n]['lon']:.6f}) is outside "
                                "mainland China (check lat/lon and crs)"]
                 del clean[n]
             else:
-                clean[n].update(province=w["province"], city=w["city"], district=w["district"])
+                clean[n].update(province=province, city=city, district=district)
 
     existing = repo.find_store_ids(retailer.id, [f["external_id"] for f in clean.values()])
     current = repo.stores_by_ids_raw(list(existing.values())) if existing else {}
@@ -306,6 +310,19 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
     report.inserted = len(inserts)
     report.updated = len(updates)
     return report
+
+
+def _to_wgs84(clean: dict[int, dict]) -> None:
+    """Convert every row's coordinates to WGS-84, vectorised per coordinate system."""
+    by_crs: dict[str, list[int]] = {}
+    for n, fields in clean.items():
+        by_crs.setdefault(fields.pop("crs"), []).append(n)
+    for system, numbers in by_crs.items():
+        lon = np.array([clean[n]["lon"] for n in numbers], dtype=float)
+        lat = np.array([clean[n]["lat"] for n in numbers], dtype=float)
+        lon, lat = crs_mod.to_wgs84(lon, lat, system)
+        for n, x, y in zip(numbers, np.round(lon, 7).tolist(), np.round(lat, 7).tolist()):
+            clean[n]["lon"], clean[n]["lat"] = x, y
 
 
 def _duplicates(index: StoreIndex, clean: dict[int, dict], new_rows: list[int]) -> dict[int, str]:

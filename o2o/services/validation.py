@@ -161,10 +161,13 @@ def check_online_url(url: str, domains: tuple[str, ...] | list[str]) -> str | No
     return None
 
 
-def clean_store(data: dict, domains: tuple[str, ...] | list[str], partial: bool = False) -> dict:
+def clean_store(data: dict, domains: tuple[str, ...] | list[str], partial: bool = False,
+                convert: bool = True) -> dict:
     """Validate a store's fields; returns them cleaned (lat/lon in WGS-84) or raises FieldProblem.
 
-    ``partial`` is for PATCH: only the fields given are checked and returned.
+    ``partial`` is for PATCH: only the fields given are checked and returned. With
+    ``convert=False`` the coordinates stay as sent, with ``crs`` kept, for a caller that converts
+    many rows at once (the importer).
     """
     if not isinstance(data, dict):
         raise FieldProblem([("body", "the body must be a JSON object of store fields")])
@@ -195,6 +198,9 @@ def clean_store(data: dict, domains: tuple[str, ...] | list[str], partial: bool 
             problems.append(("online_url", reason))
     if problems:
         raise FieldProblem(problems)
+    if not convert:
+        given["crs"] = given.get("crs") or crs_mod.WGS84
+        return given
     if given.get("lat") is not None and given.get("lon") is not None:
         lon, lat = crs_mod.to_wgs84(given["lon"], given["lat"], given.get("crs"))
         if not (math.isfinite(lon) and math.isfinite(lat)):
