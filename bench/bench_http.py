@@ -15,13 +15,14 @@ What it does:
 2. picks 200 shopper positions: random stores of that database (so, like shoppers, mostly in
    the big cities) moved by ~1 km of normal jitter, and writes them into a wrk Lua script that
    walks through them, each connection starting at a different point;
-3. starts two gunicorn servers with the same settings (``--workers W --worker-class sync``):
-   o2o (``app:app``) and ``bench/ceiling_app.py`` (one Flask route returning
-   ``jsonify({"ok": True})``, mounted at the same path so it gets the very same query strings);
+3. starts, for each worker count W (default 2 and 4), two gunicorn servers with the same settings
+   (``--workers W --worker-class sync``): o2o (``app:app``) and ``bench/ceiling_app.py`` (one Flask
+   route returning ``jsonify({"ok": True})``, mounted at the same path so it gets the very same
+   query strings); all of them stay up for the whole run, idle when not loaded;
 4. checks every variant once by hand (status 200, GeoJSON, 20 features, filters respected);
-5. warms both up, then runs wrk (a separate process, ``-t1 -c8``) for each case in turn,
-   alternating the order of the cases (forward, backward, ...) round after round:
-   ``ceiling``, ``nearby k=20``, ``nearby k=20 radius_km=3``, ``nearby k=20 brand=Uniqlo``;
+5. warms them up, then runs wrk (a separate process, ``-t1 -c8``) against one server at a time, for
+   every (W, case) pair in turn, alternating the order (forward, backward, ...) round after round;
+   the cases are ``ceiling``, ``nearby k=20``, ``nearby k=20 radius_km=3``, ``nearby k=20 brand=Uniqlo``;
 6. reports, per case, the median over rounds of requests/s and of wrk's p50/p99 latency, the
    non-2xx responses and socket errors wrk counted (all must be 0), and the ratio to the ceiling
    of the same run (median of the per-round ratios, and their range);
@@ -180,51 +181,71 @@ def response_sizes(o2o: Server, ceiling: Server, points) -> dict:
     return out
 
 
-def bench_workers(workers: int, db_path: Path, lua: Path, tmp: Path, points, args) -> dict:
+def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, points, args) -> list[dict]:
+    """Every server (o2o and ceiling at each worker count) up at once; each round runs every
+    (workers, case) pair once, in an order that alternates forward and backward."""
     env = bench_env(db_path)
     extra = ["--no-control-socket"]  # gunicorn >= 25: else every server shares one ~/.gunicorn socket
-    o2o = Server.gunicorn("app:app", workers, env, tmp / f"o2o-w{workers}.log", extra=extra)
-    ceiling = Server.gunicorn("ceiling_app:app", workers, env, tmp / f"ceiling-w{workers}.log",
-                              chdir=BENCH, extra=extra)
-    with o2o, ceiling:
-        o2o.wait_ready("/healthz")
-        ceiling.wait_ready("/")
-        check_responses(o2o, ceiling, points)
-        sizes = response_sizes(o2o, ceiling, points)
+    servers = {}
+    for w in worker_counts:
+        servers[w] = {
+            "o2o": Server.gunicorn("app:app", w, env, tmp / f"o2o-w{w}.log", extra=extra),
+            "ceiling": Server.gunicorn("ceiling_app:app", w, env, tmp / f"ceiling-w{w}.log",
+                                       chdir=BENCH, extra=extra),
+        }
+    every = [s for pair in servers.values() for s in pair.values()]
+    plan = [(w, case) for w in worker_counts for case in CASES]
+    rounds = {w: [] for w in worker_counts}
+    sizes = {}
+    try:
+        for s in every:
+            s.start()
+        for w, pair in servers.items():
+            pair["o2o"].wait_ready("/healthz")
+            pair["ceiling"].wait_ready("/")
+            check_responses(pair["o2o"], pair["ceiling"], points)
+            sizes = response_sizes(pair["o2o"], pair["ceiling"], points)
         # Warm-up: every worker builds its brand subtree, fills caches, etc. Not recorded.
-        for name, _label, q in CASES:
-            run_wrk((ceiling if name == "ceiling" else o2o).base, lua, q, args.warmup, 1, args.connections)
-        rounds = []
+        for w, (name, _label, q) in plan:
+            run_wrk(servers[w]["ceiling" if name == "ceiling" else "o2o"].base, lua, q, args.warmup, 1,
+                    args.connections)
         for rnd in range(args.rounds):
-            order = CASES if rnd % 2 == 0 else CASES[::-1]
-            result = {}
-            for name, _label, q in order:
-                srv = ceiling if name == "ceiling" else o2o
+            order = plan if rnd % 2 == 0 else plan[::-1]
+            result = {w: {} for w in worker_counts}
+            for w, (name, _label, q) in order:
+                srv = servers[w]["ceiling" if name == "ceiling" else "o2o"]
                 r = run_wrk(srv.base, lua, q, args.seconds, args.threads, args.connections)
-                result[name] = r
-                print(f"  -w {workers} round {rnd + 1}/{args.rounds} {name:14s} {r['rps']:8.0f} req/s"
+                result[w][name] = r
+                print(f"  round {rnd + 1}/{args.rounds} -w {w} {name:14s} {r['rps']:8.0f} req/s"
                       f"  p50 {r['p50_us'] / 1000:6.2f} ms  p99 {r['p99_us'] / 1000:6.2f} ms"
                       f"  non-2xx {r['status']}  socket errors {r['socket_errors']}", flush=True)
-                for s in (o2o, ceiling):
+                for s in every:
                     if s.proc.poll() is not None:
                         raise RuntimeError(f"a server died during the run; see {s.log}")
-            rounds.append(result)
-    summary = {}
-    for name, label, _q in CASES:
-        runs = [r[name] for r in rounds]
-        ratios = [r[name]["rps"] / r["ceiling"]["rps"] for r in rounds]
-        summary[name] = {
-            "label": label,
-            "rps": median(x["rps"] for x in runs),
-            "p50_ms": median(x["p50_us"] for x in runs) / 1000,
-            "p99_ms": median(x["p99_us"] for x in runs) / 1000,
-            "requests": sum(x["requests"] for x in runs),
-            "non2xx": sum(x["status"] for x in runs),
-            "socket_errors": sum(x["socket_errors"] for x in runs),
-            "ratio": median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
-            "bytes": sizes[name]["bytes"], "features": sizes[name]["features"],
-        }
-    return {"workers": workers, "rounds": rounds, "summary": summary}
+            for w in worker_counts:
+                rounds[w].append(result[w])
+    finally:
+        for s in every:
+            s.stop()
+    out = []
+    for w in worker_counts:
+        summary = {}
+        for name, label, _q in CASES:
+            runs = [r[name] for r in rounds[w]]
+            ratios = [r[name]["rps"] / r["ceiling"]["rps"] for r in rounds[w]]
+            summary[name] = {
+                "label": label,
+                "rps": median(x["rps"] for x in runs),
+                "p50_ms": median(x["p50_us"] for x in runs) / 1000,
+                "p99_ms": median(x["p99_us"] for x in runs) / 1000,
+                "requests": sum(x["requests"] for x in runs),
+                "non2xx": sum(x["status"] for x in runs),
+                "socket_errors": sum(x["socket_errors"] for x in runs),
+                "ratio": median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+                "bytes": sizes[name]["bytes"], "features": sizes[name]["features"],
+            }
+        out.append({"workers": w, "rounds": rounds[w], "summary": summary})
+    return out
 
 
 def run_profile(db_path: Path) -> dict | None:
@@ -256,6 +277,24 @@ def table(results: list[dict]) -> str:
                          f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {body} | {s['requests']:,} | "
                          f"{s['non2xx']} | {s['socket_errors']} |")
     return "\n".join(lines)
+
+
+def workers_note(results: list[dict]) -> str:
+    text = ("**Workers.** Sync workers close the connection after every response, so each request includes "
+            "a TCP connect over loopback, for both apps alike. ")
+    if len(results) < 2:
+        return text + f"Only `-w {results[0]['workers']}` was measured in this run."
+    a, b = results[0], results[1]
+    na, nb = a["summary"]["nearby"], b["summary"]["nearby"]
+    ca, cb = a["summary"]["ceiling"], b["summary"]["ceiling"]
+    return text + (
+        f"`-w {a['workers']}` (what `scripts/run.sh` starts) and `-w {b['workers']}` were up side by side and "
+        f"measured in the same rounds: nearby {fmt_int(na['rps'])} vs {fmt_int(nb['rps'])} req/s, ceiling "
+        f"{fmt_int(ca['rps'])} vs {fmt_int(cb['rps'])} req/s, so the ratio to the ceiling is "
+        f"{na['ratio'] * 100:.0f} % vs {nb['ratio'] * 100:.0f} %: the worker count does not change the "
+        "verdict. On 2 cores the handler is CPU-bound (SQLite stays in the page cache), so more sync workers "
+        "than cores mostly help by keeping a worker ready while another is between requests. Either way the "
+        "target is missed by a wide margin; keep `-w 2` (one per core) unless a larger machine says otherwise.")
 
 
 def profile_table(prof: dict) -> str:
@@ -301,11 +340,7 @@ def docs_section(results, prof, args, started, elapsed, machine, cmd) -> str:
         "Every response was 200: " + ("yes (wrk counted 0 non-2xx and 0 socket errors)." if all_ok
                                       else "**no**, see the table."),
         "",
-        "**Workers.** Both `-w 2` (what `scripts/run.sh` uses, one sync worker per core) and `-w 4` are "
-        "measured. On this 2-core machine `-w 2` is the setting to use: extra sync workers only add "
-        "context switches for CPU-bound handlers (there is no I/O wait: SQLite is in the page cache), "
-        "and the wrk client needs some CPU too. Sync workers close the connection after every "
-        "response, so each request includes a TCP connect over loopback, for both apps alike.",
+        workers_note(results),
     ]
     if prof:
         parts += ["", "### Where a nearby request spends its time", "", profile_table(prof), "",
@@ -320,10 +355,11 @@ def docs_section(results, prof, args, started, elapsed, machine, cmd) -> str:
         f"Query points: {N_POINTS} random stores of that database (so mostly in the big cities, like "
         f"shoppers) moved by normal jitter of σ = {JITTER_KM:g} km, written into a wrk Lua script that "
         "walks through them (each connection thread from a different start), `k=20` on every request. "
-        "Both servers run `gunicorn --workers W --worker-class sync --timeout 120 --no-control-socket` "
-        f"and stay up for the whole run; wrk (`-t{args.threads} -c{args.connections}`, a separate process) "
-        "loads one of them at a time, over loopback, after a warm-up run per case; the order of the "
-        "cases alternates forward and backward each round, so drift hits all cases alike. Before the load, "
+        "Every server (o2o and the ceiling, at each worker count) runs `gunicorn --workers W --worker-class sync "
+        "--timeout 120 --no-control-socket` and stays up for the whole run; wrk "
+        f"(`-t{args.threads} -c{args.connections}`, a separate process) loads one of them at a time, over loopback, "
+        "after a warm-up run per case; each round runs every (workers, case) pair once, in an order that "
+        "alternates forward and backward, so drift hits all cases alike. Before the load, "
         "each variant is checked by hand: status 200, a FeatureCollection nearest first, 20 features, "
         "only Uniqlo stores with `brand=Uniqlo`, none beyond 3 km with `radius_km=3`. The in-process "
         "breakdown is `bench/profile_nearby.py` (`.venv/bin/python bench/profile_nearby.py` reruns it alone).",
@@ -373,7 +409,7 @@ def prof_reading(prof: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workers", default="2,4", help="gunicorn worker counts to measure (default 2,4)")
+    ap.add_argument("--workers", default="2,4", help="gunicorn worker counts to measure side by side (default 2,4)")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--seconds", type=int, default=5, help="wrk duration per case and round")
     ap.add_argument("--warmup", type=int, default=2)
@@ -406,10 +442,9 @@ def main(argv=None) -> int:
         points = shopper_points(db)
         lua = tmp / "nearby.lua"
         write_lua(lua, points)
-        results = []
-        for w in [int(x) for x in args.workers.split(",")]:
-            print(f"gunicorn -w {w}:", flush=True)
-            results.append(bench_workers(w, db, lua, tmp, points, args))
+        workers = [int(x) for x in args.workers.split(",")]
+        print(f"gunicorn -w {', -w '.join(map(str, workers))}, o2o and ceiling, all up at once:", flush=True)
+        results = bench_all(workers, db, lua, tmp, points, args)
         print()
         print(table(results))
         worst = min(res["summary"][n]["ratio"] for res in results for n, _l, _q in CASES if n != "ceiling")

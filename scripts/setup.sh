@@ -36,7 +36,13 @@ if [ ! -f "$lock_stamp" ]; then
   touch "$lock_stamp"
 fi
 
-if [ $want_test = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  log "installing Debian's chromium for the browser tests"
-  as_root apt-get update -qq && as_root apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+if [ $want_test = 1 ]; then
+  missing=""
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
+  [ -d /usr/share/fonts/opentype/noto ] || missing="$missing fonts-noto-cjk"
+  command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
+  if [ -n "$missing" ]; then
+    log "installing from Debian for the tests:$missing"
+    as_root apt-get update -qq && as_root apt-get install -y -qq $missing >/dev/null
+  fi
 fi

@@ -80,6 +80,26 @@ MIGRATIONS: list[str] = [
         revoked_at TEXT
     );
     """,
+    # 3: QR scans. Times are UTC seconds since the epoch; no IP address is kept, only a salted hash.
+    """
+    CREATE TABLE scans (
+        id INTEGER PRIMARY KEY,
+        store_id INTEGER NOT NULL,
+        retailer_id INTEGER NOT NULL,
+        brand TEXT NOT NULL,
+        category TEXT,
+        lon REAL NOT NULL,
+        lat REAL NOT NULL,
+        province TEXT,
+        city TEXT,
+        scanned_at INTEGER NOT NULL,
+        client_kind TEXT NOT NULL CHECK (client_kind IN ('phone', 'desktop', 'bot')),
+        client_hash TEXT NOT NULL,
+        counted INTEGER NOT NULL
+    );
+    CREATE INDEX scans_time ON scans (scanned_at);
+    CREATE INDEX scans_dedup ON scans (store_id, client_hash, scanned_at);
+    """,
 ]
 
 _WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",
@@ -272,9 +292,42 @@ class SqliteRepository:
                 self.db["stores"].insert_all(batch, batch_size=2000)
         return len(batch)
 
-    def delete_all_stores(self) -> None:
-        """Remove every store and its history (re-seeding); retailers stay."""
+    # --------------------------------------------------------------------------- scans
+    SCAN_COLUMNS = ("store_id", "retailer_id", "brand", "category", "lon", "lat", "province", "city",
+                    "scanned_at", "client_kind", "client_hash", "counted")
+
+    def record_scan(self, store: dict, scanned_at: int, client_kind: str, client_hash: str,
+                    dedup_window_s: int) -> bool:
+        """Store one scan; returns whether it counts (not a bot, not a repeat within the window)."""
         with self.transaction():
+            repeat = self.conn.execute(
+                "SELECT 1 FROM scans WHERE store_id = ? AND client_hash = ? AND scanned_at > ? LIMIT 1",
+                (store["id"], client_hash, scanned_at - dedup_window_s)).fetchone()
+            counted = client_kind != "bot" and repeat is None
+            self.conn.execute(
+                f"INSERT INTO scans ({','.join(self.SCAN_COLUMNS)}) VALUES ({','.join('?' * 12)})",
+                (store["id"], store["retailer_id"], store["brand"], store["category"], store["lon"],
+                 store["lat"], store["province"], store["city"], scanned_at, client_kind, client_hash,
+                 int(counted)))
+        return counted
+
+    def insert_scans(self, rows) -> int:
+        """Bulk insert scan tuples in SCAN_COLUMNS order (the demo data)."""
+        n = 0
+        with self.transaction():
+            cur = self.conn.executemany(
+                f"INSERT INTO scans ({','.join(self.SCAN_COLUMNS)}) VALUES ({','.join('?' * 12)})", rows)
+            n = cur.rowcount
+        return n
+
+    def count_scans(self, counted_only: bool = False) -> int:
+        sql = "SELECT count(*) FROM scans" + (" WHERE counted = 1" if counted_only else "")
+        return self.conn.execute(sql).fetchone()[0]
+
+    def delete_all_stores(self) -> None:
+        """Remove every store, its history and its scans (re-seeding); retailers stay."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM scans")
             self.conn.execute("DELETE FROM store_history")
             self.conn.execute("DELETE FROM stores")
             rev = self._next_rev()

@@ -188,6 +188,21 @@ def my_stores():
                                                           "domains": list(g.principal.domains)}))
 
 
+@bp.get("/retailer/posters.pdf")
+@auth.require("retailer")
+def my_posters():
+    """One PDF with a QR poster for each of the retailer's open stores (``?size=a5|a4``)."""
+    from ..services.posters import posters_pdf
+
+    size = request.args.get("size", "a5").lower()
+    if size not in ("a4", "a5"):
+        raise ApiError(400, "invalid_parameter", "size must be a4 or a5", "size")
+    stores = [s for s in repo().stores_of_retailer(g.principal.id) if s["status"] == "open"]
+    pdf = posters_pdf([(s, geojson.go_url(s["id"])) for s in stores], size)
+    return current_app.response_class(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="o2o-posters-{g.principal.id}-{size}.pdf"'})
+
+
 @bp.get("/stores/<store_id>/history")
 @auth.require("retailer")
 def store_history(store_id: str):

@@ -42,8 +42,11 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
 
 def _wants_json() -> bool:
     path = request.path
-    if path.startswith(("/api/", "/go/", "/healthz")):
+    if path.startswith(("/api/", "/healthz")):
         return True
+    if path.startswith("/go/"):  # JSON for programs, a page for a phone's browser
+        return request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html" \
+            or request.accept_mimetypes["text/html"] < 1
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
@@ -75,6 +78,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
+        if request.path.startswith("/go/") and not _wants_json():
+            return render_template("error.html", status=err.status, message=err.message), err.status, err.headers
         response = jsonify(err.to_dict())
         response.status_code = err.status
         response.headers.update(err.headers)

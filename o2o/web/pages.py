@@ -61,6 +61,24 @@ def store_page(store_id: int):
     )
 
 
+@bp.get("/stores/<int:store_id>/poster.pdf")
+def store_poster(store_id: int):
+    """A printable QR poster of one store (``?size=a5`` or ``a4``)."""
+    from ..services.posters import posters_pdf
+
+    store = repo().get_store(store_id)
+    if store is None:
+        abort(404, description=f"There is no store {store_id}.")
+    if store["status"] != "open":
+        abort(410, description="This store has closed.")
+    size = request.args.get("size", "a5").lower()
+    if size not in ("a4", "a5"):
+        raise ApiError(400, "invalid_parameter", "size must be a4 or a5", "size")
+    pdf = posters_pdf([(store, geojson.go_url(store_id))], size)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="o2o-poster-{store_id}-{size}.pdf"'})
+
+
 @bp.get("/brands/<slug>")
 def brand_page(slug: str):
     r = repo()

@@ -92,7 +92,7 @@
         el("td", { text: [p.city, p.district].filter(Boolean).join(" ") }),
         el("td", { text: p.status }),
         el("td", { text: p.external_id }),
-        el("td", {}, [editButton, " ", el("a", { href: "/api/v1/stores/" + s.id + "/qr.png?scale=12", className: "button small", text: "QR", download: "qr-" + s.id + ".png" })])
+        el("td", {}, [editButton, " ", el("a", { href: "/stores/" + s.id + "/poster.pdf?size=a5", className: "button small", text: "Poster" }), " ", el("a", { href: "/api/v1/stores/" + s.id + "/qr.png?scale=12", className: "button small", text: "QR", download: "qr-" + s.id + ".png" })])
       ]);
       body.appendChild(row);
     });
