@@ -43,8 +43,8 @@ def seed_command(n_stores, n_scans, random_seed, replace):
         result = seed(repo, n_stores, n_scans, random_seed)
     finally:
         repo.close()
-    click.echo(f"seeded {result['stores']} stores of {result['retailers']} retailers "
-               f"(random seed {random_seed})")
+    click.echo(f"seeded {result['stores']} stores of {result['retailers']} retailers and "
+               f"{result['scans']} scans (random seed {random_seed})")
 
 
 @click.command("export")

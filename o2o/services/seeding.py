@@ -25,4 +25,12 @@ def seed(repo: StoreRepository, n_stores: int = 30_000, n_scans: int = 0,
         stores = stores.assign(retailer_id=stores["retailer"].map(ids))
         rows = stores.drop(columns=["retailer"]).to_dict("records")
     inserted = repo.insert_stores(rows)
-    return {"retailers": len(data.retailers), "stores": inserted, "scans": 0}
+    n_scans_stored = 0
+    if n_scans > 0 and inserted:
+        import pandas as pd
+
+        from ..seed.scans import generate_scans
+
+        stored = pd.DataFrame(list(repo.iter_stores()))
+        n_scans_stored = repo.insert_scans(generate_scans(stored, n_scans, random_seed))
+    return {"retailers": len(data.retailers), "stores": inserted, "scans": n_scans_stored}

@@ -46,6 +46,16 @@ def home():
     )
 
 
+@bp.get("/my")
+def my():
+    """My 11.11: nearby stores of the brands this shopper follows (kept in the browser)."""
+    r = repo()
+    cities = r.city_centres(60)
+    brands = finder.list_brands(r)
+    return render_template("my.html", brands=brands, cities=cities,
+                           config_json=_client_config(cities=cities, brands=[b["name"] for b in brands]))
+
+
 @bp.get("/stores/<int:store_id>")
 def store_page(store_id: int):
     store = repo().get_store(store_id)

@@ -124,5 +124,22 @@
     onZoom();
   };
 
+  // Brands this shopper follows ("My 11.11"): kept in the browser only, no account.
+  var FOLLOW_KEY = "o2o.followedBrands";
+  O2O.followed = function () {
+    try {
+      var list = JSON.parse(global.localStorage.getItem(FOLLOW_KEY) || "[]");
+      return Array.isArray(list) ? list.filter(function (b) { return typeof b === "string"; }).slice(0, 100) : [];
+    } catch (e) { return []; }
+  };
+  O2O.isFollowed = function (brand) { return O2O.followed().indexOf(brand) >= 0; };
+  O2O.toggleFollow = function (brand) {
+    var list = O2O.followed();
+    var i = list.indexOf(brand);
+    if (i >= 0) list.splice(i, 1); else list.push(brand);
+    try { global.localStorage.setItem(FOLLOW_KEY, JSON.stringify(list)); } catch (e) { /* private mode */ }
+    return i < 0;
+  };
+
   global.O2O = O2O;
 })(window);

@@ -74,6 +74,7 @@
       O2O.el("div", { className: "addr", text: p.address }),
       O2O.el("div", { className: "hours" }, [O2O.el("span", { text: "Hours " + (p.hours || "—") + " " }), badge]),
       dist,
+      followButton(p.brand),
       O2O.el("div", { className: "popup-actions" }, [
         O2O.el("a", { href: p.nav.amap, target: "_blank", rel: "noopener", className: "button primary", text: "Navigate 导航" }),
         O2O.el("a", { href: p.nav.geo, className: "button", text: "Maps app" }),
@@ -83,9 +84,29 @@
     ]);
   }
 
+  function followButton(brand) {
+    var b = O2O.el("button", { type: "button", className: "follow" });
+    function label() { b.textContent = O2O.isFollowed(brand) ? "★ Following " + brand : "☆ Follow " + brand; }
+    label();
+    b.addEventListener("click", function () { O2O.toggleFollow(brand); label(); markFollowed(); });
+    return b;
+  }
+
+  function markFollowed() {
+    Object.keys(markers).forEach(function (id) {
+      var m = markers[id], el = m.getElement && m.getElement();
+      if (el) el.classList.toggle("followed-marker", O2O.isFollowed(m.brand));
+    });
+    Array.prototype.forEach.call(listEl.children, function (li) {
+      li.classList.toggle("followed", O2O.isFollowed(li.getAttribute("data-brand")));
+    });
+  }
+
   function storeMarker(f) {
     var c = f.geometry.coordinates;
     var m = L.marker([c[1], c[0]], { title: f.properties.name, alt: f.properties.name });
+    m.brand = f.properties.brand;
+    m.on("add", function () { var el = m.getElement(); if (el) el.classList.toggle("followed-marker", O2O.isFollowed(m.brand)); });
     m.bindPopup(function () { return popupContent(f); }, { maxWidth: 280 });
     m.storeId = f.id;
     m.on("popupopen", function () { state.selected = f.id; highlight(f.id); writeUrl(); });
@@ -141,7 +162,8 @@
     titleEl.textContent = features.length ? "Nearest to " + from : "No stores match";
     features.forEach(function (f) {
       var p = f.properties;
-      var li = O2O.el("li", { "data-id": f.id, tabindex: "0" }, [
+      var li = O2O.el("li", { "data-id": f.id, "data-brand": p.brand, tabindex: "0",
+                              className: O2O.isFollowed(p.brand) ? "followed" : "" }, [
         O2O.el("div", { className: "row1" }, [
           O2O.el("strong", { text: p.name }),
           O2O.el("span", { className: "dist", text: O2O.formatDistance(p.distance_m) })
