@@ -61,19 +61,34 @@ def gunicorn(tmp_path_factory):
     repo = SqliteRepository.from_url(f"sqlite:///{path}")
     _, key = accounts.create_retailer(repo, "Worker Test Co", ["workers.tmall.com"])
     repo.close()
+    _DB_PATHS[base] = str(path)
     yield base, key
     proc.terminate()
     proc.wait(10)
 
 
-def _all_workers_agree(base, check, tries=40):
-    pids = set()
-    for _ in range(tries):
-        pids.add(_call(base + "/healthz")[1]["worker"])
+_DB_PATHS: dict[str, str] = {}
+
+
+def _db_path(base: str) -> str:
+    return _DB_PATHS[base]
+
+
+def _all_workers_agree(base, check, tries=48):
+    """Many searches at once (so that every worker takes some), each checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_):
+        pid = _call(base + "/healthz")[1]["worker"]
         status, body = _call(base + "/api/v1/stores/nearby?lat=22.5431&lon=114.0579&k=1&brand=WorkerBrand&radius_km=1")
+        return pid, status, body
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(tries)))
+    for _, status, body in results:
         assert status == 200
         assert check(body), body
-    return pids
+    return {pid for pid, _, _ in results}
 
 
 def test_every_worker_sees_a_store_registered_moved_and_closed_through_another(gunicorn):
@@ -92,3 +107,38 @@ def test_every_worker_sees_a_store_registered_moved_and_closed_through_another(g
     status, _ = _call(base + f"/api/v1/stores/{store['id']}", "DELETE", None, key)
     assert status == 204
     _all_workers_agree(base, lambda b: b["features"] == [] and b["nearest"] is None)
+
+
+def test_under_concurrent_scans_every_302_has_its_row(gunicorn):
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, key = gunicorn
+    status, store = _call(base + "/api/v1/stores", "POST", {
+        "external_id": "SCAN1", "name": "扫码店", "brand": "ScanBrand", "category": "Apparel",
+        "lat": 30.2741, "lon": 120.1551, "online_url": "https://workers.tmall.com/"}, key)
+    assert status == 201
+
+    def scan(i):
+        req = urllib.request.Request(f"{base}/go/{store['id']}")
+        req.add_header("User-Agent", f"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 client/{i}")
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(req, timeout=20) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        codes = list(pool.map(scan, range(400)))
+    assert codes.count(302) == 400
+    db = _db_path(base)
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT count(*), sum(counted) FROM scans WHERE store_id = ?", (store["id"],)).fetchone()
+    con.close()
+    assert rows == (400, 400)  # one row per redirect; 400 different phones all count
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
