@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """HTTP benchmark: ``/api/v1/stores/nearby`` under gunicorn against the smallest Flask JSON app.
 
-    .venv/bin/python bench/bench_http.py                # -w 2 and -w 4, 4 rounds x 5 s per case (~3.5 min)
+    .venv/bin/python bench/bench_http.py                # -w 2 and -w 4 side by side, 6 rounds x 3 s per case (~3.5 min)
     .venv/bin/python bench/bench_http.py --quick        # -w 2 only, 2 rounds x 3 s (~40 s)
     .venv/bin/python bench/bench_http.py --write-docs   # also rewrite its section of docs/benchmarks.md
 
@@ -381,13 +381,16 @@ def prof_reading(prof: dict) -> str:
     return "\n".join([
         f"**Reading.** The ceiling request costs {prof['ceiling_us']:,.0f} µs in process, a nearby request "
         f"{total:,.0f} µs. The spatial index is not the problem ({pct('nearest')}, plus {pct('refresh')} for "
-        f"the freshness check). Building the 20 Features is ({pct('features')}): per store, "
+        f"the freshness check). Building the 20 Features takes {pct('features')}: per store, "
         f"`nav_links` converts the position to GCJ-02 with numpy on two scalars ({pct('gcj')} of the request "
         f"for 20 stores), `url_for` builds `/stores/{{id}}` ({pct('url_for')}), `go_url` re-reads the host URL "
         f"({pct('go_url')}), `brand_slug` runs python-slugify on the same ~50 brand names ({pct('slug')}) and "
         f"`is_open_at` re-parses the hours text and reads the clock ({pct('open_now')}). JSON encoding of the "
-        f"~26 kB body is {pct('encode')} (the three navigation URLs, each carrying the percent-encoded name, "
-        f"are about half of the bytes), fetching the 20 rows {pct('rows')} (a third of it `dict(sqlite3.Row)`).",
+        f"{prof.get('body_bytes', 0) / 1000:.0f} kB body takes {pct('encode')} (the `nav` links — three URLs per "
+        f"store, each carrying the percent-encoded name — are {prof.get('nav_share', 0) * 100:.0f} % of the "
+        f"bytes); fetching the 20 rows {pct('rows')}, of which `dict(sqlite3.Row)` is {pct('rowdict')}. "
+        f"Everything else — Flask and Werkzeug, the test client — is {pct('rest')}, of which Flask-Limiter's "
+        f"`before_request` check, run on every request although no limit applies to nearby, is {pct('hooks')}.",
         "",
         "Suggested changes in `o2o/` (not made here), biggest first:",
         "",
@@ -410,8 +413,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", default="2,4", help="gunicorn worker counts to measure side by side (default 2,4)")
-    ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--seconds", type=int, default=5, help="wrk duration per case and round")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--seconds", type=int, default=3, help="wrk duration per case and round")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads")
     ap.add_argument("--connections", type=int, default=8, help="wrk connections")

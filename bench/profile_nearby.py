@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     from o2o.web.params import NearbyParams, parse_query
 
     import ceiling_app
+    from o2o.storage.sqlite import _SELECT_STORE as _SELECT
 
     app = create_app({"DATABASE_URL": f"sqlite:///{db.resolve()}", "SEED_STORES": 0, "SEED_SCANS": 0,
                       "TILES": "none", "SECRET_KEY": "bench-not-secret"})
@@ -88,6 +89,7 @@ def main(argv=None) -> int:
         ("refresh", "index freshness check (`state.index()`: one SQL read of `meta`)"),
         ("nearest", "index query (`StoreIndex.nearest`, k=20)"),
         ("rows", "fetch the 20 rows (`repo.get_stores`, SQL `IN (…)` + join, dicts)"),
+        ("rowdict", "↳ of which `dict(sqlite3.Row)` × 20"),
         ("features", "build the 20 Features (`geojson.store_feature` × 20)"),
         ("nav", "↳ `nav_links` × 20 (GCJ-02 via numpy on scalars, 3 URLs, `quote`)"),
         ("gcj", "  ↳ of which `wgs84_to_gcj02` × 20"),
@@ -97,7 +99,8 @@ def main(argv=None) -> int:
         ("open_now", "↳ `is_open_at(hours, now_beijing())` × 20 (re-parses the hours)"),
         ("encode", "JSON-encode the body and build the response (`jsonify`)"),
     ]
-    sub = {"nav", "gcj", "url_for", "go_url", "slug", "open_now"}
+    sub = {"rowdict", "nav", "gcj", "url_for", "go_url", "slug", "open_now"}
+    body_bytes, nav_bytes, hooks = [], [], []
     per_pass = {k: [] for k, _ in stage_names}
     req_pass, ceil_pass = [], []
 
@@ -120,6 +123,9 @@ def main(argv=None) -> int:
                 samples["nearest"].append(t)
                 t, stores = timed(finder._with_distance, state_mod.repo(), ids, dist)
                 samples["rows"].append(t)
+                raw = state_mod.repo().conn.execute(
+                    _SELECT + f" WHERE s.id IN ({','.join('?' * len(ids))})", ids.tolist()).fetchall()
+                samples["rowdict"].append(timed(lambda: [dict(r) for r in raw])[0])
                 t, feats = timed(lambda: [geojson.store_feature(s, p.crs) for s in stores])
                 samples["features"].append(t)
                 samples["nav"].append(timed(lambda: [geojson.nav_links(s) for s in stores])[0])
@@ -132,8 +138,12 @@ def main(argv=None) -> int:
                 samples["slug"].append(timed(lambda: [finder.brand_slug(s["brand"]) for s in stores])[0])
                 samples["open_now"].append(timed(lambda: [is_open_at(s.get("hours"), now_beijing())
                                                           for s in stores])[0])
-                t, _resp = timed(lambda: api._geojson_response(geojson.collection(feats, p.crs)).get_data())
+                hooks.append(timed(app.preprocess_request)[0])
+                t, data = timed(lambda: api._geojson_response(geojson.collection(feats, p.crs)).get_data())
                 samples["encode"].append(t)
+                body_bytes.append(len(data))
+                nav_bytes.append(sum(len(json.dumps({"nav": f["properties"]["nav"]}, ensure_ascii=False,
+                                                    separators=(",", ":")).encode()) for f in feats))
         for k in per_pass:
             per_pass[k].append(median(samples[k]))
         req_pass.append(median(req))
@@ -145,6 +155,8 @@ def main(argv=None) -> int:
     stages.append({"key": "rest", "label": "the rest: Flask/Werkzeug request and response objects, routing, "
                    "after_request headers, test client (whole request − the stages above)",
                    "us": request_us - top_sum, "share": True})
+    stages.append({"key": "hooks", "label": "↳ of which the `before_request` hooks (`app.preprocess_request()`: "
+                   "Flask-Limiter's check, though no limit applies to nearby)", "us": median(hooks), "share": True})
 
     prof = cProfile.Profile()
     prof.enable()
@@ -162,13 +174,15 @@ def main(argv=None) -> int:
                     "tottime_ms_100": tt * 1000 / len(urls) * 100, "cumtime_ms_100": ct * 1000 / len(urls) * 100})
 
     result = {"calls": len(urls) * args.passes, "request_us": request_us, "ceiling_us": median(ceil_pass),
-              "stages": stages, "top": top}
+              "stages": stages, "top": top, "body_bytes": median(body_bytes),
+              "nav_share": sum(nav_bytes) / max(sum(body_bytes), 1)}
     w = max(len(s["label"]) for s in stages)
     print(f"median µs per request over {len(urls)} shopper positions × {args.passes} passes")
     for s in stages:
         print(f"  {s['label']:<{w}}  {s['us']:8.0f}  {s['us'] / request_us * 100:5.1f} %")
     print(f"  {'whole nearby request (test client)':<{w}}  {request_us:8.0f}")
     print(f"  {'whole ceiling request (test client)':<{w}}  {result['ceiling_us']:8.0f}")
+    print(f"  body {result['body_bytes']:,.0f} B, of which the `nav` links {result['nav_share'] * 100:.0f} %")
     print("top functions by own time (cProfile):")
     for f in top[:12]:
         print(f"  {f['tottime_ms_100']:7.1f} ms/100 req own  {f['cumtime_ms_100']:7.1f} cum  "

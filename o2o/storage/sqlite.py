@@ -320,6 +320,60 @@ class SqliteRepository:
             n = cur.rowcount
         return n
 
+    # --------------------------------------------------------------------------- analytics reads
+    @staticmethod
+    def _scan_where(since: int | None, until: int | None, brands, retailers, categories) -> tuple[str, list]:
+        sql, params = ["sc.counted = 1"], []
+        if since is not None:
+            sql.append("sc.scanned_at >= ?")
+            params.append(since)
+        if until is not None:
+            sql.append("sc.scanned_at < ?")
+            params.append(until)
+        for column, values in (("sc.brand", brands), ("r.name", retailers), ("sc.category", categories)):
+            if values:
+                sql.append(f"{column} IN ({','.join('?' * len(values))})")
+                params += list(values)
+        return " AND ".join(sql), params
+
+    def scans_by_place(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]:
+        """(store_id, lon, lat, province, city, brand, count) of counted scans, grouped in SQL."""
+        where, params = self._scan_where(since, until, brands, retailers, categories)
+        return self.conn.execute(
+            "SELECT sc.store_id, sc.lon, sc.lat, sc.province, sc.city, sc.brand, count(*) FROM scans sc"
+            f" JOIN retailers r ON r.id = sc.retailer_id WHERE {where}"
+            " GROUP BY sc.store_id, sc.lon, sc.lat, sc.province, sc.city, sc.brand", params).fetchall()
+
+    def scans_by_hour(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]:
+        """(hour start in UTC epoch seconds, count) of counted scans."""
+        where, params = self._scan_where(since, until, brands, retailers, categories)
+        return self.conn.execute(
+            "SELECT (sc.scanned_at / 3600) * 3600 AS hour, count(*) FROM scans sc"
+            f" JOIN retailers r ON r.id = sc.retailer_id WHERE {where} GROUP BY hour ORDER BY hour",
+            params).fetchall()
+
+    def scan_time_range(self) -> tuple[int | None, int | None]:
+        row = self.conn.execute("SELECT min(scanned_at), max(scanned_at) FROM scans WHERE counted = 1").fetchone()
+        return row[0], row[1]
+
+    def open_stores_table(self, brands=None, retailers=None, categories=None, since: str | None = None,
+                          until: str | None = None) -> list[tuple]:
+        """(id, lon, lat, brand, retailer, category, province, city) of open stores in a filter."""
+        sql = ("SELECT s.id, s.lon, s.lat, s.brand, r.name, s.category, s.province, s.city FROM stores s"
+               " JOIN retailers r ON r.id = s.retailer_id WHERE s.status = 'open'")
+        params: list = []
+        for column, values in (("s.brand", brands), ("r.name", retailers), ("s.category", categories)):
+            if values:
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                params += list(values)
+        if since:
+            sql += " AND s.created_at >= ?"
+            params.append(since)
+        if until:
+            sql += " AND s.created_at < ?"
+            params.append(until)
+        return self.conn.execute(sql, params).fetchall()
+
     def count_scans(self, counted_only: bool = False) -> int:
         sql = "SELECT count(*) FROM scans" + (" WHERE counted = 1" if counted_only else "")
         return self.conn.execute(sql).fetchone()[0]

@@ -46,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     state.close()
 
     errors.register(app)
-    from . import api, assets, docs, go, limits, pages, retailer
+    from . import analytics, api, assets, docs, go, limits, pages, retailer
 
     limits.init(app, settings.get("RATELIMIT_STORAGE"))
     app.config["PERMANENT_SESSION_LIFETIME"] = 12 * 3600
@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(docs.bp)
     app.register_blueprint(retailer.bp)
     app.register_blueprint(go.bp)
+    app.register_blueprint(analytics.bp)
 
     @app.get("/healthz")
     def healthz():

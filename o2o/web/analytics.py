@@ -1,0 +1,231 @@
+"""Analysts: ``/analytics`` (signed in with an analyst key) and the analytics API.
+
+Every view answers JSON/GeoJSON, and ``?format=csv`` for a spreadsheet (cells that start with
+``=``, ``+``, ``-`` or ``@`` are escaped so the spreadsheet does not run them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, validate_csrf
+from pydantic import Field, field_validator
+from wtforms import ValidationError
+
+from ..geo import h3agg
+from ..services import analytics as svc
+from ..services.export import spreadsheet_safe
+from . import auth
+from .errors import ApiError
+from .limits import SIGN_IN, limiter
+from .pages import _client_config
+from .params import Filtered, ViewportParams, _FieldError, parse_query
+from .state import repo, state
+
+bp = Blueprint("analytics", __name__)
+
+
+class AnalyticsParams(Filtered):
+    since: str | None = Field(None, description="Start, inclusive: ISO 8601 (UTC when no zone is given).")
+    until: str | None = Field(None, description="End, exclusive: ISO 8601 (UTC when no zone is given).")
+    format: str = Field("json", description="json (GeoJSON for maps) or csv.", json_schema_extra={"enum": ["json", "geojson", "csv"]})
+
+    @field_validator("since", "until")
+    @classmethod
+    def _iso(cls, value, info):
+        if value in (None, ""):
+            return None
+        try:
+            svc.parse_time(value)
+        except ValueError:
+            raise ValueError(f"{info.field_name} must be an ISO 8601 date or time, e.g. 2026-11-11T00:00:00+08:00") from None
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value):
+        if value not in ("json", "geojson", "csv"):
+            raise ValueError("format must be json, geojson or csv")
+        return value
+
+    def window(self) -> svc.Window:
+        w = svc.Window(None if self.since is None else svc.parse_time(self.since),
+                       None if self.until is None else svc.parse_time(self.until))
+        if w.since is not None and w.until is not None and w.until <= w.since:
+            raise ApiError(400, "invalid_parameter", "until must be after since", "until")
+        return w
+
+    def flt(self) -> svc.Filter:
+        return svc.Filter(tuple(self.brand), tuple(self.retailer), tuple(self.category))
+
+
+class HeatmapParams(AnalyticsParams):
+    layer: str = Field(..., description="stores or scans", json_schema_extra={"enum": ["stores", "scans"]})
+    res: int = Field(6, ge=3, le=9, description="H3 resolution (3–9)")
+    bbox: str | None = Field(None, description="Only this viewport: minLon,minLat,maxLon,maxLat")
+
+    @field_validator("layer")
+    @classmethod
+    def _layer(cls, value):
+        if value not in ("stores", "scans"):
+            raise ValueError("layer must be stores or scans")
+        return value
+
+    def bounds(self):
+        if not self.bbox:
+            return None
+        try:
+            return ViewportParams.model_construct(bbox=self.bbox).bounds()
+        except _FieldError as exc:
+            raise ApiError(400, "invalid_parameter", exc.message, "bbox") from None
+
+
+class RegionParams(AnalyticsParams):
+    level: str = Field("province", description="province or city", json_schema_extra={"enum": ["province", "city"]})
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value):
+        if value not in ("province", "city"):
+            raise ValueError("level must be province or city")
+        return value
+
+
+def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(_plain(row.get(c))) for c in columns])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",  # BOM: Excel reads it as UTF-8
+                    headers={"Content-Disposition": f'attachment; filename="o2o-{name}.csv"'})
+
+
+def _plain(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _records(df) -> list[dict]:
+    return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+@bp.get("/api/v1/analytics/heatmap")
+@auth.require("analyst")
+def heatmap():
+    """H3 hexagons with the number of open stores or counted scans in each."""
+    p = parse_query(HeatmapParams, request.args)
+    cells, total = svc.heatmap(repo(), p.layer, p.res, p.window(), p.flt(), p.bounds())
+    ids = h3agg.cell_strings(cells["cell"].to_numpy())
+    counts = cells["count"].tolist()
+    if p.format == "csv":
+        return _csv([{"h3": i, "count": c} for i, c in zip(ids, counts)], ["h3", "count"], f"heatmap-{p.layer}")
+    polys = h3agg.cell_polygons(cells["cell"].to_numpy())
+    features = [{"type": "Feature", "id": i, "geometry": geom, "properties": {"h3": i, "count": c}}
+                for i, c, geom in zip(ids, counts, polys)]
+    body = {"type": "FeatureCollection", "features": features, "layer": p.layer, "res": p.res,
+            "total": total, "max": max(counts, default=0)}
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.get("/api/v1/analytics/timeseries")
+@auth.require("analyst")
+def timeseries():
+    """Counted scans per hour (hours labelled in Beijing time)."""
+    p = parse_query(AnalyticsParams, request.args)
+    df = svc.timeseries(repo(), p.window(), p.flt())
+    rows = [{"hour": svc.hour_label(h), "hour_utc": svc.Window(h).iso()[0], "scans": int(c)}
+            for h, c in zip(df["hour"].tolist(), df["scans"].tolist())]
+    if p.format == "csv":
+        return _csv(rows, ["hour", "hour_utc", "scans"], "timeseries")
+    return jsonify({"bucket": "hour", "timezone": "UTC+08:00", "series": rows, "total": int(df["scans"].sum())})
+
+
+@bp.get("/api/v1/analytics/regions")
+@auth.require("analyst")
+def regions():
+    """Stores, scans, scans per store and the busiest brand per province or city."""
+    p = parse_query(RegionParams, request.args)
+    df = svc.regions(repo(), p.level, p.window(), p.flt())
+    rows = _records(df)
+    columns = (["province"] if p.level == "province" else ["province", "city"]) + \
+        ["stores", "scans", "scans_per_store", "top_brand", "west", "south", "east", "north"]
+    if p.format == "csv":
+        return _csv(rows, columns, f"regions-{p.level}")
+    if p.format == "geojson":
+        features = [{"type": "Feature", "bbox": [r["west"], r["south"], r["east"], r["north"]],
+                     "geometry": None if r["west"] is None else {"type": "Point", "coordinates": [
+                         (r["west"] + r["east"]) / 2, (r["south"] + r["north"]) / 2]},
+                     "properties": {c: r.get(c) for c in columns[:-4]}} for r in rows]
+        return jsonify({"type": "FeatureCollection", "features": features})
+    return jsonify({"level": p.level, "rows": rows})
+
+
+@bp.get("/api/v1/analytics/coverage")
+@auth.require("analyst")
+def coverage():
+    """Share of urban population within 1, 3 and 5 km of an open store; the largest gaps."""
+    p = parse_query(AnalyticsParams, request.args)
+    per_province, gaps = svc.coverage(repo(), state().regions(), p.flt())
+    view = request.args.get("view", "provinces")
+    if view not in ("provinces", "gaps"):
+        raise ApiError(400, "invalid_parameter", "view must be provinces or gaps", "view")
+    if p.format == "csv":
+        df = per_province if view == "provinces" else gaps
+        return _csv(_records(df), list(df.columns), f"coverage-{view}")
+    gap_rows = _records(gaps)
+    if p.format == "geojson":
+        return jsonify({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+             "properties": {k: v for k, v in r.items() if k not in ("lon", "lat")}} for r in gap_rows]})
+    return jsonify({"radii_km": list(svc.COVERAGE_RADII_KM), "provinces": _records(per_province), "gaps": gap_rows})
+
+
+# ----------------------------------------------------------------------------- the page
+@bp.get("/analytics")
+def page():
+    principal = auth.session_principal()
+    if principal is None or principal.kind != "analyst":
+        return render_template("analytics_signin.html", csrf_token=auth.csrf_token())
+    r = repo()
+    first, last = r.scan_time_range()
+    brands = [b for b, _ in r.brand_counts()]
+    retailers = [x["name"] for x in r.list_retailers()]
+    categories = [c for c, _ in r.category_counts()]
+    return render_template("analytics.html", analyst=principal, csrf_token=auth.csrf_token(),
+                           brands=brands, retailers=retailers, categories=categories,
+                           config_json=_client_config(scanRange=[first, last]))
+
+
+@bp.post("/analytics/sign-in")
+@limiter.limit(SIGN_IN)
+def sign_in():
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        flash("Your sign-in form expired: please try again.", "error")
+        return redirect(url_for("analytics.page"), 303)
+    principal = auth.sign_in(request.form.get("key", ""))
+    if principal is None or principal.kind != "analyst":
+        auth.sign_out()
+        flash("That key is not a valid analyst key.", "error")
+        return render_template("analytics_signin.html", csrf_token=auth.csrf_token()), 401
+    return redirect(url_for("analytics.page"), 303)
+
+
+@bp.post("/analytics/sign-out")
+def sign_out():
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        return redirect(url_for("analytics.page"), 303)
+    auth.sign_out()
+    return redirect(url_for("analytics.page"), 303)
