@@ -16,6 +16,7 @@ PACKAGES = {
     "leaflet": "leaflet/dist",
     "leaflet.markercluster": "leaflet.markercluster/dist",
     "leaflet.heat": "leaflet.heat/dist",
+    "chart.js": "chart.js/dist",
 }
 ONE_WEEK_S = 7 * 24 * 3600
 

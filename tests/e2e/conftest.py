@@ -22,7 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "o2o.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SEED_STORES": 3000, "SEED_SCANS": 0,
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SEED_STORES": 3000, "SEED_SCANS": 20000,
                       "SECRET_KEY": "test", "TILES": "none"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -34,6 +34,17 @@ def live_server(tmp_path_factory):
 
 
 live_server_db: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def analyst_key(live_server):
+    from o2o.services import accounts
+    from o2o.storage.sqlite import SqliteRepository
+
+    repo = SqliteRepository.from_url(live_server_db[live_server])
+    _, key = accounts.create_analyst(repo, "Browser Analyst")
+    repo.close()
+    return key
 
 
 @pytest.fixture(scope="session")
