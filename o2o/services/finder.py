@@ -40,15 +40,24 @@ def find_nearby(repo: StoreRepository, index: StoreIndex, query: NearbyQuery) ->
     """
     if query.text:
         return _search_nearby(repo, query)
-    ids, dist = index.nearest(query.lon, query.lat, k=query.k, radius_m=query.radius_m,
-                              filters=query.filters)
+    ids, dist, fallback = nearby_ids(index, query)
     stores = _with_distance(repo, ids, dist)
     nearest = None
-    if not stores and query.radius_m is not None:
-        ids, dist = index.nearest(query.lon, query.lat, k=1, filters=query.filters)
-        found = _with_distance(repo, ids, dist)
+    if fallback is not None:
+        found = _with_distance(repo, *fallback)
         nearest = found[0] if found else None
     return NearbyResult(stores, nearest)
+
+
+def nearby_ids(index: StoreIndex, query: NearbyQuery):
+    """``(ids, distances_m, fallback)``: the index's answer, and when a radius holds no store,
+    ``fallback = (ids, distances_m)`` of the nearest matching store at any distance."""
+    ids, dist = index.nearest(query.lon, query.lat, k=query.k, radius_m=query.radius_m,
+                              filters=query.filters)
+    fallback = None
+    if len(ids) == 0 and query.radius_m is not None:
+        fallback = index.nearest(query.lon, query.lat, k=1, filters=query.filters)
+    return ids, dist, fallback
 
 
 def _search_nearby(repo: StoreRepository, query: NearbyQuery) -> NearbyResult:

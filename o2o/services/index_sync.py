@@ -22,6 +22,7 @@ class IndexSync:
         self.index = index or StoreIndex()
         self.rev = -1
         self._lock = threading.Lock()
+        self.listeners = []  # called with the changed store ids, or None after a full reload
 
     def load(self, repo: StoreRepository) -> None:
         """Build the index from every open store."""
@@ -34,6 +35,8 @@ class IndexSync:
         columns = list(zip(*rows)) if rows else [[]] * 7
         self.index.load(*columns[:6])
         self.rev = rev
+        for listener in self.listeners:
+            listener(None)
 
     def refresh(self, repo: StoreRepository) -> StoreIndex:
         """Apply whatever changed in the database since the last look; returns the index."""
@@ -44,7 +47,11 @@ class IndexSync:
             if self.rev < 0 or reset_rev > self.rev:
                 self._load(repo)
             elif rev != self.rev:
+                changed = []
                 for sid, x, y, brand, retailer, category, status in repo.index_rows(self.rev):
                     self.index.upsert(sid, x, y, brand, retailer, category, is_open=(status == "open"))
+                    changed.append(sid)
                 self.rev = rev
+                for listener in self.listeners:
+                    listener(changed)
         return self.index

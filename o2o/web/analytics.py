@@ -20,7 +20,7 @@ from ..services import analytics as svc
 from ..services.export import spreadsheet_safe
 from . import auth
 from .errors import ApiError
-from .limits import SIGN_IN, limiter
+from .limits import SIGN_IN, limit
 from .pages import _client_config
 from .params import Filtered, ViewportParams, _FieldError, parse_query
 from .state import repo, state
@@ -206,7 +206,7 @@ def page():
 
 
 @bp.post("/analytics/sign-in")
-@limiter.limit(SIGN_IN)
+@limit(SIGN_IN)
 def sign_in():
     try:
         validate_csrf(request.form.get("csrf_token"))

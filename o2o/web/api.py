@@ -12,7 +12,8 @@ from ..services import finder, importer, qr, registry
 from . import geojson
 from .errors import ApiError, not_found
 from .params import NearbyParams, ViewportParams, parse_query
-from . import auth
+from ..geo.hours import now_beijing
+from . import auth, features
 from .state import index, repo, state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -41,13 +42,42 @@ def nearby():
         filters=_filters(p),
         text=p.q or None,
     )
+    if p.crs == crs_mod.WGS84 and not query.text:
+        return _nearby_fast(query, p.radius_km)
     result = finder.find_nearby(repo(), index(), query)
     body = geojson.collection([geojson.store_feature(s, p.crs) for s in result.stores], p.crs)
     if result.nearest is not None or (p.radius_km is not None and not result.stores):
         body["nearest"] = None if result.nearest is None else geojson.store_feature(result.nearest, p.crs)
-        body["message"] = (f"No store within {p.radius_km:g} km"
-                           + ("; the nearest is included as 'nearest'." if result.nearest else "."))
+        body["message"] = _no_store_message(p.radius_km, result.nearest is not None)
     return _geojson_response(body)
+
+
+def _no_store_message(radius_km: float, has_nearest: bool) -> str:
+    return f"No store within {radius_km:g} km" + ("; the nearest is included as 'nearest'." if has_nearest else ".")
+
+
+def _nearby_fast(query: finder.NearbyQuery, radius_km: float | None):
+    """The common case (WGS-84, no text search) from pre-serialised Features: see features.py."""
+    ids, dist, fallback = finder.nearby_ids(index(), query)
+    cache = state().features
+    r = repo()
+    go_base = (geojson.public_base() + "/go/").encode()
+    minute = features.minute_of_day(now_beijing())
+    wanted = ids.tolist()
+    frags = cache.fragments(r, wanted)
+    parts = [cache.feature(frags[sid], sid, go_base, minute, d)
+             for sid, d in zip(wanted, dist.tolist()) if sid in frags]
+    members = {}
+    if radius_km is not None and not parts:
+        nearest = b"null"
+        if fallback is not None and len(fallback[0]):
+            sid, d = int(fallback[0][0]), float(fallback[1][0])
+            got = cache.fragments(r, [sid])
+            if sid in got:
+                nearest = cache.feature(got[sid], sid, go_base, minute, d)
+        members = {"nearest": nearest, "message": _no_store_message(radius_km, nearest != b"null")}
+    response = current_app.response_class(features.collection(parts, members), mimetype="application/geo+json")
+    return response
 
 
 @bp.get("/stores")

@@ -42,7 +42,7 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
 
 def _wants_json() -> bool:
     path = request.path
-    if path.startswith(("/api/", "/healthz")):
+    if path.startswith(("/api/", "/healthz", "/geodata/", "/vendor/")):
         return True
     if path.startswith("/go/"):  # JSON for programs, a page for a phone's browser
         return request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html" \
@@ -78,7 +78,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
-        if request.path.startswith("/go/") and not _wants_json():
+        if not _wants_json():
             return render_template("error.html", status=err.status, message=err.message), err.status, err.headers
         response = jsonify(err.to_dict())
         response.status_code = err.status

@@ -8,11 +8,10 @@ from flask import Blueprint, current_app, redirect, request
 
 from ..services import scans
 from .errors import ApiError
-from .limits import limiter
+from .limits import SCANS, limit
 from .state import repo
 
 bp = Blueprint("go", __name__)
-SCANS_PER_CLIENT = "30 per minute"
 
 
 def _client_address() -> str:
@@ -20,7 +19,7 @@ def _client_address() -> str:
 
 
 @bp.get("/go/<store_id>")
-@limiter.limit(SCANS_PER_CLIENT, key_func=lambda: f"go:{_client_address()}|{request.headers.get('User-Agent', '')[:200]}")
+@limit(SCANS, key=lambda: f"{_client_address()}|{request.headers.get('User-Agent', '')[:200]}")
 def go(store_id: str):
     if not store_id.isdigit() or len(store_id) > 18:
         raise ApiError(404, "not_found", f"no store with id {store_id!r}")

@@ -1,22 +1,55 @@
-"""Rate limits (Flask-Limiter): sign-in attempts now; writes and scans use the same limiter.
+"""Rate limits on the few routes that need them (sign-in, scans), with the ``limits`` library.
 
-Counters live in memory by default, per process; ``O2O_RATELIMIT_STORAGE`` (e.g.
-``redis://127.0.0.1:6379``) shares them across workers and hosts.
+Only the decorated views pay for a check: nothing runs on the search endpoints. Counters live
+in memory per process by default; ``O2O_RATELIMIT_STORAGE`` (e.g. ``redis://127.0.0.1:6379``)
+shares them across workers and hosts.
 """
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+import functools
+import math
+import time
 
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True,
-                  strategy="moving-window")
+from flask import current_app, request
+from limits import parse, storage, strategies
 
-SIGN_IN = "10 per minute"
-WRITES = "120 per minute"
+from .errors import ApiError
+
+SIGN_IN = "10/minute"
+SCANS = "30/minute"
+
+
+class RateLimits:
+    def __init__(self, storage_uri: str | None):
+        self.storage = storage.storage_from_string(storage_uri or "memory://")
+        self.strategy = strategies.MovingWindowRateLimiter(self.storage)
+
+    def hit(self, spec: str, *keys: str) -> tuple[bool, int]:
+        """Count one hit; returns (allowed, seconds until a slot frees)."""
+        item = parse(spec)
+        if self.strategy.hit(item, *keys):
+            return True, 0
+        reset_at, _ = self.strategy.get_window_stats(item, *keys)
+        return False, max(1, math.ceil(reset_at - time.time()))
 
 
 def init(app, storage_uri: str | None) -> None:
-    app.config["RATELIMIT_STORAGE_URI"] = storage_uri or "memory://"
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    limiter.init_app(app)
+    app.extensions["o2o_limits"] = RateLimits(storage_uri)
+
+
+def limit(spec: str, key=lambda: request.remote_addr or ""):
+    """Decorator: at most ``spec`` (e.g. ``"10/minute"``) per key; over it, a 429 with Retry-After."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            allowed, retry_s = current_app.extensions["o2o_limits"].hit(spec, view.__name__, key())
+            if not allowed:
+                raise ApiError(429, "rate_limited", f"too many requests: at most {spec.replace('/', ' per ')}",
+                               headers={"Retry-After": str(retry_s)})
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -12,7 +12,7 @@ from wtforms import ValidationError
 
 from ..seed.catalogue import CATEGORIES
 from . import auth
-from .limits import SIGN_IN, limiter
+from .limits import SIGN_IN, limit
 from .pages import _client_config
 from .state import repo
 
@@ -32,7 +32,7 @@ def home():
 
 
 @bp.post("/sign-in")
-@limiter.limit(SIGN_IN)
+@limit(SIGN_IN)
 def sign_in():
     try:
         validate_csrf(request.form.get("csrf_token"))

@@ -12,6 +12,7 @@ import threading
 from flask import current_app
 
 from ..services.index_sync import IndexSync
+from .features import FeatureCache
 from ..storage import StoreRepository, open_repository
 
 
@@ -20,6 +21,9 @@ class AppState:
         self.database_url = database_url
         self._local = threading.local()
         self.index_sync = IndexSync()
+        self.features = FeatureCache()
+        self.index_sync.listeners.append(
+            lambda ids: self.features.clear() if ids is None else self.features.invalidate(ids))
         self._regions = None
 
     def repo(self) -> StoreRepository:

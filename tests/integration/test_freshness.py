@@ -27,3 +27,23 @@ def test_a_wholesale_reset_elsewhere_is_reloaded(app, client, db_url):
     body = client.get("/api/v1/stores/nearby?lat=31.23&lon=121.47").get_json()
     assert body["features"] == []
     assert len(app.extensions["o2o"].index_sync.index) == 0
+
+
+def test_a_store_renamed_elsewhere_shows_its_new_name_next_search(client, db_url):
+    first = client.get("/api/v1/stores/nearby?lat=31.2330&lon=121.4760&k=1").get_json()["features"][0]
+    other = SqliteRepository.from_url(db_url)
+    other.update_store(first["id"], {"name": "改名后的店", "hours": "00:00-24:00"})
+    other.close()
+    again = client.get("/api/v1/stores/nearby?lat=31.2330&lon=121.4760&k=1").get_json()["features"][0]
+    assert again["properties"]["name"] == "改名后的店" and again["properties"]["open_now"] is True
+
+
+def test_the_fast_nearby_features_equal_the_single_store_features(client):
+    body = client.get("/api/v1/stores/nearby?lat=31.23&lon=121.47&k=9").get_json()
+    assert len(body["features"]) == 8
+    for f in body["features"]:
+        single = client.get(f"/api/v1/stores/{f['id']}").get_json()
+        props = dict(f["properties"])
+        assert props.pop("distance_m") > 0
+        assert props == single["properties"]
+        assert f["geometry"] == single["geometry"]

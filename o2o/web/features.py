@@ -1,0 +1,108 @@
+"""Store Features for the hot search endpoints, serialised once per store version and reused.
+
+A nearby answer is twenty stores of which only the distance, the open-now flag and the host in
+the ``/go`` link change from one request to the next. Everything else is serialised once (with
+orjson) when a store is first asked for, and kept until the store changes: the process learns
+of every change through the same revision check that keeps its spatial index fresh, and drops
+those stores from this cache then.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from ..geo.hours import HoursError, parse_hours
+from ..services.finder import brand_slug
+from . import geojson
+
+
+@dataclass(frozen=True)
+class Fragment:
+    head: bytes                      # '{"type":"Feature",…,"properties":{…' without the closing braces
+    ranges: tuple | None             # parsed opening hours, None if unknown
+
+
+def _open_flag(ranges, minute: int) -> bytes:
+    if ranges is None:
+        return b"null"
+    for start, end in ranges:
+        if start <= minute < end or start <= minute + 1440 < end:
+            return b"true"
+    return b"false"
+
+
+class FeatureCache:
+    """WGS-84 store Features as bytes, by store id; bounded, dropped when a store changes."""
+
+    def __init__(self, max_entries: int = 100_000):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[int, Fragment] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def invalidate(self, store_ids) -> None:
+        with self._lock:
+            for sid in store_ids:
+                self._entries.pop(int(sid), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def _build(self, store: dict) -> Fragment:
+        props = dict(store)
+        props["brand_slug"] = brand_slug(store["brand"])
+        props["nav"] = geojson.nav_links(store)
+        props["url"] = f"/stores/{store['id']}"
+        head = (b'{"type":"Feature","id":' + str(store["id"]).encode()
+                + b',"geometry":' + orjson.dumps({"type": "Point", "coordinates": [store["lon"], store["lat"]]})
+                + b',"properties":' + orjson.dumps(props)[:-1])
+        try:
+            ranges = tuple(parse_hours(store["hours"])) if store.get("hours") else None
+        except HoursError:
+            ranges = None
+        return Fragment(head, ranges)
+
+    def fragments(self, repo, store_ids: list[int]) -> dict[int, Fragment]:
+        """Fragments of open stores among ``store_ids`` (fetching and serialising the missing ones)."""
+        out: dict[int, Fragment] = {}
+        missing = []
+        with self._lock:
+            for sid in store_ids:
+                frag = self._entries.get(sid)
+                if frag is None:
+                    missing.append(sid)
+                else:
+                    out[sid] = frag
+        if missing:
+            built = {s["id"]: self._build(s) for s in repo.get_stores(missing) if s["status"] == "open"}
+            with self._lock:
+                for sid, frag in built.items():
+                    self._entries[sid] = frag
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+            out.update(built)
+        return out
+
+    @staticmethod
+    def feature(frag: Fragment, store_id: int, go_base: bytes, minute: int, distance_m: float | None) -> bytes:
+        tail = b',"go_url":"' + go_base + str(store_id).encode() + b'","open_now":' + _open_flag(frag.ranges, minute)
+        if distance_m is not None:
+            tail += b',"distance_m":' + repr(round(distance_m, 1)).encode()
+        return frag.head + tail + b"}}"
+
+
+def collection(parts: list[bytes], members: dict | None = None) -> bytes:
+    """A FeatureCollection from serialised Features, plus any extra top-level members."""
+    body = b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]"
+    for key, value in (members or {}).items():
+        body += b',"' + key.encode() + b'":' + (value if isinstance(value, bytes) else orjson.dumps(value))
+    return body + b"}"
+
+
+def minute_of_day(now: datetime) -> int:
+    return now.hour * 60 + now.minute
