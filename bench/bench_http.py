@@ -298,21 +298,32 @@ def workers_note(results: list[dict]) -> str:
 
 
 def profile_table(prof: dict) -> str:
-    lines = [f"In one process, Flask test client, {prof['calls']} requests over the same shopper positions "
-             f"(k=20, median µs per request; share of the whole nearby request):", "",
-             "| stage | µs per request | share |", "|---|---:|---:|"]
     total = prof["request_us"]
-    for row in prof["stages"]:
-        share = f"{row['us'] / total * 100:.0f} %" if row.get("share", True) else ""
-        lines.append(f"| {row['label']} | {row['us']:,.0f} | {share} |")
-    lines.append(f"| **whole nearby request (test client)** | **{total:,.0f}** | 100 % |")
-    lines.append(f"| whole ceiling request (test client), for comparison | {prof['ceiling_us']:,.0f} | "
-                 f"{prof['ceiling_us'] / total * 100:.0f} % |")
-    lines += ["", "Top functions by own time (cProfile over the same requests; cProfile inflates "
-              "small calls, so read the order, not the absolute times):", "",
+    lines = [f"In one process, through the Flask test client, {prof['calls']:,} requests over the same shopper "
+             "positions (k=20), timed without a profiler, median µs per request:", "",
+             "| part | µs per request | share |", "|---|---:|---:|",
+             f"| **whole nearby request** | **{total:,.0f}** | 100 % |",
+             f"| ↳ the view function, building its response (`app.view_functions['api.nearby']`) | "
+             f"{prof['view_us']:,.0f} | {prof['view_us'] / total * 100:.0f} % |",
+             f"| ↳ `before_request` hooks (`app.preprocess_request()`) | {prof['hooks_us']:,.0f} | "
+             f"{prof['hooks_us'] / total * 100:.0f} % |",
+             f"| ↳ the rest: Flask and Werkzeug request/response handling, `after_request`, the test client | "
+             f"{prof['rest_us']:,.0f} | {prof['rest_us'] / total * 100:.0f} % |",
+             f"| whole ceiling request, for comparison | {prof['ceiling_us']:,.0f} | "
+             f"{prof['ceiling_us'] / total * 100:.0f} % |",
+             "", f"Below the view (`{prof['view']}`), under cProfile: each function's share of the view's time "
+             "(cProfile slows small calls more than big ones, so this is a map, not a stopwatch; branches under "
+             "4 % are left out):", "", "| function | share of the view |", "|---|---:|"]
+    for r in prof["tree"]:
+        pad = "&nbsp;&nbsp;" * (r["depth"] - 1) + ("↳ " if r["depth"] > 1 else "")
+        lines.append(f"| {pad}`{r['func']}` | {r['share'] * 100:.0f} % |")
+    props = prof.get("props", [])[:6]
+    lines += ["", f"Body: {prof['body_bytes'] / 1000:.1f} kB (median); bytes by feature property: "
+              + ", ".join(f"`{p['prop']}` {p['share'] * 100:.0f} %" for p in props) + ".", "",
+              "Top functions by own time (cProfile, whole request):", "",
               "| function | calls per request | own ms per 100 requests | cumulative ms per 100 requests |",
               "|---|---:|---:|---:|"]
-    for f in prof["top"][:12]:
+    for f in prof["top"][:10]:
         lines.append(f"| `{f['func']}` | {f['calls_per_req']:g} | {f['tottime_ms_100']:.1f} | {f['cumtime_ms_100']:.1f} |")
     return "\n".join(lines)
 
@@ -372,50 +383,14 @@ def docs_section(results, prof, args, started, elapsed, machine, cmd) -> str:
 
 
 def prof_reading(prof: dict) -> str:
-    by = {r["key"]: r["us"] for r in prof["stages"]}
-    total = prof["request_us"]
-
-    def pct(*keys):
-        return f"{sum(by.get(k, 0) for k in keys) / total * 100:.0f} %"
-
-    return "\n".join([
-        f"**Reading.** The ceiling request costs {prof['ceiling_us']:,.0f} µs in process, a nearby request "
-        f"{total:,.0f} µs. The spatial index is not the problem ({pct('nearest')}, plus {pct('refresh')} for "
-        f"the freshness check). Building the 20 Features takes {pct('features')}: per store, "
-        f"`nav_links` converts the position to GCJ-02 with numpy on two scalars ({pct('gcj')} of the request "
-        f"for 20 stores), `url_for` builds `/stores/{{id}}` ({pct('url_for')}), `go_url` re-reads the host URL "
-        f"({pct('go_url')}), `brand_slug` runs python-slugify on the same ~50 brand names ({pct('slug')}) and "
-        f"`is_open_at` re-parses the hours text and reads the clock ({pct('open_now')}). JSON encoding of the "
-        f"{prof.get('body_bytes', 0) / 1000:.0f} kB body takes {pct('encode')} (the `nav` links — three URLs per "
-        f"store, each carrying the percent-encoded name — are {prof.get('nav_share', 0) * 100:.0f} % of the "
-        f"bytes); fetching the 20 rows {pct('rows')}, of which `dict(sqlite3.Row)` is {pct('rowdict')}. "
-        f"Everything else — Flask and Werkzeug, the test client — is {pct('rest')}, of which Flask-Limiter's "
-        f"`before_request` check, run on every request although no limit applies to nearby, is {pct('hooks')}.",
-        "",
-        "Suggested changes in `o2o/` (not made here), biggest first:",
-        "",
-        "1. `o2o/web/geojson.py`: compute per response what is the same for every store: `public_base()` "
-        "(for `go_url`), `now_beijing()`, and the store URL (`f\"/stores/{id}\"`, or one `url_for` with a "
-        "placeholder), instead of once per store; memoise `brand_slug` and `parse_hours` "
-        "(`functools.lru_cache`: few distinct values).",
-        "2. `nav_links`: do the WGS-84 → GCJ-02 shift with `math` on floats for a scalar (or once for all 20 "
-        "stores as arrays), not numpy on scalars; and memoise the links per (lon, lat, name) — they only change "
-        "when the store moves or is renamed.",
-        "3. Serialise less and faster: build the Amap links in the page from GCJ-02 coordinates (send "
-        "`gcj02: [lon, lat]` once) rather than three long URLs per store, and/or register a faster JSON "
-        "provider (`orjson`) for `app.json`.",
-        "4. `SqliteRepository.get_stores`: let the connection return tuples and zip them with the column "
-        "names (or keep the open stores' rows in the per-process index, refreshed by the same revision check).",
-        "5. `o2o/web/limits.py`: Flask-Limiter's app-wide `before_request` check runs on every request although "
-        "every limit is a decorator limit (which checks itself in its own wrapper); a `limiter.request_filter` "
-        "that skips `GET` on the `api` blueprint roughly halves that cost (measured separately: ~43 → ~24 µs), "
-        "dropping the app-wide hook removes it.",
-        "",
-        "Items 1–2 change no byte of the response. Even all five leave the response's size (and so its JSON "
-        "encoding and its trip through the socket) as it is, so they are unlikely to reach 70 % of a 12-byte "
-        "endpoint on their own; item 3, or caching each store's serialised Feature per revision, is what "
-        "closes most of the remaining gap.",
-    ])
+    total, ceil = prof["request_us"], prof["ceiling_us"]
+    first = [r for r in prof["tree"] if r["depth"] <= 2][:4]
+    return (f"**Reading.** In process a nearby request costs {total:,.0f} µs, {total / ceil:.1f}× the ceiling's "
+            f"{ceil:,.0f} µs; {prof['view_us']:,.0f} µs of it is the view. Its biggest branches: "
+            + "; ".join(f"`{r['func']}` {r['share'] * 100:.0f} %" for r in first)
+            + ". Over HTTP the gap is wider than in process because the nearby body "
+            f"({prof['body_bytes'] / 1000:.0f} kB against 12 B) also has to be written through the socket "
+            "and read by the load generator, on the same two cores.")
 
 
 def main(argv=None) -> int:

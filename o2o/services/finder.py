@@ -104,22 +104,28 @@ def zoom_for_bbox(min_lon: float, min_lat: float, max_lon: float, max_lat: float
     return max(0.0, min(22.0, math.log2(360.0 / width * 4)))
 
 
-def stores_in_view(repo: StoreRepository, index: StoreIndex, bbox: tuple[float, float, float, float],
-                   zoom: float | None = None, filters: Filters = Filters(),
-                   max_features: int = MAX_VIEWPORT_FEATURES) -> ViewResult:
-    """Open stores in a viewport, grouped into clusters where dense; never over ``max_features``."""
+def ids_in_view(index: StoreIndex, bbox: tuple[float, float, float, float], zoom: float | None = None,
+                filters: Filters = Filters(), max_features: int = MAX_VIEWPORT_FEATURES):
+    """``(single store ids, clusters, total)`` for a viewport; see :func:`stores_in_view`."""
     ids, lon, lat = index.in_bbox(*bbox, filters=filters)
     if zoom is None:
         zoom = zoom_for_bbox(*bbox)
     groups = cluster_points(lon, lat, zoom, max_features=max_features)
-    single_ids = ids[groups.singles]
-    order = single_ids.argsort(kind="stable")
-    stores = [s for s in repo.get_stores(single_ids[order].tolist()) if s["status"] == "open"]
+    singles = np.sort(ids[groups.singles], kind="stable")
     clusters = [
         {"lon": float(x), "lat": float(y), "count": int(c), "bbox": [float(v) for v in b]}
         for x, y, c, b in zip(groups.lon, groups.lat, groups.count, groups.bbox)
     ]
-    return ViewResult(stores, clusters, int(len(ids)))
+    return singles, clusters, int(len(ids))
+
+
+def stores_in_view(repo: StoreRepository, index: StoreIndex, bbox: tuple[float, float, float, float],
+                   zoom: float | None = None, filters: Filters = Filters(),
+                   max_features: int = MAX_VIEWPORT_FEATURES) -> ViewResult:
+    """Open stores in a viewport, grouped into clusters where dense; never over ``max_features``."""
+    singles, clusters, total = ids_in_view(index, bbox, zoom, filters, max_features)
+    stores = [s for s in repo.get_stores(singles.tolist()) if s["status"] == "open"]
+    return ViewResult(stores, clusters, total)
 
 
 def list_brands(repo: StoreRepository) -> list[dict]:

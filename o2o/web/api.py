@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import orjson
+
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..geo import crs as crs_mod
@@ -88,11 +90,21 @@ def viewport():
     if p.crs != crs_mod.WGS84:
         w, s = crs_mod.to_wgs84(w, s, p.crs)
         e, n = crs_mod.to_wgs84(e, n, p.crs)
+    if p.crs == crs_mod.WGS84:
+        ids, clusters, total = finder.ids_in_view(index(), (w, s, e, n), p.zoom, _filters(p))
+        cache = state().features
+        go_base = (geojson.public_base() + "/go/").encode()
+        minute = features.minute_of_day(now_beijing())
+        wanted = ids.tolist()
+        frags = cache.fragments(repo(), wanted)
+        parts = [orjson.dumps(geojson.cluster_feature(c)) for c in clusters]
+        parts += [cache.feature(frags[sid], sid, go_base, minute, None) for sid in wanted if sid in frags]
+        body = features.collection(parts, {"total": total, "clustered": bool(clusters)})
+        return current_app.response_class(body, mimetype="application/geo+json")
     view = finder.stores_in_view(repo(), index(), (w, s, e, n), p.zoom, _filters(p))
-    features = [geojson.cluster_feature(c, p.crs) for c in view.clusters]
-    features += [geojson.store_feature(st, p.crs) for st in view.stores]
-    return _geojson_response(geojson.collection(features, p.crs, total=view.total,
-                                                 clustered=bool(view.clusters)))
+    feats = [geojson.cluster_feature(c, p.crs) for c in view.clusters]
+    feats += [geojson.store_feature(st, p.crs) for st in view.stores]
+    return _geojson_response(geojson.collection(feats, p.crs, total=view.total, clustered=bool(view.clusters)))
 
 
 @bp.get("/stores/<store_id>")

@@ -198,3 +198,14 @@ def test_unknown_api_path_is_json_404(client):
 def test_wrong_method_is_json_405(client):
     r = client.delete("/api/v1/brands")
     assert r.status_code == 405 and "error" in r.get_json()
+
+
+def test_viewport_in_gcj02_matches_wgs84(client):
+    wgs = client.get("/api/v1/stores?bbox=121.3,31.1,121.6,31.3&zoom=17").get_json()
+    g_w, g_s = crs.wgs84_to_gcj02(121.3, 31.1)
+    g_e, g_n = crs.wgs84_to_gcj02(121.6, 31.3)
+    gcj = client.get(f"/api/v1/stores?bbox={g_w},{g_s},{g_e},{g_n}&zoom=17&crs=gcj02").get_json()
+    assert sorted(f["id"] for f in gcj["features"]) == sorted(f["id"] for f in wgs["features"])
+    by_id = {f["id"]: f for f in wgs["features"]}
+    for f in gcj["features"]:
+        assert f["geometry"]["coordinates"] == pytest.approx(list(crs.wgs84_to_gcj02(*by_id[f["id"]]["geometry"]["coordinates"])), abs=1e-6)
