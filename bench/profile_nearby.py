@@ -132,24 +132,31 @@ def main(argv=None) -> int:
     for u in urls:
         client.get(u)
 
-    req_p, ceil_p, view_p, hook_p = [], [], [], []
+    from flask import request
+
+    req_p, ceil_p, view_p, hook_p, sess_p, post_p = [], [], [], [], [], []
     for _ in range(args.passes):
-        req, ceil, vw, hk = [], [], [], []
+        req, ceil, vw, hk, se, po = [], [], [], [], [], []
         for u in urls:
             t, r = _ns(client.get, u)
             assert r.status_code == 200
             req.append(t)
             ceil.append(_ns(ceiling.get, u)[0])
             with app.test_request_context(u):
+                se.append(_ns(app.session_interface.open_session, app, request)[0])
                 hk.append(_ns(app.preprocess_request)[0])
                 t, rv = _ns(lambda: app.make_response(view()))
                 vw.append(t)
+                po.append(_ns(app.process_response, rv)[0])
         req_p.append(median(req))
         ceil_p.append(median(ceil))
         view_p.append(median(vw))
         hook_p.append(median(hk))
+        sess_p.append(median(se))
+        post_p.append(median(po))
     request_us, ceiling_us, view_us, hooks_us = (median(req_p), median(ceil_p), median(view_p),
                                                  median(hook_p))
+    session_us, process_us = median(sess_p), median(post_p)
 
     # Body: size, and bytes per top-level property of the features (what a lighter payload would save).
     sizes, prop_bytes = [], {}
@@ -180,7 +187,8 @@ def main(argv=None) -> int:
 
     result = {"calls": len(urls) * args.passes, "query": args.query, "request_us": request_us,
               "ceiling_us": ceiling_us, "view_us": view_us, "hooks_us": hooks_us,
-              "rest_us": request_us - view_us - hooks_us, "view": _short(root), "tree": tree, "top": top,
+              "rest_us": request_us - view_us - hooks_us, "session_us": session_us, "process_us": process_us,
+              "view": _short(root), "tree": tree, "top": top,
               "body_bytes": median(sizes), "props": props}
 
     print(f"median µs per request over {len(urls)} shopper positions × {args.passes} passes (no profiler)")
@@ -188,6 +196,8 @@ def main(argv=None) -> int:
     print(f"  ↳ the view alone, with its response  {view_us:8.0f}  {view_us / request_us * 100:5.1f} %")
     print(f"  ↳ before_request hooks               {hooks_us:8.0f}  {hooks_us / request_us * 100:5.1f} %")
     print(f"  ↳ the rest (Flask, Werkzeug, client) {result['rest_us']:8.0f}  {result['rest_us'] / request_us * 100:5.1f} %")
+    print(f"    ↳ opening the session              {session_us:8.0f}  {session_us / request_us * 100:5.1f} %")
+    print(f"    ↳ process_response (after_request, session save) {process_us:5.0f}  {process_us / request_us * 100:5.1f} %")
     print(f"  whole ceiling request (test client)  {ceiling_us:8.0f}")
     print(f"call tree under {result['view']} (cProfile; share of the view's time):")
     for r in tree:

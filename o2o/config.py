@@ -19,8 +19,9 @@ DEFAULTS = {
     "RANDOM_SEED": 1111,
     "MAX_UPLOAD_MB": 20,
     "RATELIMIT_STORAGE": None,  # memory:// per process, or redis://…
+    "SCANS_PER_MINUTE": 30,     # per client (address + browser) on /go
 }
-_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB"}
+_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
 

@@ -299,11 +299,13 @@ class SqliteRepository:
     def record_scan(self, store: dict, scanned_at: int, client_kind: str, client_hash: str,
                     dedup_window_s: int) -> bool:
         """Store one scan; returns whether it counts (not a bot, not a repeat within the window)."""
+        # The repeat check reads outside the write lock (WAL readers never wait), so the lock is
+        # held only for the one INSERT: scans from many workers queue for microseconds, not ms.
+        repeat = self.conn.execute(
+            "SELECT 1 FROM scans WHERE store_id = ? AND client_hash = ? AND scanned_at > ? LIMIT 1",
+            (store["id"], client_hash, scanned_at - dedup_window_s)).fetchone()
+        counted = client_kind != "bot" and repeat is None
         with self.transaction():
-            repeat = self.conn.execute(
-                "SELECT 1 FROM scans WHERE store_id = ? AND client_hash = ? AND scanned_at > ? LIMIT 1",
-                (store["id"], client_hash, scanned_at - dedup_window_s)).fetchone()
-            counted = client_kind != "bot" and repeat is None
             self.conn.execute(
                 f"INSERT INTO scans ({','.join(self.SCAN_COLUMNS)}) VALUES ({','.join('?' * 12)})",
                 (store["id"], store["retailer_id"], store["brand"], store["category"], store["lon"],

@@ -48,7 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     from . import analytics, api, assets, docs, go, limits, pages, retailer
 
-    limits.init(app, settings.get("RATELIMIT_STORAGE"))
+    limits.init(app, settings.get("RATELIMIT_STORAGE"), settings["SCANS_PER_MINUTE"])
     app.config["PERMANENT_SESSION_LIFETIME"] = 12 * 3600
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

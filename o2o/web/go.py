@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, redirect, request
 
 from ..services import scans
 from .errors import ApiError
-from .limits import SCANS, limit
+from .limits import limit_scans
 from .state import repo
 
 bp = Blueprint("go", __name__)
@@ -19,7 +19,7 @@ def _client_address() -> str:
 
 
 @bp.get("/go/<store_id>")
-@limit(SCANS, key=lambda: f"{_client_address()}|{request.headers.get('User-Agent', '')[:200]}")
+@limit_scans(key=lambda: f"{_client_address()}|{request.headers.get('User-Agent', '')[:200]}")
 def go(store_id: str):
     if not store_id.isdigit() or len(store_id) > 18:
         raise ApiError(404, "not_found", f"no store with id {store_id!r}")
