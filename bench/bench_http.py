@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """HTTP benchmark: ``/api/v1/stores/nearby`` under gunicorn against the smallest Flask JSON app.
 
-    .venv/bin/python bench/bench_http.py                # -w 2 and -w 4 side by side, 5 rounds x 3 s per case (~3.5 min)
+    .venv/bin/python bench/bench_http.py                # -w 2 and -w 4 side by side, 5 rounds of paired 2-s runs (~3.5 min)
     .venv/bin/python bench/bench_http.py --quick        # -w 2 only, 2 rounds x 3 s (~40 s)
     .venv/bin/python bench/bench_http.py --write-docs   # also rewrite its section of docs/benchmarks.md
 
@@ -22,13 +22,14 @@ What it does:
    "same-size ceiling", which tells the cost of the body's size from the cost of the handler);
    all of them stay up for the whole run, idle when not loaded;
 4. checks every variant once by hand (status 200, GeoJSON, 20 features, filters respected);
-5. warms them up, then runs wrk (a separate process, ``-t1 -c8``) against one server at a time, for
-   every (W, case) pair in turn, alternating the order (forward, backward, ...) round after round;
-   the cases are ``ceiling``, ``ceiling_body``, ``nearby k=20``, ``nearby k=20 radius_km=3``,
-   ``nearby k=20 brand=Uniqlo``;
-6. reports, per case, the median over rounds of requests/s and of wrk's p50/p99 latency, the
+5. warms them up, then runs wrk (a separate process, ``-t1 -c8``) against one server at a time:
+   each round, for every W and every case (``ceiling_body``, ``nearby k=20``, ``nearby k=20
+   radius_km=3``, ``nearby k=20 brand=Uniqlo``), a back-to-back pair with the ceiling, the ceiling
+   first in one pair and second in the next (A B, B A, ...), the order of the pairs reversed every
+   other round;
+6. reports, per case, the median over runs of requests/s and of wrk's p50/p99 latency, the
    non-2xx responses and socket errors wrk counted (all must be 0), and the ratio to the ceiling
-   of the same run (median of the per-round ratios, and their range);
+   (median over rounds of the ratio to the ceiling run of the same pair, and their range);
 7. when a nearby case is under 70 % of the ceiling (or with ``--profile``), runs
    ``bench/profile_nearby.py`` to show where a nearby request spends its time.
 """
@@ -205,8 +206,10 @@ def response_sizes(o2o: Server, ceiling: Server, points) -> dict:
 
 
 def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, points, args) -> list[dict]:
-    """Every server (o2o and ceiling at each worker count) up at once; each round runs every
-    (workers, case) pair once, in an order that alternates forward and backward."""
+    """Every server (o2o and ceiling at each worker count) up at once. Each round runs, for each
+    worker count and each case, a back-to-back pair with the ceiling — ceiling first in one pair,
+    last in the next (A B, B A, …) — and the case's ratio in that round is to the ceiling run of its
+    own pair, seconds apart, so the drift of a shared machine cancels as far as it can."""
     env = bench_env(db_path)
     body_file = tmp / "nearby_body.json"
     ceiling_env = dict(env, CEILING_BODY_FILE=str(body_file))
@@ -219,9 +222,23 @@ def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, poi
                                        chdir=BENCH, extra=extra),
         }
     every = [s for pair in servers.values() for s in pair.values()]
-    plan = [(w, case) for w in worker_counts for case in CASES]
-    rounds = {w: [] for w in worker_counts}
+    by_name = {c[0]: c for c in CASES}
+    others = [c for c in CASES if c[0] != "ceiling"]
+    plan = [(w, case) for w in worker_counts for case in others]
+    runs = {w: {c[0]: [] for c in CASES} for w in worker_counts}
+    ratios = {w: {c[0]: [] for c in others} for w in worker_counts}
     sizes = {}
+
+    def run(w, case):
+        name, _label, path, q = case
+        srv = servers[w]["ceiling" if is_ceiling(name) else "o2o"]
+        r = run_wrk(srv.base, lua, path, q, args.seconds, args.threads, args.connections)
+        runs[w][name].append(r)
+        for s in every:
+            if s.proc.poll() is not None:
+                raise RuntimeError(f"a server died during the run; see {s.log}")
+        return r
+
     try:
         for s in every:
             s.start()
@@ -234,24 +251,24 @@ def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, poi
             check_responses(pair["o2o"], pair["ceiling"], points, body_bytes)
             sizes = response_sizes(pair["o2o"], pair["ceiling"], points)
         # Warm-up: every worker builds its brand subtree, fills caches, etc. Not recorded.
-        for w, (name, _label, path, q) in plan:
-            run_wrk(servers[w]["ceiling" if is_ceiling(name) else "o2o"].base, lua, path, q, args.warmup, 1,
-                    args.connections)
+        for w in worker_counts:
+            for name, _label, path, q in CASES:
+                run_wrk(servers[w]["ceiling" if is_ceiling(name) else "o2o"].base, lua, path, q,
+                        args.warmup, 1, args.connections)
+        k = 0
         for rnd in range(args.rounds):
-            order = plan if rnd % 2 == 0 else plan[::-1]
-            result = {w: {} for w in worker_counts}
-            for w, (name, _label, path, q) in order:
-                srv = servers[w]["ceiling" if is_ceiling(name) else "o2o"]
-                r = run_wrk(srv.base, lua, path, q, args.seconds, args.threads, args.connections)
-                result[w][name] = r
-                print(f"  round {rnd + 1}/{args.rounds} -w {w} {name:14s} {r['rps']:8.0f} req/s"
-                      f"  p50 {r['p50_us'] / 1000:6.2f} ms  p99 {r['p99_us'] / 1000:6.2f} ms"
-                      f"  non-2xx {r['status']}  socket errors {r['socket_errors']}", flush=True)
-                for s in every:
-                    if s.proc.poll() is not None:
-                        raise RuntimeError(f"a server died during the run; see {s.log}")
-            for w in worker_counts:
-                rounds[w].append(result[w])
+            for w, case in (plan if rnd % 2 == 0 else plan[::-1]):
+                first_ceiling = k % 2 == 0
+                k += 1
+                if first_ceiling:
+                    c, r = run(w, by_name["ceiling"]), run(w, case)
+                else:
+                    r, c = run(w, case), run(w, by_name["ceiling"])
+                ratios[w][case[0]].append(r["rps"] / c["rps"])
+                print(f"  round {rnd + 1}/{args.rounds} -w {w} {case[0]:14s} {r['rps']:7.0f} req/s"
+                      f"  p50 {r['p50_us'] / 1000:5.2f} ms  p99 {r['p99_us'] / 1000:6.2f} ms"
+                      f"  non-2xx {r['status']}  socket errors {r['socket_errors']}"
+                      f"  | ceiling {c['rps']:7.0f} req/s  ratio {r['rps'] / c['rps'] * 100:4.0f} %", flush=True)
     finally:
         for s in every:
             s.stop()
@@ -259,23 +276,27 @@ def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, poi
     for w in worker_counts:
         summary = {}
         for name, label, _path, _q in CASES:
-            runs = [r[name] for r in rounds[w]]
-            ratios = [r[name]["rps"] / r["ceiling"]["rps"] for r in rounds[w]]
-            body_ratios = [r[name]["rps"] / r["ceiling_body"]["rps"] for r in rounds[w]]
+            rs = runs[w][name]
+            rat = ratios[w].get(name, [1.0])
+            if name in ("ceiling", "ceiling_body"):
+                body_rat = [1.0]
+            else:  # relative to the same-size ceiling: the two ratios of the same round, divided
+                body_rat = [x / y for x, y in zip(ratios[w][name], ratios[w]["ceiling_body"])]
             summary[name] = {
                 "label": label,
-                "rps": median(x["rps"] for x in runs),
-                "p50_ms": median(x["p50_us"] for x in runs) / 1000,
-                "p99_ms": median(x["p99_us"] for x in runs) / 1000,
-                "requests": sum(x["requests"] for x in runs),
-                "non2xx": sum(x["status"] for x in runs),
-                "socket_errors": sum(x["socket_errors"] for x in runs),
-                "ratio": median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
-                "ratio_body": median(body_ratios), "ratio_body_min": min(body_ratios),
-                "ratio_body_max": max(body_ratios),
+                "rps": median(x["rps"] for x in rs),
+                "p50_ms": median(x["p50_us"] for x in rs) / 1000,
+                "p99_ms": median(x["p99_us"] for x in rs) / 1000,
+                "runs": len(rs),
+                "requests": sum(x["requests"] for x in rs),
+                "non2xx": sum(x["status"] for x in rs),
+                "socket_errors": sum(x["socket_errors"] for x in rs),
+                "ratio": median(rat), "ratio_min": min(rat), "ratio_max": max(rat),
+                "ratio_body": median(body_rat), "ratio_body_min": min(body_rat),
+                "ratio_body_max": max(body_rat),
                 "bytes": sizes[name]["bytes"], "features": sizes[name]["features"],
             }
-        out.append({"workers": w, "rounds": rounds[w], "summary": summary})
+        out.append({"workers": w, "runs": runs[w], "ratios": ratios[w], "summary": summary})
     return out
 
 
@@ -382,9 +403,9 @@ def docs_section(results, prof, args, started, elapsed, machine, cmd) -> str:
     parts = [
         "## HTTP: `/api/v1/stores/nearby` under gunicorn",
         "",
-        f"Requests per second and wrk latency, median of {args.rounds} rounds of {args.seconds:g} s per case; "
-        "ratio = nearby requests/s ÷ ceiling requests/s of the same round (median of the rounds, range in "
-        "brackets). The ceiling is `bench/ceiling_app.py`, a Flask app whose route returns "
+        f"Requests per second and wrk latency, median of the runs ({args.rounds} rounds of {args.seconds:g} s "
+        "per case; the ceiling runs once beside every other case); ratio = the case's requests/s ÷ the "
+        "requests/s of the ceiling run just before or after it (median of the rounds, range in brackets). The ceiling is `bench/ceiling_app.py`, a Flask app whose route returns "
         "`jsonify({\"ok\": True})`, served by the same gunicorn command on the same machine; the same-size "
         "ceiling is a second route of that app returning a real nearby response (captured at the start) as "
         "bytes, so nearby ÷ same-size ceiling is the handler's own cost, and same-size ÷ ceiling the cost of "
@@ -416,8 +437,9 @@ def docs_section(results, prof, args, started, elapsed, machine, cmd) -> str:
         "Every server (o2o and the ceiling, at each worker count) runs `gunicorn --workers W --worker-class sync "
         "--timeout 120 --no-control-socket` and stays up for the whole run; wrk "
         f"(`-t{args.threads} -c{args.connections}`, a separate process) loads one of them at a time, over loopback, "
-        "after a warm-up run per case; each round runs every (workers, case) pair once, in an order that "
-        "alternates forward and backward, so drift hits all cases alike. Before the load, "
+        "after a warm-up run per case; each round runs, for every worker count and case, a back-to-back pair "
+        "with the ceiling (ceiling first, then last, alternately: A B, B A, …), so each ratio compares runs "
+        "seconds apart and drift cancels as far as it can. Before the load, "
         "each variant is checked by hand: status 200, a FeatureCollection nearest first, 20 features, "
         "only Uniqlo stores with `brand=Uniqlo`, none beyond 3 km with `radius_km=3`. The in-process "
         "breakdown is `bench/profile_nearby.py` (`.venv/bin/python bench/profile_nearby.py` reruns it alone).",
@@ -440,8 +462,9 @@ def prof_reading(prof: dict, results: list[dict]) -> str:
     body_ratio = s["ceiling_body"]["ratio"]
     text += (f" Over HTTP, sending a nearby-sized body ({s['ceiling_body']['bytes'] / 1000:.0f} kB) from the "
              f"minimal app keeps {body_ratio * 100:.0f} % of the ceiling's requests/s (`-w {results[0]['workers']}`), ")
-    text += ("so the bytes on the wire are not what holds nearby back: the gap is the handler's CPU time per "
-             "request." if body_ratio >= 0.85 else
+    text += ("so the bytes on the wire are not what holds nearby back (that route also skips `jsonify`, which "
+             "for even `{\"ok\": true}` costs more than writing 26 kB to a loopback socket — hence it can beat the "
+             "ceiling): the gap is the handler's CPU time per request." if body_ratio >= 0.85 else
              "so the body's size accounts for part of the gap, and the handler's CPU time for the rest.")
     return text
 
@@ -451,7 +474,7 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", default="2,4", help="gunicorn worker counts to measure side by side (default 2,4)")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--seconds", type=int, default=3, help="wrk duration per case and round")
+    ap.add_argument("--seconds", type=int, default=2, help="wrk duration per run")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads")
     ap.add_argument("--connections", type=int, default=8, help="wrk connections")
@@ -462,7 +485,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp directory")
     args = ap.parse_args(argv)
     if args.quick:
-        args.workers, args.rounds, args.seconds, args.warmup = "2", 2, 3, 1
+        args.workers, args.rounds, args.seconds, args.warmup = "2", 2, 2, 1
 
     if not which_or_none("wrk"):
         print("bench_http.py needs wrk, the HTTP load generator, which is not installed.\n"

@@ -126,7 +126,7 @@ def test_bad_parameters_are_400s_naming_the_field(ac, akey, query, field):
 
 def test_csv_exports_escape_formulas(ac, akey, analytics_app):
     con = sqlite3.connect(analytics_app.config["TEST_KEYS"]["db"])
-    con.execute("UPDATE scans SET brand = '=HYPERLINK(\"http://evil\")' WHERE city = "
+    con.execute("UPDATE stores SET brand = '=HYPERLINK(\"http://evil\")' WHERE city = "
                 "(SELECT city FROM scans GROUP BY city ORDER BY count(*) DESC LIMIT 1)")
     con.commit()
     con.close()
