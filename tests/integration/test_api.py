@@ -180,12 +180,27 @@ def test_qr_codes_are_served(client):
     assert client.get("/api/v1/stores/4242/qr.svg").status_code == 404
 
 
-def test_openapi_describes_every_endpoint(client):
+def test_openapi_describes_every_endpoint(client, app):
+    from openapi_spec_validator import validate
+
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
+    validate(spec)
     for path in ("/api/v1/stores/nearby", "/api/v1/stores", "/api/v1/stores/{id}", "/api/v1/brands",
-                 "/api/v1/stores/{id}/qr.svg", "/api/v1/stores/{id}/qr.png", "/healthz"):
+                 "/api/v1/stores/{id}/qr.svg", "/api/v1/stores/{id}/qr.png", "/healthz", "/go/{id}",
+                 "/api/v1/stores/import", "/api/v1/analytics/heatmap"):
         assert path in spec["paths"], path
+    assert {"get", "post"} <= set(spec["paths"]["/api/v1/stores"])
+    assert {"get", "patch", "delete"} <= set(spec["paths"]["/api/v1/stores/{id}"])
+    # Every API route the app serves is described.
+    import re
+    documented = {re.sub(r"\{\w+\}", "<>", p) for p in spec["paths"]}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<[^>]+>", "<>", rule.rule)
+        if path.startswith("/api/") or path.startswith("/go/"):
+            if "qr.<>" in path:
+                continue  # qr.svg and qr.png are listed one by one
+            assert path in documented, path
     names = {p["name"] for p in spec["paths"]["/api/v1/stores/nearby"]["get"]["parameters"]}
     assert {"lat", "lon", "k", "radius_km", "brand", "retailer", "category", "crs"} <= names
 
