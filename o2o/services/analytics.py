@@ -92,9 +92,12 @@ def timeseries(repo: StoreRepository, window: Window = Window(), flt: Filter = F
     """Counted scans per hour, every hour of the window present (zeros included)."""
     rows = repo.scans_by_hour(window.since, window.until, *flt.args())
     first, last = repo.scan_time_range()
-    start = window.since if window.since is not None else first
-    end = window.until if window.until is not None else (last + 1 if last is not None else None)
-    if start is None or end is None or end <= start:
+    if first is None:
+        return pd.DataFrame({"hour": pd.Series([], dtype="int64"), "scans": pd.Series([], dtype="int64")})
+    # The hours of the window that hold data: a window of centuries is not centuries of zeros.
+    start = max(window.since, first) if window.since is not None else first
+    end = min(window.until, last + 1) if window.until is not None else last + 1
+    if end <= start:
         return pd.DataFrame({"hour": pd.Series([], dtype="int64"), "scans": pd.Series([], dtype="int64")})
     hours = np.arange((start // 3600) * 3600, end, 3600, dtype=np.int64)
     counts = pd.Series({h: c for h, c in rows}, dtype="int64").reindex(hours, fill_value=0)

@@ -227,12 +227,14 @@ class SqliteRepository:
         return self.conn.execute("SELECT count(*) FROM stores WHERE status = ?", (status,)).fetchone()[0]
 
     def get_store(self, store_id: int) -> dict | None:
+        if not 0 < int(store_id) < 2**63:  # SQLite integers are 64-bit: anything else is no store
+            return None
         row = self.conn.execute(_SELECT_STORE + " WHERE s.id = ?", (int(store_id),)).fetchone()
         return dict(row) if row else None
 
     def get_stores(self, store_ids: Iterable[int]) -> list[dict]:
         """Stores by id, in the order asked; unknown ids are left out."""
-        ids = [int(i) for i in store_ids]
+        ids = [int(i) for i in store_ids if 0 < int(i) < 2**63]
         if not ids:
             return []
         marks = ",".join("?" * len(ids))

@@ -145,3 +145,9 @@ def test_viewport_bbox_limits_cells_and_counts(ac, akey):
     whole = ac.get("/api/v1/analytics/heatmap?layer=stores&res=7", headers=bearer(akey)).get_json()
     east = ac.get("/api/v1/analytics/heatmap?layer=stores&res=7&bbox=118,28,123,33", headers=bearer(akey)).get_json()
     assert 0 < east["total"] < whole["total"] and len(east["features"]) < len(whole["features"])
+
+
+def test_a_window_of_centuries_is_answered_with_the_hours_that_hold_data(ac, akey):
+    r = ac.get("/api/v1/analytics/timeseries?since=0001-01-01&until=9999-12-31", headers=bearer(akey))
+    body = r.get_json()
+    assert r.status_code == 200 and 200 < len(body["series"]) <= 12 * 24

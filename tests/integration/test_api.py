@@ -224,3 +224,10 @@ def test_viewport_in_gcj02_matches_wgs84(client):
     by_id = {f["id"]: f for f in wgs["features"]}
     for f in gcj["features"]:
         assert f["geometry"]["coordinates"] == pytest.approx(list(crs.wgs84_to_gcj02(*by_id[f["id"]]["geometry"]["coordinates"])), abs=1e-6)
+
+
+@pytest.mark.parametrize("path", ["/stores/99999999999999999999999", "/stores/99999999999999999999999/poster.pdf",
+                                  "/api/v1/stores/99999999999999999999", "/go/99999999999999999999",
+                                  "/api/v1/stores/99999999999999999999/qr.png"])
+def test_ids_beyond_64_bits_are_404_not_500(client, path):
+    assert client.get(path).status_code == 404
