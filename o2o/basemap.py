@@ -8,6 +8,7 @@ test) and coordinates rounded to about 10 m.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 
 import shapely
@@ -15,7 +16,8 @@ import shapely
 from .regions import GEODATA_DIR, load_level
 
 # Simplification tolerance in degrees per level (~1 km for provinces, ~400 m for cities).
-TOLERANCE_DEG = {"provinces": 0.01, "cities": 0.004, "districts": 0.0015}
+TOLERANCE_DEG = {"provinces": 0.01, "cities": 0.008, "districts": 0.0015}
+PRECISION_DEG = {"provinces": 0.001, "cities": 0.001, "districts": 0.0001}  # ~100 m; ~10 m up close
 LEVELS_WHOLE = ("provinces", "cities")   # small enough to send whole
 MAX_BBOX_DEG = 4.0                       # districts are sent for a viewport at most this wide
 
@@ -24,7 +26,7 @@ MAX_BBOX_DEG = 4.0                       # districts are sent for a viewport at 
 def _simplified(level: str, directory: str):
     gdf = load_level(level, directory)
     geoms = shapely.simplify(gdf.geometry.values, TOLERANCE_DEG[level], preserve_topology=True)
-    geoms = shapely.set_precision(geoms, 0.0001)
+    geoms = shapely.set_precision(geoms, PRECISION_DEG[level])
     labels = shapely.point_on_surface(geoms)
     tree = shapely.STRtree(geoms)
     return list(gdf["name"]), geoms, labels, tree
@@ -41,6 +43,12 @@ def _collection(names, geoms, labels, positions) -> bytes:
                          "geometry": shapely.geometry.mapping(geom)})
     body = {"type": "FeatureCollection", "features": features}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=4)
+def outlines_gzip(level: str, directory: str = str(GEODATA_DIR)) -> bytes:
+    """The same bytes gzip-compressed once per process (outlines compress about 4:1)."""
+    return gzip.compress(outlines_geojson(level, directory), compresslevel=9, mtime=0)
 
 
 @functools.lru_cache(maxsize=4)

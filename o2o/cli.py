@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .seed.stores import DEFAULT_RANDOM_SEED
+from .seed import DEFAULT_RANDOM_SEED
 from .storage import open_repository
 
 

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 exec .venv/bin/gunicorn --workers "${WORKERS:-2}" --bind "${BIND:-127.0.0.1}:${PORT:-8000}" \
-  --timeout 120 --access-logfile - app:app
+  --timeout 120 --no-control-socket --access-logfile - app:app

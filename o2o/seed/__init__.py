@@ -1,1 +1,3 @@
-"""Deterministic demo data shaped like the real campaign: stores (and, later, QR scans)."""
+"""Deterministic demo data shaped like the real campaign: stores and QR scans."""
+
+DEFAULT_RANDOM_SEED = 1111

@@ -27,10 +27,10 @@ from scipy.spatial import cKDTree
 
 from ..geo.distance import EARTH_RADIUS_M, unit_vectors
 from ..regions import Regions, load_regions
+from . import DEFAULT_RANDOM_SEED
 from .catalogue import (AREA_CODES, BRANDS, DEFAULT_HOURS, HOURS_BY_CATEGORY, MALLS, ROADS,
                         Brand)
 
-DEFAULT_RANDOM_SEED = 1111
 _M_PER_DEG = np.pi * EARTH_RADIUS_M / 180.0
 _CREATED_FROM = datetime(2026, 9, 1, tzinfo=timezone.utc)
 _CREATED_SPAN_S = 61 * 86400

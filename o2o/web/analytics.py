@@ -15,8 +15,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from pydantic import Field, field_validator
 from wtforms import ValidationError
 
-from ..geo import h3agg
-from ..services import analytics as svc
+from ..services import windows
 from ..services.export import spreadsheet_safe
 from . import auth
 from .errors import ApiError
@@ -39,7 +38,7 @@ class AnalyticsParams(Filtered):
         if value in (None, ""):
             return None
         try:
-            svc.parse_time(value)
+            windows.parse_time(value)
         except ValueError:
             raise ValueError(f"{info.field_name} must be an ISO 8601 date or time, e.g. 2026-11-11T00:00:00+08:00") from None
         return value
@@ -51,15 +50,15 @@ class AnalyticsParams(Filtered):
             raise ValueError("format must be json, geojson or csv")
         return value
 
-    def window(self) -> svc.Window:
-        w = svc.Window(None if self.since is None else svc.parse_time(self.since),
-                       None if self.until is None else svc.parse_time(self.until))
+    def window(self) -> windows.Window:
+        w = windows.Window(None if self.since is None else windows.parse_time(self.since),
+                           None if self.until is None else windows.parse_time(self.until))
         if w.since is not None and w.until is not None and w.until <= w.since:
             raise ApiError(400, "invalid_parameter", "until must be after since", "until")
         return w
 
-    def flt(self) -> svc.Filter:
-        return svc.Filter(tuple(self.brand), tuple(self.retailer), tuple(self.category))
+    def flt(self) -> windows.Filter:
+        return windows.Filter(tuple(self.brand), tuple(self.retailer), tuple(self.category))
 
 
 class HeatmapParams(AnalyticsParams):
@@ -94,6 +93,14 @@ class RegionParams(AnalyticsParams):
         return value
 
 
+def _services():
+    """pandas, scipy and h3ronpy behind the analytics: imported on the first analytics request."""
+    from ..geo import h3agg
+    from ..services import analytics
+
+    return analytics, h3agg
+
+
 def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -121,6 +128,7 @@ def _records(df) -> list[dict]:
 def heatmap():
     """H3 hexagons with the number of open stores or counted scans in each."""
     p = parse_query(HeatmapParams, request.args)
+    svc, h3agg = _services()
     cells, total = svc.heatmap(repo(), p.layer, p.res, p.window(), p.flt(), p.bounds())
     ids = h3agg.cell_strings(cells["cell"].to_numpy())
     counts = cells["count"].tolist()
@@ -141,6 +149,7 @@ def heatmap():
 def timeseries():
     """Counted scans per hour (hours labelled in Beijing time)."""
     p = parse_query(AnalyticsParams, request.args)
+    svc, _ = _services()
     df = svc.timeseries(repo(), p.window(), p.flt())
     rows = [{"hour": svc.hour_label(h), "hour_utc": svc.Window(h).iso()[0], "scans": int(c)}
             for h, c in zip(df["hour"].tolist(), df["scans"].tolist())]
@@ -154,6 +163,7 @@ def timeseries():
 def regions():
     """Stores, scans, scans per store and the busiest brand per province or city."""
     p = parse_query(RegionParams, request.args)
+    svc, _ = _services()
     df = svc.regions(repo(), p.level, p.window(), p.flt())
     rows = _records(df)
     columns = (["province"] if p.level == "province" else ["province", "city"]) + \
@@ -174,6 +184,7 @@ def regions():
 def coverage():
     """Share of urban population within 1, 3 and 5 km of an open store; the largest gaps."""
     p = parse_query(AnalyticsParams, request.args)
+    svc, _ = _services()
     per_province, gaps = svc.coverage(repo(), state().regions(), p.flt())
     view = request.args.get("view", "provinces")
     if view not in ("provinces", "gaps"):

@@ -15,7 +15,8 @@ from ..services.finder import brand_slug
 def public_base() -> str:
     """Base URL for absolute links: ``O2O_PUBLIC_URL``, else the request's own host URL."""
     base = current_app.config["O2O"].get("PUBLIC_URL")
-    return (base or request.host_url).rstrip("/")
+    # scheme://host, as request.host_url gives, without Werkzeug re-building the whole URL.
+    return (base or f"{request.scheme}://{request.host}").rstrip("/")
 
 
 def go_url(store_id: int) -> str:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from .. import maps
 from ..geo.hours import BEIJING, is_open_at, now_beijing
 from ..geo.index import Filters
 from ..services import finder
@@ -19,9 +18,11 @@ from .state import index, repo
 bp = Blueprint("pages", __name__)
 
 
-def tile_settings() -> maps.TileSettings:
+def tile_settings():
+    from ..maps import TileSettings  # folium: imported on the first page that draws a map
+
     cfg = current_app.config["O2O"]
-    return maps.TileSettings(cfg["TILES"], cfg["TILES_CRS"], cfg.get("TILES_ATTRIBUTION"))
+    return TileSettings(cfg["TILES"], cfg["TILES_CRS"], cfg.get("TILES_ATTRIBUTION"))
 
 
 def _client_config(**extra) -> str:
@@ -61,6 +62,8 @@ def store_page(store_id: int):
     store = repo().get_store(store_id)
     if store is None:
         abort(404, description=f"There is no store {store_id}.")
+    from .. import maps
+
     tiles = tile_settings()
     m = maps.embed(maps.store_map(store, tiles))
     links = geojson.nav_links(store)
@@ -108,6 +111,8 @@ def brand_page(slug: str):
     stores = [s for s in r.get_stores(ids.tolist())]
     for s, d in zip(stores, dist.tolist()):
         s["distance_m"] = d
+    from .. import maps
+
     tiles = tile_settings()
     m = maps.embed(maps.stores_map(stores, tiles))
     return render_template("brand.html", brand=brand, stores=stores[:200], total=len(stores),
@@ -118,19 +123,24 @@ def brand_page(slug: str):
 @bp.get("/geodata/<level>.geojson")
 def outlines(level: str):
     """Offline basemap outlines: provinces and cities whole; districts for a ``bbox`` only."""
-    from ..basemap import LEVELS_WHOLE, MAX_BBOX_DEG, TOLERANCE_DEG, outlines_geojson, outlines_in_bbox
+    from ..basemap import LEVELS_WHOLE, MAX_BBOX_DEG, TOLERANCE_DEG, outlines_geojson, outlines_gzip, outlines_in_bbox
 
     if level not in TOLERANCE_DEG:
         abort(404)
+    headers = {"Vary": "Accept-Encoding"}
     if level in LEVELS_WHOLE and "bbox" not in request.args:
-        body = outlines_geojson(level)
+        if "gzip" in request.accept_encodings:
+            body = outlines_gzip(level)
+            headers["Content-Encoding"] = "gzip"
+        else:
+            body = outlines_geojson(level)
     else:
         w, s, e, n = parse_query(ViewportParams, request.args).bounds()
         if e - w > MAX_BBOX_DEG or n - s > MAX_BBOX_DEG:
             raise ApiError(400, "invalid_parameter",
                            f"bbox must be at most {MAX_BBOX_DEG:g} degrees across for {level}", "bbox")
         body = outlines_in_bbox(level, (w, s, e, n))
-    response = Response(body, mimetype="application/geo+json")
+    response = Response(body, mimetype="application/geo+json", headers=headers)
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response

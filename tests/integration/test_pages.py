@@ -107,3 +107,14 @@ def test_offline_district_outlines_come_by_viewport(client):
     too_wide = client.get("/geodata/districts.geojson?bbox=100,20,120,40")
     assert too_wide.status_code == 400 and too_wide.get_json()["error"]["field"] == "bbox"
     assert client.get("/geodata/districts.geojson").status_code == 400
+
+
+def test_outlines_are_sent_gzipped_to_browsers_that_accept_it(client):
+    import gzip
+    import json
+
+    plain = client.get("/geodata/cities.geojson")
+    packed = client.get("/geodata/cities.geojson", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+    assert len(packed.data) < 600_000 and len(plain.data) < 2_000_000

@@ -45,7 +45,7 @@ def gunicorn(tmp_path_factory):
     env = dict(os.environ, O2O_DATABASE_URL=f"sqlite:///{path}", O2O_SEED_STORES="300", O2O_SEED_SCANS="0",
                O2O_SECRET_KEY="t", O2O_TILES="none")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "3", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
                              "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
