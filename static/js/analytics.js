@@ -17,6 +17,8 @@
     layer.bindTooltip(f.properties.count.toLocaleString() + (state.layer === "scans" ? " scans" : " stores"), { sticky: true });
   } }).addTo(map);
   var gapLayer = L.layerGroup();
+  var heatLayer = null;        // leaflet.heat, drawn from the same hexagons' centres and counts
+  var lastBody = null;
   var statusEl = document.getElementById("status");
   var maxCount = 1;
 
@@ -64,8 +66,8 @@
     getJSON("/api/v1/analytics/heatmap?" + q.toString()).then(function (body) {
       if (my !== seq) return;
       maxCount = Math.max(1, body.max);
-      hexLayer.clearLayers();
-      hexLayer.addData(body);
+      lastBody = body;
+      draw();
       hexLayer.getLayers().forEach(function (layer) { layer.getElement && layer.getElement() && layer.getElement().setAttribute("data-h3", layer.feature.properties.h3); });
       statusEl.textContent = body.total.toLocaleString() + (state.layer === "scans" ? " scans" : " open stores") +
         " in view · H3 resolution " + res + " · " + body.features.length + " hexagons";
@@ -74,6 +76,23 @@
       document.getElementById("x-heat-csv").href = geo + "&format=csv";
     }).catch(function (e) { statusEl.textContent = "Could not load: " + e.message; });
   }
+  function draw() {
+    if (!lastBody) return;
+    hexLayer.clearLayers();
+    if (heatLayer) { map.removeLayer(heatLayer); heatLayer = null; }
+    if (document.getElementById("style").value === "heat") {
+      var pts = lastBody.features.map(function (f) {
+        var ring = f.geometry.coordinates[0], x = 0, y = 0;
+        for (var i = 0; i < ring.length - 1; i++) { x += ring[i][0]; y += ring[i][1]; }
+        return [y / (ring.length - 1), x / (ring.length - 1), Math.log(1 + f.properties.count) / Math.log(1 + maxCount)];
+      });
+      heatLayer = L.heatLayer(pts, { radius: 22, blur: 18, maxZoom: 12, max: 1.0 }).addTo(map);
+    } else {
+      hexLayer.addData(lastBody);
+    }
+  }
+  document.getElementById("style").addEventListener("change", draw);
+
   var moveTimer = null;
   map.on("moveend", function () { clearTimeout(moveTimer); moveTimer = setTimeout(loadHexes, 150); });
 

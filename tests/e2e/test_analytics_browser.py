@@ -27,6 +27,12 @@ def test_analytics_page_layers_time_and_weight(page, live_server, analyst_key):
     page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
     assert "scans" in page.inner_text(".leaflet-tooltip")
 
+    # The same counts as a smooth heat layer (leaflet.heat), then back to hexagons.
+    page.select_option("#style", "heat")
+    page.wait_for_selector("canvas.leaflet-heatmap-layer", timeout=5_000)
+    page.select_option("#style", "hex")
+    page.wait_for_selector("path.leaflet-interactive", timeout=5_000)
+
     # Switch to the store layer.
     page.check("input[name=layer][value=stores]")
     page.wait_for_function("document.getElementById('status').textContent.includes('open stores')", timeout=10_000)
