@@ -453,18 +453,22 @@ class SqliteRepository:
             before = self.conn.execute("SELECT * FROM stores WHERE id = ?", (store_id,)).fetchone()
             if before is None:
                 return None
-            before = dict(before)
-            changed = {k: v for k, v in changes.items() if before.get(k) != v}
-            if changed:
-                rev = self._next_rev()
-                now = utc_now()
-                self.conn.execute(
-                    "INSERT INTO store_history (store_id, rev, changed_at, before) VALUES (?, ?, ?, ?)",
-                    (store_id, rev, now, json.dumps({k: before[k] for k in changed}, ensure_ascii=False)))
-                sets = ", ".join(f"{k} = ?" for k in changed)
-                self.conn.execute(f"UPDATE stores SET {sets}, updated_at = ?, rev = ? WHERE id = ?",
-                                  [*changed.values(), now, rev, store_id])
+            if any(dict(before).get(k) != v for k, v in changes.items()):
+                self._apply_changes(store_id, dict(before), changes, self._next_rev(), utc_now())
         return self.get_store(store_id)
+
+    def _apply_changes(self, store_id: int, before: dict, changes: dict, rev: int, now: str) -> bool:
+        """Within a transaction: keep the old values in the history, then update. False if nothing changed."""
+        changed = {k: v for k, v in changes.items() if k in _WRITABLE and before.get(k) != v}
+        if not changed:
+            return False
+        self.conn.execute(
+            "INSERT INTO store_history (store_id, rev, changed_at, before) VALUES (?, ?, ?, ?)",
+            (store_id, rev, now, json.dumps({k: before[k] for k in changed}, ensure_ascii=False)))
+        sets = ", ".join(f"{k} = ?" for k in changed)
+        self.conn.execute(f"UPDATE stores SET {sets}, updated_at = ?, rev = ? WHERE id = ?",
+                          [*changed.values(), now, rev, store_id])
+        return True
 
     def store_history(self, store_id: int) -> list[dict]:
         rows = self.conn.execute("SELECT rev, changed_at, before FROM store_history WHERE store_id = ?"
@@ -484,15 +488,7 @@ class SqliteRepository:
                      retailer_id, now, now, rev] for r in inserts))
             for store_id, changes in updates:
                 before = dict(self.conn.execute("SELECT * FROM stores WHERE id = ?", (store_id,)).fetchone())
-                changed = {k: v for k, v in changes.items() if k in _WRITABLE and before.get(k) != v}
-                if not changed:
-                    continue
-                self.conn.execute(
-                    "INSERT INTO store_history (store_id, rev, changed_at, before) VALUES (?, ?, ?, ?)",
-                    (store_id, rev, now, json.dumps({k: before[k] for k in changed}, ensure_ascii=False)))
-                sets = ", ".join(f"{k} = ?" for k in changed)
-                self.conn.execute(f"UPDATE stores SET {sets}, updated_at = ?, rev = ? WHERE id = ?",
-                                  [*changed.values(), now, rev, store_id])
+                self._apply_changes(store_id, before, changes, rev, now)
 
     def stores_by_ids_raw(self, store_ids: list[int]) -> dict[int, dict]:
         out = {}

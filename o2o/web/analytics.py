@@ -10,10 +10,8 @@ import csv
 import io
 import math
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask import Blueprint, Response, jsonify, render_template, request
 from pydantic import Field, field_validator
-from wtforms import ValidationError
 
 from ..services import windows
 from ..services.export import spreadsheet_safe
@@ -219,24 +217,9 @@ def page():
 @bp.post("/analytics/sign-in")
 @limit(SIGN_IN)
 def sign_in():
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
-        flash("Your sign-in form expired: please try again.", "error")
-        return redirect(url_for("analytics.page"), 303)
-    principal = auth.sign_in(request.form.get("key", ""))
-    if principal is None or principal.kind != "analyst":
-        auth.sign_out()
-        flash("That key is not a valid analyst key.", "error")
-        return render_template("analytics_signin.html", csrf_token=auth.csrf_token()), 401
-    return redirect(url_for("analytics.page"), 303)
+    return auth.form_sign_in("analyst", "analytics_signin.html", "analytics.page")
 
 
 @bp.post("/analytics/sign-out")
 def sign_out():
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
-        return redirect(url_for("analytics.page"), 303)
-    auth.sign_out()
-    return redirect(url_for("analytics.page"), 303)
+    return auth.form_sign_out("analytics.page")

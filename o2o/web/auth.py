@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import g, request, session
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
@@ -106,3 +106,29 @@ def require(kind: str):
 
 def csrf_token() -> str:
     return generate_csrf()
+
+
+def form_sign_in(kind: str, signin_template: str, home_endpoint: str):
+    """The sign-in form's POST for a page of ``kind`` (retailer or analyst): CSRF-checked, then
+    a session on success; the form again with a 401 on a wrong key."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        flash("Your sign-in form expired: please try again.", "error")
+        return redirect(url_for(home_endpoint), 303)
+    principal = sign_in(request.form.get("key", ""))
+    if principal is None or principal.kind != kind:
+        sign_out()
+        flash(f"That key is not a valid {kind} key.", "error")
+        return render_template(signin_template, csrf_token=csrf_token()), 401
+    return redirect(url_for(home_endpoint), 303)
+
+
+def form_sign_out(home_endpoint: str):
+    """The sign-out form's POST: CSRF-checked, so no other site can sign anyone out."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        return redirect(url_for(home_endpoint), 303)
+    sign_out()
+    return redirect(url_for(home_endpoint), 303)

@@ -6,9 +6,7 @@ scripts use, authenticated by the session cookie plus the CSRF token.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError, validate_csrf
-from wtforms import ValidationError
+from flask import Blueprint, render_template
 
 from ..seed.catalogue import CATEGORIES
 from . import auth
@@ -34,24 +32,9 @@ def home():
 @bp.post("/sign-in")
 @limit(SIGN_IN)
 def sign_in():
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
-        flash("Your sign-in form expired: please try again.", "error")
-        return redirect(url_for("retailer.home"), 303)
-    principal = auth.sign_in(request.form.get("key", ""))
-    if principal is None or principal.kind != "retailer":
-        auth.sign_out()
-        flash("That key is not a valid retailer key.", "error")
-        return render_template("retailer_signin.html", csrf_token=auth.csrf_token()), 401
-    return redirect(url_for("retailer.home"), 303)
+    return auth.form_sign_in("retailer", "retailer_signin.html", "retailer.home")
 
 
 @bp.post("/sign-out")
 def sign_out():
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
-        return redirect(url_for("retailer.home"), 303)
-    auth.sign_out()
-    return redirect(url_for("retailer.home"), 303)
+    return auth.form_sign_out("retailer.home")

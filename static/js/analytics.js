@@ -8,11 +8,7 @@
   var state = { layer: "scans", brand: "", retailer: "", category: "", windowH: 0, start: null, tab: "province" };
 
   var map = L.map("map", { minZoom: 3, maxZoom: 16 }).setView([34.5, 108.0], 4);
-  if (cfg.tiles && cfg.tiles !== "none") {
-    L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors' }).addTo(map);
-  } else {
-    O2O.addOfflineBasemap(map);
-  }
+  O2O.addBasemap(map, cfg);
   var hexLayer = L.geoJSON(null, { style: hexStyle, onEachFeature: function (f, layer) {
     layer.bindTooltip(f.properties.count.toLocaleString() + (state.layer === "scans" ? " scans" : " stores"), { sticky: true });
   } }).addTo(map);

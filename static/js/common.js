@@ -59,6 +59,18 @@
     return node;
   };
 
+  /** The page's basemap: the configured tile server, or the offline outlines with O2O_TILES=none. */
+  O2O.addBasemap = function (map, cfg) {
+    if (cfg.tiles && cfg.tiles !== "none") {
+      L.tileLayer(cfg.tiles, {
+        maxZoom: 19,
+        attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+      }).addTo(map);
+    } else {
+      O2O.addOfflineBasemap(map);
+    }
+  };
+
   /** Province outlines, then city outlines and named districts as the map zooms in: a basemap
    *  that needs no tile server. */
   O2O.addOfflineBasemap = function (map) {

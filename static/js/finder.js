@@ -14,14 +14,7 @@
   };
 
   var map = L.map("map", { zoomControl: true, worldCopyJump: false, minZoom: 3, maxZoom: 19 });
-  if (cfg.tiles && cfg.tiles !== "none") {
-    L.tileLayer(cfg.tiles, {
-      maxZoom: 19,
-      attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-    }).addTo(map);
-  } else {
-    O2O.addOfflineBasemap(map);
-  }
+  O2O.addBasemap(map, cfg);
   var clusterLayer = L.layerGroup().addTo(map);
   var storeLayer = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false, spiderfyOnMaxZoom: true }).addTo(map);
   var userLayer = L.layerGroup().addTo(map);

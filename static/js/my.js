@@ -6,11 +6,7 @@
   var el = O2O.el;
   var origin = null;   // [lat, lon] in display coordinates
   var map = L.map("map", { minZoom: 3, maxZoom: 19 }).setView([34.5, 108.0], 4);
-  if (cfg.tiles && cfg.tiles !== "none") {
-    L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors' }).addTo(map);
-  } else {
-    O2O.addOfflineBasemap(map);
-  }
+  O2O.addBasemap(map, cfg);
   var layer = L.featureGroup().addTo(map);
   var status = document.getElementById("status");
   var chips = document.getElementById("brand-chips");

@@ -8,11 +8,7 @@
   var el = O2O.el;
 
   var map = L.map("map", { minZoom: 3, maxZoom: 19 }).setView([34.5, 108.0], 5);
-  if (cfg.tiles && cfg.tiles !== "none") {
-    L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors' }).addTo(map);
-  } else {
-    O2O.addOfflineBasemap(map);
-  }
+  O2O.addBasemap(map, cfg);
   var storeLayer = L.featureGroup().addTo(map);
   var pin = null;
   var editing = null;          // the store being edited, or null for a new one
