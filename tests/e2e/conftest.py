@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from o2o.web import create_app
 
@@ -19,12 +19,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-dev-shm-usage"]
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # keep the test output readable
+        pass
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "o2o.db"
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SEED_STORES": 3000, "SEED_SCANS": 20000,
                       "SECRET_KEY": "test", "TILES": "none"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
