@@ -22,7 +22,6 @@ from pathlib import Path
 
 import h3
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -447,7 +447,7 @@ def docs_section(res: dict, args, started: str, elapsed: float, machine: str, cm
             out += ["", f"`load` event after {p['load_s']:.2f} s (median). Failed requests are API calls the finder "
                     "aborts itself when the map moves again before they finish."
                     + (f" Page errors: {'; '.join(p['errors'])}." if p["errors"] else " No page errors."), "",
-                    f"**Target** (< 1.5 MB, every step, every run): " + ("met." if worst < TARGET_PAGE_B else "**not met**."),
+                    "**Target** (< 1.5 MB, every step, every run): " + ("met." if worst < TARGET_PAGE_B else "**not met**."),
                     "", page_reading(rep, sm), ""]
     if "viewport" in res:
         v = res["viewport"]

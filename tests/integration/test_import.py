@@ -1,9 +1,7 @@
 """Bulk import from the files retailers really have, through the API and the command line."""
 
-import json
 from pathlib import Path
 
-import pytest
 
 from o2o.geo.distance import haversine_m
 
