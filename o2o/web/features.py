@@ -25,6 +25,7 @@ from . import geojson
 class Fragment:
     head: bytes                      # '{"type":"Feature",…,"properties":{…' without the closing braces
     ranges: tuple | None             # parsed opening hours, None if unknown
+    id_bytes: bytes = b""
 
 
 def _open_flag(ranges, minute: int) -> bytes:
@@ -65,7 +66,7 @@ class FeatureCache:
             ranges = tuple(parse_hours(store["hours"])) if store.get("hours") else None
         except HoursError:
             ranges = None
-        return Fragment(head, ranges)
+        return Fragment(head, ranges, str(store["id"]).encode())
 
     def fragments(self, repo, store_ids: list[int]) -> dict[int, Fragment]:
         """Fragments of open stores among ``store_ids`` (fetching and serialising the missing ones)."""
@@ -90,10 +91,15 @@ class FeatureCache:
 
     @staticmethod
     def feature(frag: Fragment, store_id: int, go_base: bytes, minute: int, distance_m: float | None) -> bytes:
-        tail = b',"go_url":"' + go_base + str(store_id).encode() + b'","open_now":' + _open_flag(frag.ranges, minute)
+        """One Feature: the cached part, then this request's go_url, open_now and distance_m.
+
+        ``go_base`` is the ``/go/`` URL prefix of this request's host (``b"https://host/go/"``).
+        """
+        parts = [frag.head, b',"go_url":"', go_base, frag.id_bytes, b'","open_now":', _open_flag(frag.ranges, minute)]
         if distance_m is not None:
-            tail += b',"distance_m":' + repr(round(distance_m, 1)).encode()
-        return frag.head + tail + b"}}"
+            parts += [b',"distance_m":', b"%.1f" % distance_m]
+        parts.append(b"}}")
+        return b"".join(parts)
 
 
 def collection(parts: list[bytes], members: dict | None = None) -> bytes:
