@@ -269,7 +269,7 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
 
     existing = repo.find_store_ids(retailer.id, [f["external_id"] for f in clean.values()])
     current = repo.stores_by_ids_raw(list(existing.values())) if existing else {}
-    inserts, updates = [], []
+    updates = []
     new_rows = []
     for n, fields in clean.items():
         store_id = existing.get(fields["external_id"])

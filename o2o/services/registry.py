@@ -72,8 +72,7 @@ def register(repo: StoreRepository, regions, index: StoreIndex, retailer: Princi
     if external_id:
         existing = repo.find_store_ids(retailer.id, [external_id]).get(external_id)
         if existing is not None:
-            payload_fields = {k: v for k, v in fields.items()}
-            store = _apply_update(repo, regions, index, retailer, existing, payload_fields, allow_duplicate)
+            store = _apply_update(repo, regions, index, retailer, existing, fields, allow_duplicate)
             return store, False
     fields.update(locate(regions, fields["lon"], fields["lat"]))
     if not allow_duplicate:

@@ -105,6 +105,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX scans_store_time ON scans (store_id, counted, scanned_at);
     CREATE INDEX scans_counted_time ON scans (counted, scanned_at);
     """,
+    # 5: scans_counted_time answers every time query scans_time did: one index less per scan written.
+    """
+    DROP INDEX IF EXISTS scans_time;
+    """,
 ]
 
 _WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",

@@ -35,3 +35,12 @@ def test_secret_key_is_generated_once(tmp_path):
     a = config.secret_key(tmp_path)
     assert len(a) >= 32 and config.secret_key(tmp_path) == a
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_the_sqlite_backend_implements_the_whole_repository_interface():
+    from o2o.storage.base import StoreRepository
+    from o2o.storage.sqlite import SqliteRepository
+
+    wanted = {n for n in vars(StoreRepository) if not n.startswith("_")}
+    missing = {n for n in wanted if not callable(getattr(SqliteRepository, n, None))}
+    assert not missing, missing
