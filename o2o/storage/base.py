@@ -15,6 +15,11 @@ STORE_FIELDS = (
     "created_at", "updated_at",
 )
 
+# Every scan as the repository hands it out in bulk (exports, the scan lake, migrations):
+# ``scanned_at`` is UTC seconds since the epoch, ``counted`` 0 or 1.
+SCAN_FIELDS = ("id", "store_id", "retailer_id", "brand", "category", "lon", "lat", "province", "city",
+               "scanned_at", "client_kind", "client_hash", "counted")
+
 # What the in-memory index needs of each store.
 INDEX_FIELDS = ("id", "lon", "lat", "brand", "retailer", "category", "status")
 
@@ -61,6 +66,7 @@ class StoreRepository(Protocol):
     def scans_by_place(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]: ...
     def scans_by_hour(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]: ...
     def scan_time_range(self) -> tuple[int | None, int | None]: ...
+    def scan_batches(self, batch_size: int = 500_000) -> Iterator[list[tuple]]: ...
     def open_stores_table(self, brands=None, retailers=None, categories=None, since: str | None = None,
                           until: str | None = None) -> list[tuple]: ...
 

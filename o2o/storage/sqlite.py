@@ -382,6 +382,19 @@ class SqliteRepository:
             " JOIN stores s ON s.id = sc.store_id JOIN retailers r ON r.id = s.retailer_id"
             f" WHERE {window}{flt} GROUP BY hour ORDER BY hour", params + fparams).fetchall()
 
+    def scan_batches(self, batch_size: int = 500_000) -> Iterator[list[tuple]]:
+        """Every scan, in id order, as lists of tuples in SCAN_FIELDS order (keyset-paged)."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, store_id, retailer_id, brand, category, lon, lat, province, city, scanned_at,"
+                " client_kind, client_hash, counted FROM scans WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch_size)).fetchall()
+            if not rows:
+                return
+            yield [tuple(r) for r in rows]
+            last = rows[-1][0]
+
     def scan_time_range(self) -> tuple[int | None, int | None]:
         row = self.conn.execute("SELECT min(scanned_at), max(scanned_at) FROM scans WHERE counted = 1").fetchone()
         return row[0], row[1]
