@@ -9,7 +9,9 @@ reading the database learns what changed since its last look with one indexed qu
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
 import sqlite3
 from contextlib import contextmanager
@@ -17,8 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import sqlite_utils
 
+from ..geo.distance import EARTH_RADIUS_M, haversine_m
 from .base import STORE_FIELDS
 
 SCHEMA_VERSION_KEY = "schema_version"
@@ -109,6 +113,21 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX IF EXISTS scans_time;
     """,
+    # 6: an R*Tree of store locations, kept by triggers, for nearest-store searches in SQL.
+    """
+    CREATE VIRTUAL TABLE stores_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
+    INSERT INTO stores_rtree SELECT id, lon, lon, lat, lat FROM stores;
+    CREATE TRIGGER stores_rtree_insert AFTER INSERT ON stores BEGIN
+        INSERT INTO stores_rtree VALUES (new.id, new.lon, new.lon, new.lat, new.lat);
+    END;
+    CREATE TRIGGER stores_rtree_move AFTER UPDATE OF lon, lat ON stores BEGIN
+        UPDATE stores_rtree SET min_lon = new.lon, max_lon = new.lon, min_lat = new.lat, max_lat = new.lat
+        WHERE id = new.id;
+    END;
+    CREATE TRIGGER stores_rtree_delete AFTER DELETE ON stores BEGIN
+        DELETE FROM stores_rtree WHERE id = old.id;
+    END;
+    """,
 ]
 
 _WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",
@@ -137,8 +156,9 @@ def path_from_url(url: str) -> str:
 class SqliteRepository:
     """The embedded store repository."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, path: str = ":memory:"):
         self.conn = conn
+        self.path = path
         self.db = sqlite_utils.Database(conn)
 
     @classmethod
@@ -158,7 +178,7 @@ class SqliteRepository:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-        return cls(conn)
+        return cls(conn, path)
 
     def close(self) -> None:
         self.conn.close()
@@ -170,11 +190,28 @@ class SqliteRepository:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_VERSION_KEY,)).fetchone()
         return int(row[0]) if row else 0
 
-    def migrate(self) -> int:
-        """Bring the schema up to date; safe to run twice and from two processes at once."""
+    def latest_version(self) -> int:
+        return len(MIGRATIONS)
+
+    @contextmanager
+    def startup_lock(self):
+        """Held while one process migrates and seeds; the others wait (a lock file beside the database)."""
+        if self.path == ":memory:":
+            yield
+            return
+        with open(self.path + ".startup.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def migrate(self, target: int | None = None) -> int:
+        """Bring the schema up to date (or to ``target``); safe to run twice and from two processes."""
+        target = len(MIGRATIONS) if target is None else target
         with self.transaction():
             version = self.schema_version()
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for number, script in enumerate(MIGRATIONS[version:target], start=version + 1):
                 for statement in _statements(script):
                     self.conn.execute(statement)
                 self.conn.execute(
@@ -182,7 +219,7 @@ class SqliteRepository:
                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (SCHEMA_VERSION_KEY, str(number)),
                 )
-            return len(MIGRATIONS)
+            return max(version, target)
 
     @contextmanager
     def transaction(self):
@@ -284,6 +321,39 @@ class SqliteRepository:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"
                 params += list(values)
         return [tuple(r) for r in self.conn.execute(sql, params)]
+
+    def nearest(self, lon: float, lat: float, k: int, radius_m: float | None = None,
+                brands=None, retailers=None, categories=None) -> list[tuple[int, float]]:
+        """(id, great-circle metres) of the k nearest open stores, from the R*Tree.
+
+        Searches a box that holds the circle of radius r, keeps the candidates truly within r
+        (exact sphere distances), and widens r fourfold until k are found or r reaches the limit.
+        """
+        flt, fparams = self._store_filter(brands, retailers, categories)
+        join = " JOIN retailers r ON r.id = s.retailer_id" if retailers else ""
+        limit = math.pi * EARTH_RADIUS_M if radius_m is None else float(radius_m)
+        r = min(limit, 2000.0)
+        while True:
+            rows = []
+            for west, east, south, north in boxes_around(lon, lat, r):
+                rows += self.conn.execute(
+                    "SELECT s.id, s.lon, s.lat FROM stores_rtree t JOIN stores s ON s.id = t.id" + join +
+                    " WHERE t.max_lon >= ? AND t.min_lon <= ? AND t.max_lat >= ? AND t.min_lat <= ?"
+                    " AND s.status = 'open'" + flt, [west, east, south, north, *fparams]).fetchall()
+            if rows:
+                ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+                coords = np.array([(row[1], row[2]) for row in rows], dtype=float)
+                dist = haversine_m(lon, lat, coords[:, 0], coords[:, 1])
+                inside = dist <= r
+            else:
+                inside = np.zeros(0, dtype=bool)
+            if inside.sum() >= k or r >= limit:
+                if not len(rows):
+                    return []
+                ids, dist = ids[inside], dist[inside]
+                order = np.lexsort((ids, dist))[:k]
+                return [(int(ids[i]), float(dist[i])) for i in order]
+            r = min(limit, r * 4)
 
     def insert_stores(self, rows: Iterable[dict]) -> int:
         """Insert new stores in one transaction (the seed's bulk path). Returns how many."""
@@ -570,7 +640,39 @@ def _retailer(row) -> dict | None:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a script into statements, keeping a trigger's BEGIN … END body whole."""
+    out, buf = [], ""
+    for part in script.split(";"):
+        buf += part + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip(" \n;"):
+        out.append(buf.strip())
+    return out
+
+
+def boxes_around(lon: float, lat: float, radius_m: float) -> list[tuple[float, float, float, float]]:
+    """Lon/lat boxes ``(west, east, south, north)`` that together hold every point within
+    ``radius_m`` great-circle metres of (lon, lat): split at the antimeridian, widened to every
+    longitude when the circle reaches a pole."""
+    ang = radius_m / EARTH_RADIUS_M
+    if ang >= math.pi:
+        return [(-180.0, 180.0, -90.0, 90.0)]
+    dlat = math.degrees(ang)
+    south, north = lat - dlat, lat + dlat
+    if south <= -90 or north >= 90:
+        return [(-180.0, 180.0, max(south, -90.0), min(north, 90.0))]
+    dlon = math.degrees(math.asin(min(1.0, math.sin(ang) / math.cos(math.radians(lat)))))
+    west, east = lon - dlon, lon + dlon
+    if dlon >= 180:
+        return [(-180.0, 180.0, south, north)]
+    if west < -180:
+        return [(west + 360, 180.0, south, north), (-180.0, east, south, north)]
+    if east > 180:
+        return [(west, 180.0, south, north), (-180.0, east - 360, south, north)]
+    return [(west, east, south, north)]
 
 
 def default_path() -> str:

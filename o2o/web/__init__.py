@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 from pathlib import Path
@@ -122,10 +121,9 @@ def prepare_database(settings: dict, seed_if_empty: bool = True) -> None:
     Several gunicorn workers may start at once; a lock file beside the database makes one of
     them seed while the others wait, then find the stores there.
     """
-    url = settings["DATABASE_URL"]
-    repo = open_repository(url)
+    repo = open_repository(settings["DATABASE_URL"])
     try:
-        with _startup_lock(url):
+        with repo.startup_lock():
             repo.migrate()
             if seed_if_empty and settings["SEED_STORES"] > 0 and repo.count_stores() == 0:
                 from ..services.seeding import seed
@@ -133,22 +131,3 @@ def prepare_database(settings: dict, seed_if_empty: bool = True) -> None:
                 seed(repo, settings["SEED_STORES"], settings["SEED_SCANS"], settings["RANDOM_SEED"])
     finally:
         repo.close()
-
-
-class _startup_lock:
-    def __init__(self, url: str):
-        self.path = None
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            self.path = url[len("sqlite:///"):] + ".startup.lock"
-
-    def __enter__(self):
-        if self.path:
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self.fh = open(self.path, "w")
-            fcntl.flock(self.fh, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        if self.path:
-            fcntl.flock(self.fh, fcntl.LOCK_UN)
-            self.fh.close()
