@@ -6,11 +6,114 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+from contextlib import contextmanager
+
 import pytest
 
 from o2o.cli import register_commands
-from o2o.storage.sqlite import SqliteRepository
+from o2o.storage import open_repository
 from o2o.web import create_app
+
+# Where the PostGIS tests find a server: a superuser connection to an existing database. Each
+# test gets a database of its own, made from a template holding the PostGIS extension.
+PG_ADMIN_URL = os.environ.get("O2O_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+_pg_counter = itertools.count()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: run the module's db_url tests on SQLite and on PostGIS")
+
+
+def pytest_generate_tests(metafunc):
+    """Modules marked ``both_backends`` run every test that uses ``db_url`` once per backend."""
+    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("db_url", ["sqlite", "postgis"], indirect=True)
+
+
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def postgis_template():
+    """A template database with PostGIS, or a skip saying why there is none."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        pytest.skip("psycopg is not installed (scripts/test.sh installs it)")
+    try:
+        admin = _pg_admin()
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL} ({str(exc).strip().splitlines()[0]}); "
+                    "scripts/test.sh installs and starts it, or set O2O_TEST_POSTGRES")
+    if admin.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone() is None:
+        admin.close()
+        pytest.skip("PostgreSQL has no PostGIS extension (Debian: postgresql-15-postgis-3; scripts/test.sh installs it)")
+    name = f"o2o_tmpl_{os.getpid()}"
+    admin.execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(_url_for(name), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION postgis")
+    yield name
+    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+def _url_for(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+@contextmanager
+def pg_database(template: str):
+    """A fresh, empty PostGIS database made from ``template``; dropped on exit."""
+    from o2o.storage.postgis import close_pools
+
+    name = f"o2o_test_{os.getpid()}_{next(_pg_counter)}"
+    with _pg_admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    url = _url_for(name)
+    try:
+        yield url
+    finally:
+        close_pools(url)
+        with _pg_admin() as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_url(postgis_template):
+    """A fresh, empty PostGIS database for one test."""
+    with pg_database(postgis_template) as url:
+        yield url
+
+
+def sql(db_url: str, query: str, params=(), dicts: bool = False) -> list:
+    """Run raw SQL on a test database of either backend (``?`` placeholders); commits."""
+    if db_url.startswith("sqlite:"):
+        import sqlite3
+
+        con = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        if dicts:
+            con.row_factory = sqlite3.Row
+        try:
+            cur = con.execute(query, params)
+            rows = cur.fetchall() if cur.description else []
+            con.commit()
+        finally:
+            con.close()
+        return [dict(r) for r in rows] if dicts else [tuple(r) for r in rows]
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(db_url, autocommit=True) as con:
+        cur = con.cursor(row_factory=dict_row) if dicts else con.cursor()
+        cur.execute(query.replace("?", "%s"), params)
+        return cur.fetchall() if cur.description else []
 
 # Hand-made stores near People's Square, Shanghai, and one in Beijing.
 STORES = [
@@ -31,7 +134,7 @@ DOMAINS = {"Uniqlo": "uniqlo.tmall.com", "GAP": "gap.tmall.com", "Haier": "haier
            "Gome": "gome.tmall.com", "Intime": "intime.tmall.com"}
 
 
-def fill(repo: SqliteRepository) -> dict[str, int]:
+def fill(repo) -> dict[str, int]:
     """Insert the hand-made stores; returns retailer ids by brand."""
     ids = {}
     for brand, retailer in RETAILERS.items():
@@ -50,13 +153,16 @@ def fill(repo: SqliteRepository) -> dict[str, int]:
 
 
 @pytest.fixture
-def db_url(tmp_path):
+def db_url(request, tmp_path):
+    """The test's database URL: SQLite in a temporary folder, or (``both_backends``) PostGIS too."""
+    if getattr(request, "param", "sqlite") == "postgis":
+        return request.getfixturevalue("pg_url")
     return f"sqlite:///{tmp_path / 'o2o.db'}"
 
 
 @pytest.fixture
 def app(db_url):
-    repo = SqliteRepository.from_url(db_url)
+    repo = open_repository(db_url)
     repo.migrate()
     fill(repo)
     repo.close()
@@ -90,7 +196,7 @@ def keys(app, db_url):
     """API keys: two retailers (test.tmall.com and other.tmall.com) and an analyst."""
     from o2o.services import accounts
 
-    repo = SqliteRepository.from_url(db_url)
+    repo = open_repository(db_url)
     rid, rkey = accounts.create_retailer(repo, "Test Co", ["test.tmall.com", "shop.test.com"])
     oid, okey = accounts.create_retailer(repo, "Other Co", ["other.tmall.com"])
     aid, akey = accounts.create_analyst(repo, "Ana")

@@ -282,15 +282,26 @@ class StoreIndex:
                        else Filters.of(brands, retailers, categories))
         q = _unit_vector(lon, lat)
         bound = _radius_to_chord(radius_m)
+        if k <= 0:
+            return _EMPTY_IDS, _EMPTY_F
+        # One more than asked: if the (k+1)-th is as far as the k-th, stores tie at the cut and
+        # the search widens until it sees all of them, so the lowest ids among them are kept.
+        kq = k + 1
         with self._lock:
             sources, post = self._sources(filters)
-            if len(sources) == 1 and post is None and not self._n_dead and not self._delta:
-                ids, chord = self._query_clean(sources[0], q, k, bound)  # the common case
-            else:
-                ids, chord = self._query_general(sources, post, q, k, bound, filters)
+            clean = len(sources) == 1 and post is None and not self._n_dead and not self._delta
+            while True:
+                if clean:
+                    ids, chord = self._query_clean(sources[0], q, kq, bound)  # the common case
+                else:
+                    ids, chord = self._query_general(sources, post, q, kq, bound, filters)
+                if len(ids) < kq or chord[k] != chord[k - 1]:
+                    break
+                kq *= 2
         if len(ids) > 1 and (chord[1:] == chord[:-1]).any():  # ties: break by id
             order = np.lexsort((ids, chord))
             ids, chord = ids[order], chord[order]
+        ids, chord = ids[:k], chord[:k]
         # chord -> great-circle metres, in place: 2R·asin(min(c/2, 1))
         dist = chord * 0.5
         np.minimum(dist, 1.0, out=dist)

@@ -607,7 +607,9 @@ class SqliteRepository:
     def principal_by_id(self, table: str, principal_id: int) -> dict | None:
         if table not in ("retailers", "analysts"):
             raise ValueError(table)
-        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (principal_id,)).fetchone()
+        if not 0 < int(principal_id) < 2**63:
+            return None
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (int(principal_id),)).fetchone()
         if row is None:
             return None
         return _retailer(row) if table == "retailers" else dict(row)
@@ -624,8 +626,7 @@ class SqliteRepository:
                               (json.dumps(sorted(set(domains))), retailer_id))
 
     def get_retailer(self, retailer_id: int) -> dict | None:
-        row = self.conn.execute("SELECT * FROM retailers WHERE id = ?", (int(retailer_id),)).fetchone()
-        return _retailer(row)
+        return self.principal_by_id("retailers", retailer_id)
 
     def list_retailers(self) -> list[dict]:
         return [_retailer(r) for r in self.conn.execute("SELECT * FROM retailers ORDER BY id")]

@@ -2,29 +2,35 @@
 
 import csv
 import io
-import sqlite3
+import re
 from collections import Counter
+from contextlib import nullcontext
 
 import h3
 import pytest
 
 from o2o.web import create_app
 
+from .. import conftest
 from ..conftest import bearer
 
 
-@pytest.fixture(scope="module")
-def analytics_app(tmp_path_factory):
-    path = tmp_path_factory.mktemp("analytics") / "o2o.db"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SEED_STORES": 1500, "SEED_SCANS": 30000,
-                      "SECRET_KEY": "t", "TILES": "none"})
-    from o2o.services import accounts
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def analytics_app(request, tmp_path_factory):
+    if request.param == "postgis":
+        database = conftest.pg_database(request.getfixturevalue("postgis_template"))
+    else:
+        database = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('analytics') / 'o2o.db'}")
+    with database as url:
+        app = create_app({"DATABASE_URL": url, "SEED_STORES": 1500, "SEED_SCANS": 30000,
+                          "SECRET_KEY": "t", "TILES": "none"})
+        from o2o.services import accounts
 
-    repo = app.extensions["o2o"].repo()
-    _, akey = accounts.create_analyst(repo, "Ana")
-    _, rkey = accounts.create_retailer(repo, "Retail Co", ["retail.tmall.com"])
-    app.config["TEST_KEYS"] = {"analyst": akey, "retailer": rkey, "db": str(path)}
-    return app
+        repo = app.extensions["o2o"].repo()
+        _, akey = accounts.create_analyst(repo, "Ana")
+        _, rkey = accounts.create_retailer(repo, "Retail Co", ["retail.tmall.com"])
+        app.config["TEST_KEYS"] = {"analyst": akey, "retailer": rkey, "db": url}
+        yield app
 
 
 @pytest.fixture
@@ -38,10 +44,12 @@ def akey(analytics_app):
 
 
 def sql(app, query, params=()):
-    con = sqlite3.connect(app.config["TEST_KEYS"]["db"])
-    rows = con.execute(query, params).fetchall()
-    con.close()
-    return rows
+    """Raw SQL on the app's database; on PostgreSQL, ``counted`` is a boolean and times are timestamptz."""
+    url = app.config["TEST_KEYS"]["db"]
+    if url.startswith("postgresql"):
+        query = re.sub(r"counted\s*=\s*1", "counted", query)
+        query = re.sub(r"scanned_at (>=|<) \?", r"scanned_at \1 to_timestamp(?)", query)
+    return conftest.sql(url, query, params)
 
 
 def test_analytics_needs_an_analyst_key(ac, analytics_app):
@@ -125,11 +133,8 @@ def test_bad_parameters_are_400s_naming_the_field(ac, akey, query, field):
 
 
 def test_csv_exports_escape_formulas(ac, akey, analytics_app):
-    con = sqlite3.connect(analytics_app.config["TEST_KEYS"]["db"])
-    con.execute("UPDATE stores SET brand = '=HYPERLINK(\"http://evil\")' WHERE city = "
-                "(SELECT city FROM scans GROUP BY city ORDER BY count(*) DESC LIMIT 1)")
-    con.commit()
-    con.close()
+    sql(analytics_app, "UPDATE stores SET brand = '=HYPERLINK(\"http://evil\")' WHERE city = "
+        "(SELECT city FROM scans GROUP BY city ORDER BY count(*) DESC, city LIMIT 1)")
     r = ac.get("/api/v1/analytics/regions?level=city&format=csv", headers=bearer(akey))
     assert r.mimetype == "text/csv"
     text = r.get_data(as_text=True).lstrip("\ufeff")

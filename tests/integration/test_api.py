@@ -5,6 +5,8 @@ import pytest
 from o2o.geo import crs
 from o2o.geo.distance import haversine_m
 
+pytestmark = pytest.mark.both_backends
+
 PEOPLES_SQUARE = (121.4737, 31.2304)
 
 

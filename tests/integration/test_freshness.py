@@ -1,12 +1,16 @@
 """Every process's index follows the database: changes made elsewhere show in the next search."""
 
-from o2o.storage.sqlite import SqliteRepository
+import pytest
+
+from o2o.storage import open_repository
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_a_store_added_by_another_process_is_found_next_search(client, db_url):
     before = client.get("/api/v1/stores/nearby?lat=22.54&lon=114.06&k=1").get_json()["features"][0]
     assert before["properties"]["distance_m"] > 1000  # nothing in Shenzhen yet
-    other = SqliteRepository.from_url(db_url)  # another worker's own connection
+    other = open_repository(db_url)  # another worker's own connection
     retailer = other.list_retailers()[0]["id"]
     other.insert_stores([{
         "retailer_id": retailer, "external_id": "SZ1", "name": "深圳新店", "brand": "Uniqlo",
@@ -21,7 +25,7 @@ def test_a_store_added_by_another_process_is_found_next_search(client, db_url):
 def test_a_wholesale_reset_elsewhere_is_reloaded(app, client, db_url):
     index = app.extensions["o2o"].index_sync.index
     assert len(index) == 8
-    other = SqliteRepository.from_url(db_url)
+    other = open_repository(db_url)
     other.delete_all_stores()
     other.close()
     body = client.get("/api/v1/stores/nearby?lat=31.23&lon=121.47").get_json()
@@ -31,7 +35,7 @@ def test_a_wholesale_reset_elsewhere_is_reloaded(app, client, db_url):
 
 def test_a_store_renamed_elsewhere_shows_its_new_name_next_search(client, db_url):
     first = client.get("/api/v1/stores/nearby?lat=31.2330&lon=121.4760&k=1").get_json()["features"][0]
-    other = SqliteRepository.from_url(db_url)
+    other = open_repository(db_url)
     other.update_store(first["id"], {"name": "改名后的店", "hours": "00:00-24:00"})
     other.close()
     again = client.get("/api/v1/stores/nearby?lat=31.2330&lon=121.4760&k=1").get_json()["features"][0]

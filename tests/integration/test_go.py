@@ -1,12 +1,13 @@
 """/go/{id}: a scan is recorded, then a 302 to the store's shop with the store credited."""
 
 import io
-import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ..conftest import bearer
+from ..conftest import bearer, sql
+
+pytestmark = pytest.mark.both_backends
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.40"
 DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
@@ -14,11 +15,7 @@ BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
 def scans(db_url):
-    con = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    con.row_factory = sqlite3.Row
-    rows = [dict(r) for r in con.execute("SELECT * FROM scans ORDER BY id")]
-    con.close()
-    return rows
+    return sql(db_url, "SELECT * FROM scans ORDER BY id", dicts=True)
 
 
 def go(client, store_id, ua=PHONE, ip="10.1.2.3", **kw):
@@ -86,12 +83,9 @@ def test_a_repeat_after_30_minutes_counts_again(client, db_url, app):
 
 
 def test_never_redirects_off_the_retailers_domains(client, db_url):
-    con = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    con.execute("UPDATE stores SET online_url = 'https://evil.example.com/phish' WHERE id = 2")
-    con.execute("UPDATE stores SET online_url = 'https://uniqlo.tmall.com.evil.example.com/' WHERE id = 3")
-    con.execute("UPDATE stores SET online_url = 'javascript:alert(1)' WHERE id = 4")
-    con.commit()
-    con.close()
+    sql(db_url, "UPDATE stores SET online_url = 'https://evil.example.com/phish' WHERE id = 2")
+    sql(db_url, "UPDATE stores SET online_url = 'https://uniqlo.tmall.com.evil.example.com/' WHERE id = 3")
+    sql(db_url, "UPDATE stores SET online_url = 'javascript:alert(1)' WHERE id = 4")
     for sid in (2, 3, 4):
         r = go(client, sid)
         assert r.status_code == 409 and "Location" not in r.headers

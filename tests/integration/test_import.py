@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
+import pytest
 
 from o2o.geo.distance import haversine_m
 
 from ..conftest import bearer
+
+pytestmark = pytest.mark.both_backends
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 WGS84 = {"HZ001": (120.1650, 30.2550), "HZ002": (120.1640, 30.2750), "SH001": (121.4737, 31.2304),
