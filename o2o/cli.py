@@ -252,7 +252,85 @@ def import_command(file, retailer_id, atomic, crs, allow_duplicates):
         sys.exit(1)
 
 
-COMMANDS = (seed_command, export_command, retailer_group, analyst_group, import_command)
+@click.group("db")
+def db_group():
+    """The database schema: see its version, upgrade it."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade():
+    """Create the schema on a new database, or upgrade an older one, to the latest version."""
+    url = current_app.config["O2O"]["DATABASE_URL"]
+    repo = open_repository(url)
+    try:
+        with repo.startup_lock():
+            before = repo.schema_version()
+            after = repo.migrate()
+    finally:
+        repo.close()
+    word = "already at" if before == after else f"upgraded from {before} to"
+    click.echo(f"{_safe_url(url)}: schema {word} version {after}")
+
+
+@db_group.command("version")
+@with_appcontext
+def db_version():
+    """Print the schema version of the database and the latest this code knows."""
+    url = current_app.config["O2O"]["DATABASE_URL"]
+    repo = open_repository(url)
+    try:
+        click.echo(f"{_safe_url(url)}: schema version {repo.schema_version()} (latest {repo.latest_version()})")
+    finally:
+        repo.close()
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@click.command("migrate-data")
+@click.option("--from", "source", default=None, metavar="URL",
+              help="Database to copy from (default: O2O_DATABASE_URL).")
+@click.option("--to", "target", required=True, metavar="URL", help="Empty database to copy into.")
+@click.option("--batch-size", type=click.IntRange(100, 1_000_000), default=50_000, show_default=True)
+@with_appcontext
+def migrate_data_command(source, target, batch_size):
+    """Move a whole database to another backend (e.g. sqlite:///… → postgresql://…), verified."""
+    from tqdm import tqdm
+
+    from .services.migration import MigrationError, migrate_data
+
+    source = source or current_app.config["O2O"]["DATABASE_URL"]
+    bars: dict[str, tqdm] = {}
+
+    def progress(table, n):
+        if table not in bars:
+            bars[table] = tqdm(desc=table, unit=" rows", file=sys.stderr, leave=False)
+        bars[table].update(n)
+
+    try:
+        copies = migrate_data(source, target, batch_size, progress)
+    except MigrationError as exc:
+        raise click.ClickException(f"nothing was copied: {exc}")
+    finally:
+        for bar in bars.values():
+            bar.close()
+    click.echo(f"copied {_safe_url(source)} -> {_safe_url(target)}")
+    for c in copies:
+        click.echo(f"  {c.table:<14} {c.rows:>10} rows  sha256 {c.checksum[:16]}  "
+                   f"{'verified' if c.verified else 'NOT VERIFIED'}")
+
+
+COMMANDS = (seed_command, export_command, retailer_group, analyst_group, import_command, db_group,
+            migrate_data_command)
 
 
 def register_commands(app: Flask) -> None:

@@ -46,3 +46,27 @@ if [ $want_test = 1 ]; then
     as_root apt-get update -qq && as_root apt-get install -y -qq $missing >/dev/null
   fi
 fi
+
+if [ $want_test = 1 ] && [ "${O2O_SKIP_POSTGIS:-0}" != 1 ]; then
+  # The PostGIS half of the suite: PostgreSQL 15 with PostGIS, running, the extension creatable.
+  if ! dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1; then
+    log "installing PostGIS from Debian (postgresql-15-postgis-3)"
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-postgis-3 >/dev/null
+  fi
+  if command -v pg_lsclusters >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    log "starting PostgreSQL"
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+      as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    done
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  if pg_isready -q -h 127.0.0.1 -p 5432; then
+    # The tests make their own databases (from a template with the extension); this checks it can be made.
+    { psql -h 127.0.0.1 -U postgres -d test -qAtc "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null 2>&1 \
+      || psql -h 127.0.0.1 -U postgres -d postgres -qAtc "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null 2>&1; } \
+      && log "PostgreSQL with PostGIS is ready on 127.0.0.1:5432" \
+      || log "PostgreSQL is up but PostGIS could not be created: its tests will be skipped"
+  else
+    log "PostgreSQL is not reachable on 127.0.0.1:5432: the PostGIS tests will be skipped"
+  fi
+fi

@@ -6,6 +6,7 @@ as plain dicts with the contract's field names (:data:`STORE_FIELDS`).
 
 from __future__ import annotations
 
+import json
 from typing import Iterable, Iterator, Protocol
 
 # The contract's store fields, in the order exports list them.
@@ -19,6 +20,33 @@ STORE_FIELDS = (
 # ``scanned_at`` is UTC seconds since the epoch, ``counted`` 0 or 1.
 SCAN_FIELDS = ("id", "store_id", "retailer_id", "brand", "category", "lon", "lat", "province", "city",
                "scanned_at", "client_kind", "client_hash", "counted")
+
+# Every table as a migration copies it, parents first: columns in order, ``id`` first.
+TABLES: dict[str, tuple[str, ...]] = {
+    "retailers": ("id", "name", "domains", "key_hash", "created_at", "revoked_at"),
+    "analysts": ("id", "name", "key_hash", "created_at", "revoked_at"),
+    "stores": ("id", "retailer_id", "external_id", "name", "brand", "category", "lat", "lon", "address",
+               "province", "city", "district", "hours", "phone", "online_url", "status", "created_at",
+               "updated_at", "rev"),
+    "store_history": ("id", "store_id", "rev", "changed_at", "before"),
+    "scans": SCAN_FIELDS,
+}
+_JSON_COLUMNS = {("retailers", 2), ("store_history", 4)}
+
+
+def canonical_row(table: str, row) -> tuple:
+    """A row as both backends hand it out: JSON as sorted, compact text; everything else as is.
+
+    Times are already ISO 8601 UTC strings (scans: epoch seconds), ``counted`` 0 or 1."""
+    if table not in ("retailers", "store_history"):
+        return tuple(row)
+    out = list(row)
+    for t, i in _JSON_COLUMNS:
+        if t == table:
+            value = json.loads(out[i]) if isinstance(out[i], str) else out[i]
+            out[i] = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return tuple(out)
+
 
 # What the in-memory index needs of each store.
 INDEX_FIELDS = ("id", "lon", "lat", "brand", "retailer", "category", "status")
@@ -74,6 +102,11 @@ class StoreRepository(Protocol):
     def scan_batches(self, batch_size: int = 500_000) -> Iterator[list[tuple]]: ...
     def open_stores_table(self, brands=None, retailers=None, categories=None, since: str | None = None,
                           until: str | None = None) -> list[tuple]: ...
+
+    # -- whole tables, for moving a database between backends (canonical rows, id order)
+    def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]: ...
+    def load_table(self, table: str, rows: list[tuple]) -> int: ...
+    def finish_load(self, rev: int, reset_rev: int) -> None: ...
 
     # -- retailers and analysts
     def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int: ...

@@ -31,7 +31,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from .base import STORE_FIELDS
+from .base import STORE_FIELDS, TABLES, canonical_row
 
 SCHEMA_VERSION_KEY = "schema_version"
 MIGRATION_LOCK = 0x6F326F  # advisory lock key: "o2o"
@@ -646,6 +646,48 @@ class PostgisRepository:
         return [tuple(r) for r in self._read(
             "SELECT s.id, s.lon, s.lat, s.brand, r.name, s.category, s.province, s.city FROM stores s"
             f" JOIN retailers r ON r.id = s.retailer_id WHERE s.status = 'open'{flt}", params)]
+
+    # --------------------------------------------------------------------------- whole tables
+    _DUMP_EXPR = {"created_at": _ts("created_at"), "updated_at": _ts("updated_at"),
+                  "revoked_at": _ts("revoked_at"), "changed_at": _ts("changed_at"),
+                  "scanned_at": "extract(epoch FROM scanned_at)::bigint", "counted": "counted::int"}
+
+    def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]:
+        """Every row of a table in id order, canonical (see :func:`canonical_row`), in pages."""
+        columns = ", ".join(self._DUMP_EXPR.get(c, c) for c in TABLES[table])
+        last = 0
+        while True:
+            rows = self._read(f"SELECT {columns} FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
+                              (last, batch_size))
+            if not rows:
+                return
+            yield [canonical_row(table, r) for r in rows]
+            last = rows[-1][0]
+
+    def load_table(self, table: str, rows: list[tuple]) -> int:
+        """COPY canonical rows in, ids kept (a migration; the caller may hold the transaction)."""
+        columns = TABLES[table]
+        scans = table == "scans"
+        with self.transaction():
+            with self._tx.cursor().copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+                    pgsql.Identifier(table), pgsql.SQL(",").join(map(pgsql.Identifier, columns)))) as copy:
+                for row in rows:
+                    if scans:
+                        row = list(row)
+                        row[9], row[12] = _epoch(row[9]), bool(row[12])
+                    copy.write_row(row)
+        return len(rows)
+
+    def finish_load(self, rev: int, reset_rev: int) -> None:
+        """Set the revision marks and move every id sequence past the ids copied in."""
+        with self.transaction():
+            for key, value in (("rev", rev), ("reset_rev", reset_rev)):
+                self._tx.execute("INSERT INTO meta (key, value) VALUES (%s, %s)"
+                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value)))
+            for table in TABLES:
+                self._tx.execute(pgsql.SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL)"
+                    " FROM {}").format(pgsql.Identifier(table)), (table,))
 
     # --------------------------------------------------------------------------- retailers
     def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int:

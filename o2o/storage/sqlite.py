@@ -23,7 +23,7 @@ import numpy as np
 import sqlite_utils
 
 from ..geo.distance import EARTH_RADIUS_M, haversine_m
-from .base import STORE_FIELDS
+from .base import STORE_FIELDS, TABLES, canonical_row
 
 SCHEMA_VERSION_KEY = "schema_version"
 
@@ -584,6 +584,33 @@ class SqliteRepository:
             rows = self.conn.execute(f"SELECT * FROM stores WHERE id IN ({','.join('?' * len(chunk))})", chunk)
             out.update({r["id"]: dict(r) for r in rows})
         return out
+
+    # --------------------------------------------------------------------------- whole tables
+    def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]:
+        """Every row of a table in id order, canonical (see :func:`canonical_row`), in pages."""
+        columns = ", ".join(TABLES[table])
+        last = 0
+        while True:
+            rows = self.conn.execute(f"SELECT {columns} FROM {table} WHERE id > ? ORDER BY id LIMIT ?",
+                                     (last, batch_size)).fetchall()
+            if not rows:
+                return
+            yield [canonical_row(table, r) for r in rows]
+            last = rows[-1][0]
+
+    def load_table(self, table: str, rows: list[tuple]) -> int:
+        """Insert canonical rows, ids kept (a migration; the caller holds the transaction)."""
+        columns = TABLES[table]
+        with self.transaction():
+            self.conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+        return len(rows)
+
+    def finish_load(self, rev: int, reset_rev: int) -> None:
+        with self.transaction():
+            for key, value in (("rev", rev), ("reset_rev", reset_rev)):
+                self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                                  " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
 
     # --------------------------------------------------------------------------- retailers
     def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int:

@@ -30,6 +30,10 @@ class CachedSerializerSessions(SecureCookieSessionInterface):
         return self._cached[1]
 
 
+# Commands that look at or change the schema themselves: the app must not migrate it first.
+SCHEMA_COMMANDS = ("db", "migrate-data")
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings, database (migrated, seeded on first start), index, blueprints."""
     settings = config_mod.load(config)
@@ -53,11 +57,12 @@ def create_app(config: dict | None = None) -> Flask:
     state = AppState(settings["DATABASE_URL"])
     app.extensions["o2o"] = state
     command = flask_cli_command()
-    # `flask --app app seed|import|…` must not first seed the demo data on an empty database.
-    prepare_database(settings, seed_if_empty=command in (None, "run"))
-    state.index_sync.load(state.repo())
-    # Don't hand this thread's connection to forked gunicorn workers: each opens its own.
-    state.close()
+    if command not in SCHEMA_COMMANDS:
+        # `flask --app app seed|import|…` must not first seed the demo data on an empty database.
+        prepare_database(settings, seed_if_empty=command in (None, "run"))
+        state.index_sync.load(state.repo())
+        # Don't hand this process's connections to forked gunicorn workers: each opens its own.
+        state.close()
 
     errors.register(app)
     from . import analytics, api, assets, docs, go, limits, pages, retailer

@@ -37,7 +37,22 @@ def not_found(message: str = "not found") -> ApiError:
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
-          415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited"}
+          415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited", 503: "unavailable"}
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """A database that is locked, restarting or out of reach (a 503), as opposed to a bug (a 500)."""
+    import sqlite3
+
+    if isinstance(err, sqlite3.OperationalError):
+        text = str(err).lower()
+        return "locked" in text or "busy" in text
+    module = type(err).__module__
+    if module.startswith(("psycopg", "psycopg_pool")):
+        from ..storage.postgis import database_unavailable as pg_unavailable
+
+        return pg_unavailable(err)
+    return False
 
 
 def _wants_json() -> bool:
@@ -105,6 +120,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):  # a defect: log it, answer without leaking internals
+        if database_unavailable(err):
+            # Not a defect: the database is restarting, failing over, or locked by a long writer.
+            # Nothing was half-written (each write is one transaction); the client may retry.
+            app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, err)
+            return _api_error(ApiError(503, "database_unavailable",
+                                       "the database is busy or unreachable; try again shortly",
+                                       headers={"Retry-After": "2"}))
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
             return jsonify({"error": {"code": "internal_error", "message": "internal server error"}}), 500

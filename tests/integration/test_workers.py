@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from o2o.services import accounts
-from o2o.storage.sqlite import SqliteRepository
+from o2o.storage import open_repository
+
+from .. import conftest
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -39,10 +41,17 @@ def _call(url, method="GET", body=None, key=None):
         return e.code, json.loads(e.read() or b"null")
 
 
-@pytest.fixture(scope="module")
-def gunicorn(tmp_path_factory):
-    path = tmp_path_factory.mktemp("workers") / "o2o.db"
-    env = dict(os.environ, O2O_DATABASE_URL=f"sqlite:///{path}", O2O_SEED_STORES="300", O2O_SEED_SCANS="0",
+@pytest.fixture(scope="module", params=["sqlite", "postgis"])
+def gunicorn(request, tmp_path_factory):
+    if request.param == "postgis":
+        with conftest.pg_database(request.getfixturevalue("postgis_template")) as url:
+            yield from _serve(url)
+    else:
+        yield from _serve(f"sqlite:///{tmp_path_factory.mktemp('workers') / 'o2o.db'}")
+
+
+def _serve(url):
+    env = dict(os.environ, O2O_DATABASE_URL=url, O2O_SEED_STORES="300", O2O_SEED_SCANS="0",
                O2O_SECRET_KEY="t", O2O_TILES="none")
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "3", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
@@ -58,20 +67,16 @@ def gunicorn(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
-    repo = SqliteRepository.from_url(f"sqlite:///{path}")
+    repo = open_repository(url)
     _, key = accounts.create_retailer(repo, "Worker Test Co", ["workers.tmall.com"])
     repo.close()
-    _DB_PATHS[base] = str(path)
+    _DB_URLS[base] = url
     yield base, key
     proc.terminate()
     proc.wait(10)
 
 
-_DB_PATHS: dict[str, str] = {}
-
-
-def _db_path(base: str) -> str:
-    return _DB_PATHS[base]
+_DB_URLS: dict[str, str] = {}
 
 
 def _all_workers_agree(base, check, tries=48):
@@ -110,7 +115,6 @@ def test_every_worker_sees_a_store_registered_moved_and_closed_through_another(g
 
 
 def test_under_concurrent_scans_every_302_has_its_row(gunicorn):
-    import sqlite3
     from concurrent.futures import ThreadPoolExecutor
 
     base, key = gunicorn
@@ -132,11 +136,26 @@ def test_under_concurrent_scans_every_302_has_its_row(gunicorn):
     with ThreadPoolExecutor(max_workers=24) as pool:
         codes = list(pool.map(scan, range(400)))
     assert codes.count(302) == 400
-    db = _db_path(base)
-    con = sqlite3.connect(db)
-    rows = con.execute("SELECT count(*), sum(counted) FROM scans WHERE store_id = ?", (store["id"],)).fetchone()
-    con.close()
-    assert rows == (400, 400)  # one row per redirect; 400 different phones all count
+    rows = conftest.sql(_DB_URLS[base], "SELECT count(*), sum(CASE WHEN counted THEN 1 ELSE 0 END) FROM scans"
+                                        " WHERE store_id = ?", (store["id"],))
+    assert tuple(rows[0]) == (400, 400)  # one row per redirect; 400 different phones all count
+
+
+def test_workers_reconnect_after_the_database_drops_their_connections(gunicorn):
+    """The server ends every connection (as a restart or failover does): the next requests succeed."""
+    base, key = gunicorn
+    url = _DB_URLS[base]
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no server to lose")
+    assert _all_workers_agree(base, lambda b: "features" in b)
+    killed = conftest.sql(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                               " WHERE datname = current_database() AND pid <> pg_backend_pid()")[0][0]
+    assert killed >= 2  # each worker had its pool open
+    _all_workers_agree(base, lambda b: "features" in b)
+    status, store = _call(base + "/api/v1/stores", "POST", {
+        "external_id": "AFTER", "name": "重连店", "brand": "WorkerBrand", "category": "Apparel",
+        "lat": 22.5431, "lon": 114.0579}, key)
+    assert status == 201 and store["id"]
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
