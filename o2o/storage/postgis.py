@@ -12,9 +12,11 @@ pool has checked its idle ones; a write that fails part-way is rolled back by th
 reported as an error, never half-applied.
 
 Revisions work as in SQLite: every store write bumps ``meta.rev`` inside its transaction, so
-writers queue on that one row and revisions commit in order; each process's index applies
-``index_rows(since_rev)``. Bumping also sends ``NOTIFY o2o_changes`` for listeners that want a
-push instead of a poll (see docs/deploy.md).
+writers queue on that one row and revisions commit in the order they were taken (a reader never
+sees revision n+1 before n); each process's index applies ``index_rows(since_rev)`` before a
+search. A poll of one row per search rather than LISTEN/NOTIFY: a notification arrives
+asynchronously, so the next search on another server could still miss the change; the poll
+cannot.
 """
 
 from __future__ import annotations
@@ -324,7 +326,6 @@ class PostgisRepository:
     def _next_rev(self) -> int:
         row = self._tx.execute(
             "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'rev' RETURNING value").fetchone()
-        self._tx.execute("SELECT pg_notify('o2o_changes', %s)", (row[0],))
         return int(row[0])
 
     # --------------------------------------------------------------------------- changes
@@ -415,10 +416,21 @@ class PostgisRepository:
             args[f"f{i}"] = value
             flt = flt.replace("%s", f"%(f{i})s", 1)
         join = " JOIN retailers r ON r.id = s.retailer_id" if retailers else ""
-        rows = self._read(
-            f"SELECT s.id, ST_Distance(s.geog, {point}, false) FROM stores s{join}"
-            f" WHERE s.status = 'open'{within}{flt} ORDER BY s.geog <-> {point}, s.id LIMIT %(k)s", args)
-        return [(int(r[0]), float(r[1])) for r in rows]
+        if k <= 0:
+            return []
+        # ORDER BY the distance alone, so the GiST index drives the scan (adding ``id`` to the ORDER BY
+        # would sort every row instead). Ties at the cut are settled here: fetch one more than asked
+        # and widen while the (k+1)-th is as far as the k-th, then order ties by id.
+        query = (f"SELECT s.id, ST_Distance(s.geog, {point}, false) FROM stores s{join}"
+                 f" WHERE s.status = 'open'{within}{flt} ORDER BY s.geog <-> {point} LIMIT %(k)s")
+        args["k"] = int(k) + 1
+        while True:
+            rows = self._read(query, args)
+            if len(rows) < args["k"] or rows[k][1] != rows[k - 1][1]:
+                break
+            args["k"] *= 2
+        rows = sorted(((int(r[0]), float(r[1])) for r in rows), key=lambda r: (r[1], r[0]))
+        return rows[:k]
 
     def insert_stores(self, rows: Iterable[dict]) -> int:
         """Insert new stores with COPY, in one transaction (the seed's bulk path)."""
