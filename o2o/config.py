@@ -9,6 +9,7 @@ from pathlib import Path
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///instance/o2o.db",
+    "READ_DATABASE_URL": None,  # a read replica for the public reads (see o2o/storage/replica.py)
     "SEED_STORES": 30_000,
     "SEED_SCANS": 200_000,
     "SECRET_KEY": None,

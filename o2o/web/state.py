@@ -17,8 +17,9 @@ from ..storage import StoreRepository, open_repository
 
 
 class AppState:
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, read_database_url: str | None = None):
         self.database_url = database_url
+        self.read_database_url = read_database_url
         self._local = threading.local()
         self.index_sync = IndexSync()
         self.features = FeatureCache()
@@ -29,7 +30,12 @@ class AppState:
     def repo(self) -> StoreRepository:
         repo = getattr(self._local, "repo", None)
         if repo is None:
-            repo = self._local.repo = open_repository(self.database_url)
+            repo = open_repository(self.database_url)
+            if self.read_database_url:
+                from ..storage.replica import ReplicaRouter
+
+                repo = ReplicaRouter(repo, open_repository(self.read_database_url))
+            self._local.repo = repo
         return repo
 
     def index(self):
