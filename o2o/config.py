@@ -21,8 +21,9 @@ DEFAULTS = {
     "MAX_UPLOAD_MB": 20,
     "RATELIMIT_STORAGE": None,  # memory:// per process, or redis://…
     "SCANS_PER_MINUTE": 30,     # per client (address + browser) on /go
+    "DB_BUSY_TIMEOUT_MS": 5000,  # SQLite: how long a write waits for another writer before a 503
 }
-_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE"}
+_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
 

@@ -118,12 +118,17 @@ class StoreRepository(Protocol):
     def set_key_hash(self, table: str, principal_id: int, key_hash: str | None) -> bool: ...
 
 
-def open_repository(url: str) -> StoreRepository:
-    """Open the backend a database URL names: ``sqlite:///PATH`` (the default) or ``postgresql://``."""
+def open_repository(url: str, busy_timeout_ms: int | None = None) -> StoreRepository:
+    """Open the backend a database URL names: ``sqlite:///PATH`` (the default) or ``postgresql://``.
+
+    ``busy_timeout_ms``: how long a SQLite write waits for another writer's lock before failing
+    (the web layer turns that failure into a 503)."""
     if url.startswith("sqlite:"):
         from .sqlite import SqliteRepository
 
-        return SqliteRepository.from_url(url)
+        if busy_timeout_ms is None:
+            return SqliteRepository.from_url(url)
+        return SqliteRepository.from_url(url, timeout_s=busy_timeout_ms / 1000)
     if url.startswith(("postgresql:", "postgres:")):
         from .postgis import PostgisRepository
 

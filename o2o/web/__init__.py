@@ -54,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config and config.get("TESTING"):
         app.config["TESTING"] = True
 
-    state = AppState(settings["DATABASE_URL"], settings.get("READ_DATABASE_URL"))
+    state = AppState(settings["DATABASE_URL"], settings.get("READ_DATABASE_URL"), settings["DB_BUSY_TIMEOUT_MS"])
     app.extensions["o2o"] = state
     command = flask_cli_command()
     if command not in SCHEMA_COMMANDS:

@@ -17,8 +17,10 @@ from ..storage import StoreRepository, open_repository
 
 
 class AppState:
-    def __init__(self, database_url: str, read_database_url: str | None = None):
+    def __init__(self, database_url: str, read_database_url: str | None = None,
+                 busy_timeout_ms: int | None = None):
         self.database_url = database_url
+        self.busy_timeout_ms = busy_timeout_ms
         self.read_database_url = read_database_url
         self._local = threading.local()
         self.index_sync = IndexSync()
@@ -30,11 +32,11 @@ class AppState:
     def repo(self) -> StoreRepository:
         repo = getattr(self._local, "repo", None)
         if repo is None:
-            repo = open_repository(self.database_url)
+            repo = open_repository(self.database_url, self.busy_timeout_ms)
             if self.read_database_url:
                 from ..storage.replica import ReplicaRouter
 
-                repo = ReplicaRouter(repo, open_repository(self.read_database_url))
+                repo = ReplicaRouter(repo, open_repository(self.read_database_url, self.busy_timeout_ms))
             self._local.repo = repo
         return repo
 
