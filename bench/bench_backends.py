@@ -76,10 +76,13 @@ class PgDatabases:
     def close(self):
         from o2o.storage.postgis import close_pools
 
+        import psycopg
+
         close_pools()
-        for name in [*self.names, self.template]:
-            self.admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self.admin.close()
+        with psycopg.connect(ADMIN, autocommit=True) as admin:  # a fresh one: the server may have restarted
+            for name in [*self.names, self.template]:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def query_points(repo, n: int, seed_: int = 7) -> list[tuple[float, float]]:

@@ -26,7 +26,7 @@ RUN = os.environ.get("O2O_LOAD_RUN", "run")
 
 _lock = threading.Lock()
 _seq = itertools.count()
-RESULTS = {"scans": {}, "registered": [], "imported": [], "status": {}}
+RESULTS = {"scans": {}, "registered": [], "imported": [], "failed_imports": [], "status": {}}
 
 
 def _count_status(name: str, status: int) -> None:
@@ -110,10 +110,13 @@ class Shopper(FastHttpUser):
                     RESULTS["imported"].append({"codes": codes, "inserted": report["inserted"],
                                                 "rejected": [x["row"] for x in report["rejected"]]})
                 r.success()
-            elif r.status_code >= 500 or r.status_code == 0:
-                r.failure(f"{r.status_code}")
             else:
-                r.success()
+                with _lock:
+                    RESULTS["failed_imports"].append(codes)  # must be all there or none (one transaction)
+                if r.status_code >= 500 or r.status_code == 0:
+                    r.failure(f"{r.status_code}")
+                else:
+                    r.success()
 
 
 @events.quitting.add_listener
