@@ -38,21 +38,29 @@ def _pg_admin():
     return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
 
 
+def _no_postgis(reason: str):
+    """Skip, saying why; under scripts/test.sh (O2O_REQUIRE_POSTGIS=1), where set-up has just
+    installed and started PostgreSQL, a missing server is a failure instead."""
+    if os.environ.get("O2O_REQUIRE_POSTGIS") == "1":
+        pytest.fail(f"PostGIS is required here but unavailable: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def postgis_template():
     """A template database with PostGIS, or a skip saying why there is none."""
     try:
         import psycopg
     except ImportError:  # pragma: no cover
-        pytest.skip("psycopg is not installed (scripts/test.sh installs it)")
+        _no_postgis("psycopg is not installed (scripts/test.sh installs it)")
     try:
         admin = _pg_admin()
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL} ({str(exc).strip().splitlines()[0]}); "
+        _no_postgis(f"no PostgreSQL at {PG_ADMIN_URL} ({str(exc).strip().splitlines()[0]}); "
                     "scripts/test.sh installs and starts it, or set O2O_TEST_POSTGRES")
     if admin.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone() is None:
         admin.close()
-        pytest.skip("PostgreSQL has no PostGIS extension (Debian: postgresql-15-postgis-3; scripts/test.sh installs it)")
+        _no_postgis("PostgreSQL has no PostGIS extension (Debian: postgresql-15-postgis-3; scripts/test.sh installs it)")
     name = f"o2o_tmpl_{os.getpid()}"
     admin.execute(f"DROP DATABASE IF EXISTS {name}")
     admin.execute(f"CREATE DATABASE {name}")
