@@ -20,8 +20,9 @@ DEFAULTS = {
     "MAX_UPLOAD_MB": 20,
     "RATELIMIT_STORAGE": None,  # memory:// per process, or redis://…
     "SCANS_PER_MINUTE": 30,     # per client (address + browser) on /go
+    "WRITES_PER_MINUTE": 600,   # per retailer: POST/PATCH/DELETE of stores and imports; 0 = no limit
 }
-_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE"}
+_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "WRITES_PER_MINUTE"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
 

@@ -65,8 +65,10 @@ class StoreFields(BaseModel):
                      mode="before")
     @classmethod
     def _no_control_characters(cls, value):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be text, not a non-finite number")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
+            value = str(value)  # a store code or phone number a spreadsheet turned into a number
         return _text(value)
 
     @field_validator("external_id", "name", "brand", "category")

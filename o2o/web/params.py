@@ -7,6 +7,7 @@ OpenAPI description, so the documentation cannot drift from what is enforced.
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,6 +17,15 @@ from ..geo import crs as crs_mod
 from .errors import ApiError
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+
+
+def store_id(raw: str) -> int:
+    """A store id from a URL path; a 404 naming ``id`` for anything but 1 to 18 ASCII digits
+    (so an id beyond 64 bits is unknown, never an overflow)."""
+    if not _ID.fullmatch(raw):
+        raise ApiError(404, "not_found", f"no store with id {raw[:40]!r}", "id")
+    return int(raw)
 
 
 class _Query(BaseModel):
