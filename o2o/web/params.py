@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -28,8 +28,28 @@ def store_id(raw: str) -> int:
     return int(raw)
 
 
+# A decimal number as people and programs write one ("31.23", "-1e3"), or a non-finite word, which
+# gets its own message; Python's float() would also take "3_1" or "٣١", which no client means.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.I)
+
+
+def _is_numeric(annotation) -> bool:
+    return annotation in (int, float) or (bool(get_args(annotation)) and
+                                           set(get_args(annotation)) <= {int, float, type(None)})
+
+
 class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_number(cls, value, info):
+        if isinstance(value, str) and _is_numeric(cls.model_fields[info.field_name].annotation):
+            text = value.strip()
+            if not _NUMBER.fullmatch(text):
+                whole = cls.model_fields[info.field_name].annotation is int
+                raise ValueError(f"{info.field_name} must be a {'whole ' if whole else ''}number")
+        return value
 
     @field_validator("crs", mode="before", check_fields=False)
     @classmethod
@@ -111,7 +131,8 @@ def _message(model: type[BaseModel], err: dict) -> tuple[str, str]:
         return ctx_error.field, ctx_error.message
     if kind == "missing":
         return field, f"{field} is required"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and info is not None:
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "int_parsing_size") \
+            and info is not None:
         lo, hi = _describe_range(info)
         if lo is not None and hi is not None:
             return field, f"{field} must be between {lo:g} and {hi:g}"
