@@ -18,6 +18,11 @@ from ..geo.hours import HoursError, normalise_hours
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE = re.compile(r"^[0-9+()\-\s/,，转#*]{3,40}$")
+# A number written as text, as people and programs write one ("31.23", "-1e3"), or a non-finite
+# word, which gets its own message. Python's float() would also take "3_1" or "٣١", which nobody
+# means as a coordinate.
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
+                         re.IGNORECASE)
 READ_ONLY = {"id", "retailer_id", "retailer", "province", "city", "district", "created_at", "updated_at",
              "distance_m", "go_url", "brand_slug", "open_now", "nav", "url"}
 
@@ -180,6 +185,8 @@ def clean_store(data: dict, domains: tuple[str, ...] | list[str], partial: bool 
             raise FieldProblem([(key, f"{key} must be a number")])
         if isinstance(value, str):
             value = value.strip()
+            if value and not NUMBER_TEXT.fullmatch(value):
+                raise FieldProblem([(key, f"{key} must be a number (decimal degrees, e.g. 31.2304)")])
             data[key] = None if value == "" else value
     try:
         fields = StoreFields.model_validate(data)

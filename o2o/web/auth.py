@@ -113,9 +113,9 @@ def form_sign_in(kind: str, signin_template: str, home_endpoint: str):
     a session on success; the form again with a 401 on a wrong key."""
     try:
         validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
+    except (ValidationError, CSRFError):  # forged, or expired: the form again, with a fresh token
         flash("Your sign-in form expired: please try again.", "error")
-        return redirect(url_for(home_endpoint), 303)
+        return render_template(signin_template, csrf_token=csrf_token()), 400
     principal = sign_in(request.form.get("key", ""))
     if principal is None or principal.kind != kind:
         sign_out()
@@ -129,6 +129,7 @@ def form_sign_out(home_endpoint: str):
     try:
         validate_csrf(request.form.get("csrf_token"))
     except (ValidationError, CSRFError):
-        return redirect(url_for(home_endpoint), 303)
+        return render_template("error.html", status=400,
+                               message="This sign-out form expired: go back, reload the page and try again."), 400
     sign_out()
     return redirect(url_for(home_endpoint), 303)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from ..geo import crs as crs_mod
+from ..services.validation import NUMBER_TEXT
 from .errors import ApiError
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -26,11 +27,6 @@ def store_id(raw: str) -> int:
     if not _ID.fullmatch(raw):
         raise ApiError(404, "not_found", f"no store with id {raw[:40]!r}", "id")
     return int(raw)
-
-
-# A decimal number as people and programs write one ("31.23", "-1e3"), or a non-finite word, which
-# gets its own message; Python's float() would also take "3_1" or "٣١", which no client means.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.I)
 
 
 def _is_numeric(annotation) -> bool:
@@ -46,7 +42,7 @@ class _Query(BaseModel):
     def _plain_number(cls, value, info):
         if isinstance(value, str) and _is_numeric(cls.model_fields[info.field_name].annotation):
             text = value.strip()
-            if not _NUMBER.fullmatch(text):
+            if not NUMBER_TEXT.fullmatch(text):
                 whole = cls.model_fields[info.field_name].annotation is int
                 raise ValueError(f"{info.field_name} must be a {'whole ' if whole else ''}number")
         return value
@@ -92,6 +88,8 @@ class ViewportParams(Filtered):
         if len(parts) != 4:
             raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat")
         try:
+            if not all(NUMBER_TEXT.fullmatch(p.strip()) for p in parts):
+                raise ValueError
             w, s, e, n = (float(p) for p in parts)
         except ValueError:
             raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
