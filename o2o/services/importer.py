@@ -25,7 +25,7 @@ from ..geo.index import StoreIndex
 from ..storage.base import StoreRepository
 from .accounts import Principal
 from .registry import DUPLICATE_RADIUS_M, find_duplicate
-from .validation import FieldProblem, clean_store
+from .validation import FieldProblem, clean_store, has_lone_surrogate
 
 MAX_ROWS = 200_000
 
@@ -172,6 +172,8 @@ def _parse_geojson(text: str) -> list[Row]:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ImportError_(f"the file is not valid JSON: {exc}") from None
+    if has_lone_surrogate(text, doc):
+        raise ImportError_("the file holds text that is not valid Unicode (a lone \\ud800-\\udfff escape)")
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
     elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection" and isinstance(doc.get("features"), list):

@@ -6,6 +6,7 @@ or as a GeoJSON feature, so every door applies the same rules and names the same
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -25,6 +26,23 @@ NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9
                          re.IGNORECASE)
 READ_ONLY = {"id", "retailer_id", "retailer", "province", "city", "district", "created_at", "updated_at",
              "distance_m", "go_url", "brand_slug", "open_now", "nav", "url"}
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def has_lone_surrogate(raw: bytes | str, parsed) -> bool:
+    """Whether JSON text decoded to strings holding a lone UTF-16 surrogate (``"\\udfff"``), which no
+    UTF-8 text (our database, our answers) can hold. Cheap unless the text escapes a surrogate."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    if not _SURROGATE_ESCAPE.search(raw):
+        return False
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class FieldProblem(ValueError):

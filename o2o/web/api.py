@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from ..geo import crs as crs_mod
 from ..geo.index import Filters
 from ..services import finder, importer, qr, registry
+from ..services.validation import has_lone_surrogate
 from . import geojson
 from .errors import ApiError, not_found
 from .limits import limit_writes
@@ -158,6 +159,9 @@ def _json_body() -> dict:
         raise ApiError(400, "invalid_json", "the body is not valid JSON", "body") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object of store fields", "body")
+    if has_lone_surrogate(raw, body):
+        raise ApiError(400, "invalid_json", "the body holds text that is not valid Unicode (a lone \\ud800-\\udfff "
+                       "escape)", "body")
     if body.get("type") == "Feature":  # a GeoJSON Feature is welcome too
         body = _feature_fields(body)
     return body
