@@ -28,6 +28,7 @@ from limits import parse, storage, strategies
 from .errors import ApiError
 
 SIGN_IN = "10/minute"
+FAILED_KEYS = "30/minute"  # wrong API keys per address (Bearer requests)
 
 
 class RateLimits:

@@ -13,7 +13,10 @@ attributes, and folium's map header writes ``<style>`` blocks, so ``style-src`` 
 and break the maps).
 
 JSON, CSV and image answers get ``default-src 'none'``: should a browser ever render one as a
-page, nothing in it loads or runs.
+page, nothing in it loads or runs; the API's JSON comes as an attachment (``api.json``) too.
+Whatever a retailer or an analyst sees (their consoles, anything asked for with a key) is
+``Cache-Control: no-store``. Over https (an https ``O2O_PUBLIC_URL``) the session cookie is
+``Secure`` and named with the ``__Host-`` prefix, and every answer carries HSTS.
 """
 
 from __future__ import annotations
@@ -93,8 +96,10 @@ def init(app: Flask) -> None:
     """Add the headers to every response, the nonce helpers to templates, and secure cookies
     when the app is served over https (``O2O_PUBLIC_URL``)."""
     settings = app.config["O2O"]
-    if str(settings.get("PUBLIC_URL") or "").startswith("https://"):
+    https = str(settings.get("PUBLIC_URL") or "").startswith("https://")
+    if https:
         app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["SESSION_COOKIE_NAME"] = "__Host-o2o_session"  # this host only, path /, Secure
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["with_nonce"] = with_nonce
 
@@ -110,6 +115,11 @@ def init(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=(), payment=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.is_secure or https:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if response.mimetype in ("application/json", "application/geo+json") and request.path.startswith("/api/"):
+            headers.setdefault("Content-Disposition", 'attachment; filename="api.json"')
+        if g.get("o2o_private") or "Authorization" in request.headers or \
+                request.path.startswith(("/retailer", "/analytics")):
+            headers["Cache-Control"] = "no-store"  # a retailer's or analyst's data stays out of caches
         return response

@@ -164,8 +164,47 @@ def test_hsts_and_secure_cookies_when_served_over_https(db_url, app, keys):
     signed = c.post("/retailer/sign-in", base_url="https://o2o.example.cn",
                     data={"key": keys["retailer"], "csrf_token": csrf_of(r.get_data(as_text=True))})
     cookie = signed.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-o2o_session=") and "Path=/" in cookie and "Domain" not in cookie
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert "Strict-Transport-Security" not in c.get("/").headers  # plain http: no HSTS
+    plain = create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "t", "TILES": "none"})
+    assert "Strict-Transport-Security" not in plain.test_client().get("/").headers  # plain http: no HSTS
+
+
+def test_private_answers_are_never_cached_and_api_json_is_an_attachment(client, keys):
+    public = client.get("/api/v1/brands")
+    assert public.headers["Content-Disposition"] == 'attachment; filename="api.json"'
+    assert "no-store" not in public.headers.get("Cache-Control", "")
+    for path, key in [("/api/v1/retailer/stores", "retailer"), ("/api/v1/analytics/regions", "analyst"),
+                      ("/api/v1/stores/1/history", "other")]:
+        r = client.get(path, headers=bearer(keys[key]))
+        assert r.headers["Cache-Control"] == "no-store", path
+    sign_in(client, "retailer", keys["retailer"])
+    assert client.get("/retailer").headers["Cache-Control"] == "no-store"
+    assert client.get("/api/v1/retailer/stores").headers["Cache-Control"] == "no-store"
+
+
+def test_no_cross_origin_reads_no_listings_no_stray_files(client):
+    r = client.get("/api/v1/brands", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+    for path in ("/static/", "/vendor/leaflet/", "/.git/config", "/static/../app.py", "/instance/secret_key",
+                 "/vendor/leaflet/leaflet.js.map", "/vendor/leaflet/../package.json", "/geodata/../o2o.db"):
+        assert client.get(path).status_code == 404, path
+    assert client.open("/api/v1/brands", method="TRACE").status_code == 405
+
+
+def test_an_unexpected_error_is_a_generic_500_without_internals(client, monkeypatch):
+    from o2o.services import finder
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals: /srv/o2o/db password=hunter2")
+
+    monkeypatch.setattr(finder, "list_brands", broken)
+    r = client.get("/api/v1/brands")
+    assert r.status_code == 500 and r.get_json() == {"error": {"code": "internal_error",
+                                                               "message": "internal server error"}}
+    page = client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 500 and "hunter2" not in page.get_data(as_text=True)
+    assert "Traceback" not in page.get_data(as_text=True)
 
 
 # ----------------------------------------------------------------------------------- CSRF
@@ -216,6 +255,29 @@ def test_session_writes_without_the_token_are_refused_every_one(client, keys):
 def test_analyst_sign_in_is_rate_limited_too(client):
     codes = [sign_in(client, "analyst", "o2o_a_1_" + "q" * 43).status_code for _ in range(12)]
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+
+
+def test_wrong_api_keys_are_rate_limited_per_address(client, keys):
+    wrong = keys["retailer"][:-4] + "AAAA"
+    codes = [client.get("/api/v1/retailer/stores", headers=bearer(wrong)).status_code for _ in range(32)]
+    assert codes[:30] == [401] * 30 and codes[30:] == [429, 429]
+    assert client.get("/api/v1/retailer/stores", headers=bearer(keys["retailer"])).status_code == 200
+    other = client.get("/api/v1/retailer/stores", headers=bearer(wrong), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other.status_code == 401  # another address is not held up
+
+
+def test_read_only_fields_cannot_be_assigned(client, keys):
+    """Mass assignment: a body naming the id, the owner, the region or the timestamps changes none."""
+    body = STORE | {"id": 1, "retailer_id": keys["other_id"], "retailer": "Other Co", "province": "北京市",
+                    "created_at": "2000-01-01T00:00:00Z", "go_url": "https://evil.example/"}
+    r = client.post("/api/v1/stores", json=body, headers=bearer(keys["retailer"]))
+    assert r.status_code == 201
+    p = r.get_json()["properties"]
+    assert p["id"] != 1 and p["retailer_id"] == keys["retailer_id"] and p["retailer"] == "Test Co"
+    assert p["province"] == "上海市" and p["created_at"] > "2020" and p["go_url"].endswith(f"/go/{p['id']}")
+    r = client.patch(f"/api/v1/stores/{p['id']}", json={"retailer_id": keys["other_id"]},
+                     headers=bearer(keys["retailer"]))
+    assert r.get_json()["properties"]["retailer_id"] == keys["retailer_id"]
 
 
 def test_writes_are_rate_limited_per_retailer(db_url, app, keys):
