@@ -11,9 +11,12 @@ from .params import NearbyParams, ViewportParams
 
 _BEARER = [{"bearer": []}]
 _ERROR = {"$ref": "#/components/responses/Error"}
-_AUTH_ERRORS = {"401": _ERROR, "403": _ERROR}
+_RATE_LIMITED = {"$ref": "#/components/responses/RateLimited"}
+# With a key: a missing or wrong one (401; 429 after many wrong ones from one address), or one of
+# the wrong kind or owner (403).
+_AUTH_ERRORS = {"401": _ERROR, "403": _ERROR, "429": _RATE_LIMITED}
 # Writes: too large a body (413), too many writes a minute for one retailer (429, with Retry-After).
-_WRITE_ERRORS = {"413": _ERROR, "429": {"$ref": "#/components/responses/RateLimited"}}
+_WRITE_ERRORS = {"413": _ERROR, "429": _RATE_LIMITED}
 _STORE_BODY = {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/StoreBody"}},
     "application/geo+json": {"schema": {"$ref": "#/components/schemas/StoreFeatureInput"}}}}
@@ -96,7 +99,7 @@ def _retailer_paths() -> dict:
             "operationId": "go", "parameters": id_param,
             "responses": {"302": {"description": "Redirect to the store's online_url (on the retailer's domains)",
                                   "headers": {"Location": {"schema": {"type": "string"}}}},
-                          "404": _ERROR, "409": _ERROR, "410": _ERROR, "429": {"$ref": "#/components/responses/RateLimited"}}}},
+                          "404": _ERROR, "409": _ERROR, "410": _ERROR, "429": _RATE_LIMITED}}},
     }
 
 

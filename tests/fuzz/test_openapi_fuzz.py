@@ -25,7 +25,7 @@ from o2o.web import create_app, docs
 
 from ..conftest import fill
 
-MAX_EXAMPLES = int(os.environ.get("O2O_FUZZ_EXAMPLES", "30"))
+MAX_EXAMPLES = int(os.environ.get("O2O_FUZZ_EXAMPLES", "50"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 # The document the app serves at /api/openapi.json (the first test checks they are the same),
