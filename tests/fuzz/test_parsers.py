@@ -12,9 +12,10 @@ import csv
 import io
 import json
 import math
+from datetime import datetime
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
@@ -166,7 +167,7 @@ def test_any_hours_text_is_read_or_a_problem_naming_hours(text):
         with pytest.raises(FieldProblem) as err:
             clean_store({"hours": text}, (), partial=True)
         assert err.value.problems[0][0] == "hours"
-        assert is_open_at(text, __import__("datetime").datetime(2026, 11, 11, 12, 0)) is None
+        assert is_open_at(text, datetime(2026, 11, 11, 12, 0)) is None
         return
     assert 1 <= len(ranges) <= 6
     assert all(0 <= start < end <= 2880 for start, end in ranges)
