@@ -22,8 +22,10 @@ DEFAULTS = {
     "RATELIMIT_STORAGE": None,  # memory:// per process, or redis://…
     "SCANS_PER_MINUTE": 30,     # per client (address + browser) on /go
     "DB_BUSY_TIMEOUT_MS": 5000,  # SQLite: how long a write waits for another writer before a 503
+    "WRITES_PER_MINUTE": 600,   # per retailer: POST/PATCH/DELETE of stores and imports; 0 = no limit
 }
-_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS"}
+_INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS",
+         "WRITES_PER_MINUTE"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
 

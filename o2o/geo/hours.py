@@ -58,6 +58,8 @@ def parse_hours(text: str) -> list[tuple[int, int]]:
         if end < start:
             end += 1440  # past midnight
         ranges.append((start, end))
+    if not ranges:  # only separators, e.g. "," or "、"
+        raise HoursError(f"no time range in {str(text).strip()!r}: write ranges like 10:00-22:00")
     if len(ranges) > 6:
         raise HoursError("too many opening ranges (at most 6)")
     return ranges

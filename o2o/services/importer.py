@@ -25,7 +25,7 @@ from ..geo.index import StoreIndex
 from ..storage.base import StoreRepository
 from .accounts import Principal
 from .registry import DUPLICATE_RADIUS_M, find_duplicate
-from .validation import FieldProblem, clean_store
+from .validation import FieldProblem, clean_store, has_lone_surrogate
 
 MAX_ROWS = 200_000
 
@@ -172,6 +172,8 @@ def _parse_geojson(text: str) -> list[Row]:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ImportError_(f"the file is not valid JSON: {exc}") from None
+    if has_lone_surrogate(text, doc):
+        raise ImportError_("the file holds text that is not valid Unicode (a lone \\ud800-\\udfff escape)")
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
     elif isinstance(doc, dict) and doc.get("type") == "FeatureCollection" and isinstance(doc.get("features"), list):
@@ -238,7 +240,7 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
         except FieldProblem as exc:
             errors.extend(m for _, m in exc.problems)
             fields = None
-        code = (fields or data).get("external_id")
+        code = _code_text((fields or data).get("external_id"))  # hashable whatever the JSON sent
         if not code:
             errors.append("external_id is required in an import (the retailer's own store code, e.g. 门店编码)")
         elif code in seen_codes:
@@ -297,7 +299,7 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
 
     report.rejected = [
         {"row": n, **({"line": rows[n - 1].line} if rows[n - 1].line else {}),
-         "external_id": rows[n - 1].data.get("external_id"), "errors": errs}
+         "external_id": _code_text(rows[n - 1].data.get("external_id")), "errors": errs}
         for n, errs in sorted(problems.items())
     ]
     if atomic and report.rejected:
@@ -310,6 +312,15 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
     report.inserted = len(inserts)
     report.updated = len(updates)
     return report
+
+
+def _code_text(value) -> str | None:
+    """A rejected row's store code as sent, as text for the report (whatever its JSON type)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)[:100]
 
 
 def _to_wgs84(clean: dict[int, dict]) -> None:

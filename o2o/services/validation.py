@@ -6,6 +6,7 @@ or as a GeoJSON feature, so every door applies the same rules and names the same
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -18,8 +19,30 @@ from ..geo.hours import HoursError, normalise_hours
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE = re.compile(r"^[0-9+()\-\s/,，转#*]{3,40}$")
+# A number written as text, as people and programs write one ("31.23", "-1e3"), or a non-finite
+# word, which gets its own message. Python's float() would also take "3_1" or "٣١", which nobody
+# means as a coordinate.
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
+                         re.IGNORECASE)
 READ_ONLY = {"id", "retailer_id", "retailer", "province", "city", "district", "created_at", "updated_at",
              "distance_m", "go_url", "brand_slug", "open_now", "nav", "url"}
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def has_lone_surrogate(raw: bytes | str, parsed) -> bool:
+    """Whether JSON text decoded to strings holding a lone UTF-16 surrogate (``"\\udfff"``), which no
+    UTF-8 text (our database, our answers) can hold. Cheap unless the text escapes a surrogate."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    if not _SURROGATE_ESCAPE.search(raw):
+        return False
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class FieldProblem(ValueError):
@@ -65,8 +88,10 @@ class StoreFields(BaseModel):
                      mode="before")
     @classmethod
     def _no_control_characters(cls, value):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be text, not a non-finite number")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
+            value = str(value)  # a store code or phone number a spreadsheet turned into a number
         return _text(value)
 
     @field_validator("external_id", "name", "brand", "category")
@@ -178,6 +203,8 @@ def clean_store(data: dict, domains: tuple[str, ...] | list[str], partial: bool 
             raise FieldProblem([(key, f"{key} must be a number")])
         if isinstance(value, str):
             value = value.strip()
+            if value and not NUMBER_TEXT.fullmatch(value):
+                raise FieldProblem([(key, f"{key} must be a number (decimal degrees, e.g. 31.2304)")])
             data[key] = None if value == "" else value
     try:
         fields = StoreFields.model_validate(data)

@@ -68,6 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
     from . import analytics, api, assets, docs, go, limits, pages, retailer
 
     limits.init(app, settings.get("RATELIMIT_STORAGE"), settings["SCANS_PER_MINUTE"])
+    from . import security
+    security.init(app)  # Content-Security-Policy and the other security headers
     app.config["PERMANENT_SESSION_LIFETIME"] = 12 * 3600
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import orjson
 
@@ -11,9 +12,12 @@ from flask import Blueprint, current_app, g, jsonify, request
 from ..geo import crs as crs_mod
 from ..geo.index import Filters
 from ..services import finder, importer, qr, registry
+from ..services.validation import has_lone_surrogate
 from . import geojson
 from .errors import ApiError, not_found
+from .limits import limit_writes
 from .params import NearbyParams, ViewportParams, parse_query
+from .params import store_id as _store_id
 from ..geo.hours import now_beijing
 from . import auth, features
 from .state import index, repo, state
@@ -123,7 +127,7 @@ def store_qr(store_id: str, kind: str):
     store = repo().get_store(_store_id(store_id))
     if store is None:
         raise not_found(f"no store with id {store_id}")
-    body, mimetype = qr.render(geojson.go_url(store["id"]), kind, scale=request.args.get("scale", type=int))
+    body, mimetype = qr.render(geojson.go_url(store["id"]), kind, scale=_scale_arg())
     response = current_app.response_class(body, mimetype=mimetype)
     response.cache_control.public = True
     response.cache_control.max_age = 3600
@@ -137,24 +141,57 @@ def brands():
 
 
 # ----------------------------------------------------------------------------- retailers' writes
+MAX_JSON_BODY_BYTES = 64 * 1024  # one store is at most ~1.5 KB of fields; files go to /import
+
+
 def _json_body() -> dict:
     if request.mimetype not in ("application/json", "application/geo+json"):
         raise ApiError(415, "unsupported_media_type", "send the store as JSON (Content-Type: application/json)",
                        "body")
+    if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
+        raise _body_too_large()
+    raw = request.stream.read(MAX_JSON_BODY_BYTES + 1)  # also bounds a body sent without a length
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        raise _body_too_large()
     try:
-        body = json.loads(request.get_data(cache=False) or b"null")
+        body = json.loads(raw or b"null")
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_json", "the body is not valid JSON", "body") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object of store fields", "body")
+    if has_lone_surrogate(raw, body):
+        raise ApiError(400, "invalid_json", "the body holds text that is not valid Unicode (a lone \\ud800-\\udfff "
+                       "escape)", "body")
     if body.get("type") == "Feature":  # a GeoJSON Feature is welcome too
-        props = dict(body.get("properties") or {})
-        coords = (body.get("geometry") or {}).get("coordinates")
-        if isinstance(coords, list) and len(coords) >= 2:
-            props.setdefault("lon", coords[0])
-            props.setdefault("lat", coords[1])
-        body = props
+        body = _feature_fields(body)
     return body
+
+
+def _body_too_large() -> ApiError:
+    return ApiError(413, "payload_too_large",
+                    f"the body is too large (at most {MAX_JSON_BODY_BYTES // 1024} KB for one store; "
+                    "send files to /api/v1/stores/import)", "body")
+
+
+def _feature_fields(feature: dict) -> dict:
+    """A GeoJSON Feature's properties, with a Point's coordinates as lon and lat."""
+    props = feature.get("properties")
+    if props is None:
+        props = {}
+    if not isinstance(props, dict):
+        raise ApiError(400, "invalid_parameter", "a Feature's properties must be an object of store fields",
+                       "properties")
+    geometry = feature.get("geometry")
+    if geometry is not None:
+        coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if not isinstance(geometry, dict) or geometry.get("type") != "Point" or not isinstance(coords, list) \
+                or len(coords) not in (2, 3):
+            raise ApiError(400, "invalid_parameter", "a Feature's geometry must be a Point with [lon, lat]",
+                           "geometry")
+        props = dict(props)
+        props.setdefault("lon", coords[0])
+        props.setdefault("lat", coords[1])
+    return props
 
 
 def _flag(name: str) -> bool:
@@ -166,6 +203,7 @@ def _flag(name: str) -> bool:
 
 @bp.post("/stores")
 @auth.require("retailer")
+@limit_writes
 def create_store():
     """Register a store (or update the retailer's store with the same external_id)."""
     store, created = registry.register(repo(), state().regions(), index(), g.principal, _json_body())
@@ -177,6 +215,7 @@ def create_store():
 
 @bp.patch("/stores/<store_id>")
 @auth.require("retailer")
+@limit_writes
 def patch_store(store_id: str):
     """Change fields of one of the retailer's stores; moving it re-derives its region."""
     store = registry.update(repo(), state().regions(), index(), g.principal, _store_id(store_id), _json_body())
@@ -185,6 +224,7 @@ def patch_store(store_id: str):
 
 @bp.delete("/stores/<store_id>")
 @auth.require("retailer")
+@limit_writes
 def delete_store(store_id: str):
     """Close a store (status closed; its record and history stay)."""
     registry.close(repo(), g.principal, _store_id(store_id))
@@ -193,6 +233,7 @@ def delete_store(store_id: str):
 
 @bp.post("/stores/import")
 @auth.require("retailer")
+@limit_writes
 def import_stores():
     """CSV or GeoJSON in the body or as multipart ``file``; rows upserted by external_id."""
     atomic = _flag("atomic")
@@ -253,9 +294,17 @@ def store_history(store_id: str):
     return jsonify({"id": store["id"], "history": repo().store_history(store["id"])})
 
 
-def _store_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise ApiError(404, "not_found", f"no store with id {raw!r}", "id")
+QR_SCALES = (1, 40)
+
+
+def _scale_arg() -> int | None:
+    """``?scale=`` of a QR code: pixels (PNG) or units (SVG) per module, 1–40."""
+    raw = request.args.get("scale")
+    if raw is None or raw.strip() == "":
+        return None
+    lo, hi = QR_SCALES
+    if not re.fullmatch(r"[0-9]{1,3}", raw.strip()) or not lo <= int(raw) <= hi:
+        raise ApiError(400, "invalid_parameter", f"scale must be a whole number between {lo} and {hi}", "scale")
     return int(raw)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from ..services import accounts
 from .errors import ApiError
+from .limits import FAILED_KEYS
 from .state import repo
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -76,6 +77,13 @@ def current_principal() -> accounts.Principal | None:
     if key is not None:
         principal = accounts.authenticate(repo(), key)
         if principal is None:
+            # Keys are 256 random bits, so guessing is hopeless; still, a client that keeps
+            # sending wrong keys is slowed down (per address; right keys are never counted).
+            allowed, retry_s = current_app.extensions["o2o_limits"].hit(FAILED_KEYS, "failed-key",
+                                                                      request.remote_addr or "")
+            if not allowed:
+                raise ApiError(429, "rate_limited", f"too many wrong keys: at most {FAILED_KEYS.replace('/', ' per ')}",
+                               headers={"Retry-After": str(retry_s)})
             raise _unauthorized("the API key is not valid (unknown, rotated or revoked)")
         return principal
     principal = session_principal()
@@ -91,12 +99,15 @@ def require(kind: str):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             principal = current_principal()
+            article = "an" if kind[0] in "aeiou" else "a"
             if principal is None:
-                raise _unauthorized(f"this needs a {kind}'s API key: Authorization: Bearer <key>")
+                raise _unauthorized(f"this needs {article} {kind}'s API key: Authorization: Bearer <key>")
             if principal.kind != kind:
-                raise ApiError(403, "forbidden", f"this needs a {kind}'s key, not an {principal.kind}'s"
-                               if principal.kind == "analyst" else f"this needs a {kind}'s key")
+                raise ApiError(403, "forbidden", f"this needs {article} {kind}'s key, not a {principal.kind}'s"
+                               if principal.kind == "retailer" else f"this needs {article} {kind}'s key, "
+                               f"not an {principal.kind}'s")
             g.principal = principal
+            g.o2o_private = True  # answered with Cache-Control: no-store
             return view(*args, **kwargs)
 
         return wrapper
@@ -113,9 +124,9 @@ def form_sign_in(kind: str, signin_template: str, home_endpoint: str):
     a session on success; the form again with a 401 on a wrong key."""
     try:
         validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
+    except (ValidationError, CSRFError):  # forged, or expired: the form again, with a fresh token
         flash("Your sign-in form expired: please try again.", "error")
-        return redirect(url_for(home_endpoint), 303)
+        return render_template(signin_template, csrf_token=csrf_token()), 400
     principal = sign_in(request.form.get("key", ""))
     if principal is None or principal.kind != kind:
         sign_out()
@@ -129,6 +140,7 @@ def form_sign_out(home_endpoint: str):
     try:
         validate_csrf(request.form.get("csrf_token"))
     except (ValidationError, CSRFError):
-        return redirect(url_for(home_endpoint), 303)
+        return render_template("error.html", status=400,
+                               message="This sign-out form expired: go back, reload the page and try again."), 400
     sign_out()
     return redirect(url_for(home_endpoint), 303)

@@ -10,20 +10,35 @@ from .. import __version__
 from .params import NearbyParams, ViewportParams
 
 _BEARER = [{"bearer": []}]
-_AUTH_ERRORS = {"401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}
-_STORE_BODY = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StoreInput"}}}}
+_ERROR = {"$ref": "#/components/responses/Error"}
+_RATE_LIMITED = {"$ref": "#/components/responses/RateLimited"}
+# With a key: a missing or wrong one (401; 429 after many wrong ones from one address), or one of
+# the wrong kind or owner (403).
+_AUTH_ERRORS = {"401": _ERROR, "403": _ERROR, "429": _RATE_LIMITED}
+# Writes: too large a body (413), too many writes a minute for one retailer (429, with Retry-After).
+_WRITE_ERRORS = {"413": _ERROR, "429": _RATE_LIMITED}
+_STORE_BODY = {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/StoreBody"}},
+    "application/geo+json": {"schema": {"$ref": "#/components/schemas/StoreFeatureInput"}}}}
 _IMPORT_REPORT = {"application/json": {"schema": {"$ref": "#/components/schemas/ImportReport"}}}
+_CRS_PARAM = {"name": "crs", "in": "query", "required": False, "schema": {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]},
+              "description": "Coordinate system of the coordinates in the answer."}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _analytics_paths() -> dict:
     from .analytics import AnalyticsParams, HeatmapParams, RegionParams
 
-    def op(summary, op_id, model, content_type="application/json", extra=None):
+    def op(summary, op_id, model, body: dict, extra=None):
         params = query_parameters(model) + (extra or [])
+        content = {media: {"schema": schema} for media, schema in body.items()}
+        content["text/csv"] = {"schema": {"type": "string"}}
         return {"get": {"summary": summary, "operationId": op_id, "security": _BEARER, "parameters": params,
                         "responses": {"200": {"description": "OK (format=csv: a CSV file, formulas escaped)",
-                                              "content": {content_type: {"schema": {"type": "object"}},
-                                                          "text/csv": {"schema": {"type": "string"}}}},
+                                              "content": content},
                                       "400": _ERROR, **_AUTH_ERRORS}}}
 
     view = [{"name": "view", "in": "query", "required": False,
@@ -31,12 +46,16 @@ def _analytics_paths() -> dict:
              "description": "With format=csv: the per-province table or the list of gaps."}]
     return {
         "/api/v1/analytics/heatmap": op("H3 hexagons of open stores or counted scans: {h3, count}", "heatmap",
-                                        HeatmapParams, "application/geo+json"),
-        "/api/v1/analytics/timeseries": op("Counted scans per hour (Beijing time labels)", "timeseries", AnalyticsParams),
+                                        HeatmapParams, {"application/geo+json": _ref("Heatmap")}),
+        "/api/v1/analytics/timeseries": op("Counted scans per hour (Beijing time labels)", "timeseries",
+                                           AnalyticsParams, {"application/json": _ref("Timeseries")}),
         "/api/v1/analytics/regions": op("Stores, scans, scans per store and busiest brand per province or city",
-                                        "regions", RegionParams),
+                                        "regions", RegionParams,
+                                        {"application/json": {"anyOf": [_ref("Regions"), _ref("RegionFeatures")]}}),
         "/api/v1/analytics/coverage": op("Share of urban population within 1, 3, 5 km of an open store; largest gaps",
-                                         "coverage", AnalyticsParams, extra=view),
+                                         "coverage", AnalyticsParams,
+                                         {"application/json": {"anyOf": [_ref("Coverage"), _ref("GapFeatures")]}},
+                                         extra=view),
     }
 
 
@@ -54,15 +73,17 @@ def _retailer_paths() -> dict:
                  "description": "Coordinate system of rows without a crs column"}],
             "requestBody": {"required": True, "content": {
                 "text/csv": {"schema": {"type": "string"}},
-                "application/geo+json": {"schema": {"type": "object"}},
+                "application/geo+json": {"schema": _ref("ImportGeoJSON")},
+                "application/json": {"schema": _ref("ImportGeoJSON")},
                 "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
             "responses": {"200": {"description": "Report: inserted, updated, unchanged, rejected rows", "content": _IMPORT_REPORT},
                           "422": {"description": "Atomic import with rejected rows: nothing stored", "content": _IMPORT_REPORT},
-                          "400": _ERROR, "413": _ERROR, **_AUTH_ERRORS}}},
+                          "400": _ERROR, **_WRITE_ERRORS, **_AUTH_ERRORS}}},
         "/api/v1/retailer/stores": {"get": {
             "summary": "Every store of the signed-in retailer, open and closed", "operationId": "myStores",
-            "security": _BEARER, "responses": {"200": {"description": "FeatureCollection", "content": {
-                "application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}, **_AUTH_ERRORS}}},
+            "security": _BEARER, "parameters": [_CRS_PARAM],
+            "responses": {"200": {"description": "FeatureCollection", "content": {
+                "application/geo+json": {"schema": _ref("FeatureCollection")}}}, "400": _ERROR, **_AUTH_ERRORS}}},
         "/api/v1/retailer/posters.pdf": {"get": {
             "summary": "One PDF with a QR poster per open store", "operationId": "myPosters", "security": _BEARER,
             "parameters": [{"name": "size", "in": "query", "schema": {"type": "string", "enum": ["a5", "a4"], "default": "a5"}}],
@@ -71,19 +92,18 @@ def _retailer_paths() -> dict:
         "/api/v1/stores/{id}/history": {"get": {
             "summary": "Earlier values of one of the retailer's stores", "operationId": "storeHistory",
             "security": _BEARER, "parameters": id_param,
-            "responses": {"200": {"description": "History", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": {"description": "History", "content": {"application/json": {"schema": _ref("History")}}},
                           "404": _ERROR, **_AUTH_ERRORS}}},
         "/go/{id}": {"get": {
             "summary": "Record a scan, then 302 to the store's online shop with o2o_store={id}",
             "operationId": "go", "parameters": id_param,
             "responses": {"302": {"description": "Redirect to the store's online_url (on the retailer's domains)",
                                   "headers": {"Location": {"schema": {"type": "string"}}}},
-                          "404": _ERROR, "409": _ERROR, "410": _ERROR, "429": _ERROR}}},
+                          "404": _ERROR, "409": _ERROR, "410": _ERROR, "429": _RATE_LIMITED}}},
     }
 
-bp = Blueprint("docs", __name__)
 
-_ERROR = {"$ref": "#/components/responses/Error"}
+bp = Blueprint("docs", __name__)
 
 
 def query_parameters(model: type[BaseModel]) -> list[dict]:
@@ -116,7 +136,7 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
 
 def _store_input_schema() -> dict:
     """The writable store fields, from the pydantic model that validates them (3.0-style nullables)."""
-    from ..services.validation import StoreFields
+    from ..services.validation import READ_ONLY, StoreFields
 
     schema = StoreFields.model_json_schema()
     props = {}
@@ -130,6 +150,9 @@ def _store_input_schema() -> dict:
         props[name] = prop
     props["crs"]["enum"] = ["wgs84", "gcj02", "bd09"]
     props["status"]["enum"] = ["open", "closed"]
+    props["lng"] = {**props["lon"], "description": "Another name for lon"}
+    for name in sorted(READ_ONLY):  # sent back as received (a Feature's properties): ignored
+        props[name] = {"readOnly": True, "description": "Ignored: set by the server"}
     return {"type": "object", "properties": props, "additionalProperties": False,
             "description": "name, brand, category, lat and lon are required to register a store"}
 
@@ -139,15 +162,122 @@ def _path_id(description: str) -> dict:
             "schema": {"type": "integer", "minimum": 1}}
 
 
+def _schemas() -> dict:
+    """Components: what every answer looks like, so a client (and schemathesis) can check it."""
+    text, number, integer, boolean = ({"type": t} for t in ("string", "number", "integer", "boolean"))
+    nullable_text = {"type": "string", "nullable": True}
+    nullable_number = {"type": "number", "nullable": True}
+    point = _ref("Point")
+
+    def obj(required: list[str], **props) -> dict:
+        return {"type": "object", "required": required, "properties": props}
+
+    def collection(feature: dict, **members) -> dict:
+        return obj(["type", "features"], type={"type": "string", "enum": ["FeatureCollection"]},
+                   features={"type": "array", "items": feature}, **members)
+
+    store_fields = dict(
+        id=integer, retailer_id=integer, external_id=text, name=text, brand=text, retailer=text, category=text,
+        lat=number, lon=number, address=text, province=nullable_text, city=nullable_text,
+        district=nullable_text, hours=nullable_text, phone=nullable_text, online_url=nullable_text,
+        status={"type": "string", "enum": ["open", "closed"]},
+        created_at={"type": "string", "format": "date-time"}, updated_at={"type": "string", "format": "date-time"})
+    bbox = {"type": "array", "items": number, "minItems": 4, "maxItems": 4}
+    region_row = obj(["province", "stores", "scans", "scans_per_store", "top_brand"],
+                     province=text, city=text, stores=integer, scans=integer, scans_per_store=number,
+                     top_brand=nullable_text, west=nullable_number, south=nullable_number,
+                     east=nullable_number, north=nullable_number)
+    gap = obj(["name_zh", "name", "province", "population", "nearest_store_m"], name_zh=text, name=text,
+              province=nullable_text, population=integer, lon=number, lat=number, nearest_store_m=nullable_number)
+    return {
+        "StoreInput": _store_input_schema(),
+        "StoreFeatureInput": {
+            **obj(["type"], type={"type": "string", "enum": ["Feature"]},
+                  geometry={"allOf": [point], "nullable": True}, properties=_ref("StoreInput")),
+            "description": "A store as a GeoJSON Feature: its Point gives lon and lat"},
+        "StoreBody": {"oneOf": [_ref("StoreInput"), _ref("StoreFeatureInput")]},
+        "ImportGeoJSON": {
+            **collection({"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["Feature"]}, "geometry": {"allOf": [point], "nullable": True},
+                "properties": {"type": "object", "description": "Store fields, named as in CSV headers"}}}),
+            "description": "A FeatureCollection (or one Feature) of Points; rows are upserted by external_id"},
+        "ImportReport": obj(
+            ["inserted", "updated", "unchanged", "rejected", "rows", "atomic", "stored", "message"],
+            inserted=integer, updated=integer, unchanged=integer,
+            rejected={"type": "array", "items": obj(
+                ["row", "errors"], row=integer, line=integer, external_id=nullable_text,
+                errors={"type": "array", "items": text})},
+            rows=integer, atomic=boolean, stored=boolean, encoding=nullable_text,
+            format={"type": "string", "enum": ["csv", "geojson"], "nullable": True}, message=text),
+        "Error": obj(["error"], error=obj(
+            ["code", "message"], code=text, message=text,
+            field={"type": "string", "description": "The parameter or body field at fault"},
+            errors={"type": "array", "description": "Every problem, when there are several",
+                    "items": obj(["field", "message"], field=text, message=text)},
+            duplicate_of={"type": "integer", "description": "The open store a new one would duplicate"})),
+        "Brand": obj(["name", "slug", "stores"], name=text, slug=text, stores=integer),
+        "Point": obj(["type", "coordinates"], type={"type": "string", "enum": ["Point"]},
+                     coordinates={"type": "array", "items": number, "minItems": 2, "maxItems": 3}),
+        "Store": obj([*store_fields, "go_url", "brand_slug", "open_now", "nav", "url"], **store_fields,
+                     distance_m=number, go_url=text, brand_slug=text,
+                     open_now={"type": "boolean", "nullable": True},
+                     nav=obj(["amap", "amap_marker", "geo"], amap=text, amap_marker=text, geo=text),
+                     url=text),
+        "StoreFeature": obj(["type", "id", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]},
+                            id=integer, geometry=point, properties=_ref("Store")),
+        "ClusterFeature": obj(["type", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]},
+                              geometry=point, bbox=bbox, properties=obj(
+                                  ["cluster", "point_count"], cluster={"type": "boolean", "enum": [True]},
+                                  point_count=integer)),
+        "FeatureCollection": collection(
+            {"anyOf": [_ref("StoreFeature"), _ref("ClusterFeature")]},
+            nearest={"allOf": [_ref("StoreFeature")], "nullable": True,
+                     "description": "With radius_km and no store inside it: the nearest one (or null)"},
+            message=text, total=integer, clustered=boolean, crs_name=text,
+            retailer=obj(["id", "name", "domains"], id=integer, name=text,
+                         domains={"type": "array", "items": text})),
+        "History": obj(["id", "history"], id=integer, history={"type": "array", "items": obj(
+            ["rev", "changed_at", "before"], rev=integer, changed_at={"type": "string", "format": "date-time"},
+            before={"type": "object", "description": "The fields as they were before this change"})}),
+        "Heatmap": collection(
+            obj(["type", "id", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]}, id=text,
+                geometry=obj(["type", "coordinates"], type={"type": "string", "enum": ["Polygon"]},
+                             coordinates={"type": "array", "items": {"type": "array", "items": {
+                                 "type": "array", "items": number, "minItems": 2, "maxItems": 2}}}),
+                properties=obj(["h3", "count"], h3=text, count=integer)),
+            layer={"type": "string", "enum": ["stores", "scans"]}, res=integer, total=integer, max=integer),
+        "Timeseries": obj(["bucket", "timezone", "series", "total"], bucket=text, timezone=text, total=integer,
+                          series={"type": "array", "items": obj(["hour", "hour_utc", "scans"], hour=text,
+                                                                hour_utc=text, scans=integer)}),
+        "Regions": obj(["level", "rows"], level={"type": "string", "enum": ["province", "city"]},
+                       rows={"type": "array", "items": region_row}),
+        "RegionFeatures": collection(obj(["type", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]},
+                                         bbox={**bbox, "items": nullable_number},
+                                         geometry={"allOf": [point], "nullable": True},
+                                         properties={"type": "object"})),
+        "Coverage": obj(["radii_km", "provinces", "gaps"], radii_km={"type": "array", "items": number},
+                        provinces={"type": "array", "items": obj(
+                            ["province", "urban_population", "cities"], province=text, urban_population=integer,
+                            cities=integer, share_1km=number, share_3km=number, share_5km=number)},
+                        gaps={"type": "array", "items": gap}),
+        "GapFeatures": collection(obj(["type", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]},
+                                      geometry=point, properties={"type": "object"})),
+    }
+
+
 def spec() -> dict:
-    geojson = {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}
-    feature = {"application/geo+json": {"schema": {"$ref": "#/components/schemas/StoreFeature"}}}
+    geojson = {"application/geo+json": {"schema": _ref("FeatureCollection")}}
+    feature = {"application/geo+json": {"schema": _ref("StoreFeature")}}
+    qr_params = [_path_id("Store id"), {
+        "name": "scale", "in": "query", "required": False, "description": "Pixels (PNG) or units (SVG) per module",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 40}}]
     return {
         "openapi": "3.0.3",
         "info": {"title": "o2o store finder API", "version": __version__,
                  "description": "Find the festival's participating stores; coordinates are WGS-84 "
                                 "unless `crs` asks for gcj02 or bd09. Distances are great-circle "
-                                "metres on a sphere of radius 6,371,008.8 m."},
+                                "metres on a sphere of radius 6,371,008.8 m. Every error is "
+                                "`{\"error\": {\"code\", \"message\", \"field\"}}` with a 4xx status."},
         "paths": {
             "/api/v1/stores/nearby": {"get": {
                 "summary": "Nearest open stores, nearest first",
@@ -171,41 +301,46 @@ def spec() -> dict:
                     "responses": {"201": {"description": "Created", "content": feature,
                                           "headers": {"Location": {"schema": {"type": "string"}}}},
                                   "200": {"description": "Updated (known external_id)", "content": feature},
-                                  "400": _ERROR, "409": _ERROR, "415": _ERROR, "422": _ERROR, **_AUTH_ERRORS}}},
+                                  "400": _ERROR, "409": _ERROR, "415": _ERROR, "422": _ERROR, **_WRITE_ERRORS,
+                                  **_AUTH_ERRORS}}},
             "/api/v1/stores/{id}": {
                 "get": {
                     "summary": "One store", "operationId": "getStore",
-                    "parameters": [_path_id("Store id")],
-                    "responses": {"200": {"description": "The store", "content": feature}, "404": _ERROR}},
+                    "parameters": [_path_id("Store id"), _CRS_PARAM],
+                    "responses": {"200": {"description": "The store", "content": feature}, "400": _ERROR,
+                                  "404": _ERROR}},
                 "patch": {
                     "summary": "Change fields of one of the retailer's stores (a move re-derives its region)",
                     "operationId": "patchStore", "security": _BEARER, "parameters": [_path_id("Store id")],
                     "requestBody": _STORE_BODY,
                     "responses": {"200": {"description": "The store", "content": feature}, "400": _ERROR,
-                                  "404": _ERROR, "409": _ERROR, "415": _ERROR, "422": _ERROR, **_AUTH_ERRORS}},
+                                  "404": _ERROR, "409": _ERROR, "415": _ERROR, "422": _ERROR, **_WRITE_ERRORS,
+                                  **_AUTH_ERRORS}},
                 "delete": {
                     "summary": "Close one of the retailer's stores (status closed; history kept)",
                     "operationId": "closeStore", "security": _BEARER, "parameters": [_path_id("Store id")],
-                    "responses": {"204": {"description": "Closed"}, "404": _ERROR, **_AUTH_ERRORS}}},
+                    "responses": {"204": {"description": "Closed"}, "404": _ERROR,
+                                  "429": _WRITE_ERRORS["429"], **_AUTH_ERRORS}}},
             "/api/v1/stores/{id}/qr.svg": {"get": {
                 "summary": "QR code of the store's /go link (SVG)", "operationId": "storeQrSvg",
-                "parameters": [_path_id("Store id")],
+                "parameters": qr_params,
                 "responses": {"200": {"description": "SVG image", "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
-                              "404": _ERROR}}},
+                              "400": _ERROR, "404": _ERROR}}},
             "/api/v1/stores/{id}/qr.png": {"get": {
                 "summary": "QR code of the store's /go link (PNG)", "operationId": "storeQrPng",
-                "parameters": [_path_id("Store id")],
+                "parameters": qr_params,
                 "responses": {"200": {"description": "PNG image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
-                              "404": _ERROR}}},
+                              "400": _ERROR, "404": _ERROR}}},
             "/api/v1/brands": {"get": {
                 "summary": "Brands with their number of open stores", "operationId": "listBrands",
                 "responses": {"200": {"description": "Brands", "content": {"application/json": {"schema": {
-                    "type": "array", "items": {"$ref": "#/components/schemas/Brand"}}}}}}}},
+                    "type": "array", "items": _ref("Brand")}}}}}}},
             "/healthz": {"get": {
                 "summary": "Liveness and store count", "operationId": "health",
                 "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["status", "stores"],
-                    "properties": {"status": {"type": "string"}, "stores": {"type": "integer"}}}}}}}}},
+                    "properties": {"status": {"type": "string"}, "stores": {"type": "integer"},
+                                   "worker": {"type": "integer", "description": "Process id of the worker"}}}}}}}}},
             **_retailer_paths(),
             **_analytics_paths(),
             "/api/openapi.json": {"get": {
@@ -216,48 +351,13 @@ def spec() -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A retailer's or analyst's API key"}},
-            "schemas": {
-                "StoreInput": _store_input_schema(),
-                "ImportReport": {"type": "object", "required": ["inserted", "updated", "rejected"], "properties": {
-                    "inserted": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
-                    "rejected": {"type": "array", "items": {"type": "object", "required": ["row", "errors"], "properties": {
-                        "row": {"type": "integer"}, "line": {"type": "integer"}, "external_id": {"type": "string", "nullable": True},
-                        "errors": {"type": "array", "items": {"type": "string"}}}}},
-                    "stored": {"type": "boolean"}, "message": {"type": "string"}}},
-                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                    "type": "object", "required": ["code", "message"],
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                   "field": {"type": "string"}}}}},
-                "Brand": {"type": "object", "required": ["name", "slug", "stores"], "properties": {
-                    "name": {"type": "string"}, "slug": {"type": "string"}, "stores": {"type": "integer"}}},
-                "Point": {"type": "object", "required": ["type", "coordinates"], "properties": {
-                    "type": {"type": "string", "enum": ["Point"]},
-                    "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}},
-                "Store": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "retailer_id": {"type": "integer"},
-                    "external_id": {"type": "string"}, "name": {"type": "string"},
-                    "brand": {"type": "string"}, "retailer": {"type": "string"},
-                    "category": {"type": "string"}, "lat": {"type": "number"}, "lon": {"type": "number"},
-                    "address": {"type": "string"}, "province": {"type": "string", "nullable": True},
-                    "city": {"type": "string", "nullable": True}, "district": {"type": "string", "nullable": True},
-                    "hours": {"type": "string", "nullable": True}, "phone": {"type": "string", "nullable": True},
-                    "online_url": {"type": "string", "nullable": True},
-                    "status": {"type": "string", "enum": ["open", "closed"]},
-                    "created_at": {"type": "string", "format": "date-time"},
-                    "updated_at": {"type": "string", "format": "date-time"},
-                    "distance_m": {"type": "number"}, "go_url": {"type": "string"},
-                    "open_now": {"type": "boolean", "nullable": True}}},
-                "StoreFeature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
-                    "type": {"type": "string", "enum": ["Feature"]}, "id": {"type": "integer"},
-                    "geometry": {"$ref": "#/components/schemas/Point"},
-                    "properties": {"$ref": "#/components/schemas/Store"}}},
-                "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
-                    "type": {"type": "string", "enum": ["FeatureCollection"]},
-                    "features": {"type": "array", "items": {"type": "object"}},
-                    "nearest": {"allOf": [{"$ref": "#/components/schemas/StoreFeature"}], "nullable": True}}},
-            },
-            "responses": {"Error": {"description": "A client error naming the field",
-                                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "schemas": _schemas(),
+            "responses": {
+                "Error": {"description": "A client error naming the field",
+                          "content": {"application/json": {"schema": _ref("Error")}}},
+                "RateLimited": {"description": "Too many requests: try again after Retry-After seconds",
+                                "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                                "content": {"application/json": {"schema": _ref("Error")}}}},
         },
     }
 

@@ -105,12 +105,12 @@ def register(app: Flask) -> None:
         status = err.code or 500
         if _wants_json():
             message = err.description
-            if status == 413:
-                limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024
-                message = f"the upload is too large (at most {limit_mb:g} MB)"
             body = {"error": {"code": _CODES.get(status, "error"), "message": message}}
             if status == 413:
-                body["error"]["field"] = "file"
+                limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024
+                upload = request.path.endswith("/import")
+                body["error"]["message"] = f"the {'upload' if upload else 'body'} is too large (at most {limit_mb:g} MB)"
+                body["error"]["field"] = "file" if upload else "body"
             response = jsonify(body)
             response.status_code = status
             if status == 405 and err.valid_methods:

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, redirect, request
 from ..services import scans
 from .errors import ApiError
 from .limits import limit_scans
+from .params import store_id as parse_store_id
 from .state import repo
 
 bp = Blueprint("go", __name__)
@@ -21,10 +22,8 @@ def _client_address() -> str:
 @bp.get("/go/<store_id>")
 @limit_scans(key=lambda: f"{_client_address()}|{request.headers.get('User-Agent', '')[:200]}")
 def go(store_id: str):
-    if not store_id.isdigit() or len(store_id) > 18:
-        raise ApiError(404, "not_found", f"no store with id {store_id!r}")
     r = repo()
-    store = r.get_store(int(store_id))
+    store = r.get_store(parse_store_id(store_id))
     if store is None:
         raise ApiError(404, "not_found", f"no store with id {store_id}")
     if store["status"] != "open":

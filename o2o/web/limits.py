@@ -1,8 +1,10 @@
-"""Rate limits on the few routes that need them (sign-in, scans).
+"""Rate limits on the few routes that need them (sign-in, retailers' writes, scans).
 
 Only the decorated views pay for a check: nothing runs on the search endpoints.
 
-Sign-in attempts use the ``limits`` library (few keys: one per address). Counters live in memory
+Sign-in attempts (one key per address) and retailers' writes (one key per retailer: every POST,
+PATCH and DELETE of a store and every import, ``O2O_WRITES_PER_MINUTE``) use the ``limits``
+library. Counters live in memory
 per process by default; ``O2O_RATELIMIT_STORAGE`` (e.g. ``redis://127.0.0.1:6379``) shares them
 across workers and hosts.
 
@@ -20,12 +22,13 @@ import math
 import threading
 import time
 
-from flask import current_app, request
+from flask import current_app, g, request
 from limits import parse, storage, strategies
 
 from .errors import ApiError
 
 SIGN_IN = "10/minute"
+FAILED_KEYS = "30/minute"  # wrong API keys per address (Bearer requests)
 
 
 class RateLimits:
@@ -73,6 +76,24 @@ class ClientWindows:
 def init(app, storage_uri: str | None, scans_per_minute: int = 30) -> None:
     app.extensions["o2o_limits"] = RateLimits(storage_uri)
     app.extensions["o2o_scan_limits"] = ClientWindows(scans_per_minute, 60.0)
+
+
+def limit_writes(view):
+    """Decorator, under ``auth.require("retailer")``: at most ``O2O_WRITES_PER_MINUTE`` writes a
+    minute per retailer, whether by key or through the /retailer page; over it, a 429 with Retry-After."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        per_minute = current_app.config["O2O"].get("WRITES_PER_MINUTE", 600)
+        if per_minute:
+            spec = f"{per_minute}/minute"
+            allowed, retry_s = current_app.extensions["o2o_limits"].hit(spec, "writes", f"retailer:{g.principal.id}")
+            if not allowed:
+                raise ApiError(429, "rate_limited", f"too many changes: at most {per_minute} a minute per retailer",
+                               headers={"Retry-After": str(retry_s)})
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def limit_scans(key):

@@ -13,6 +13,7 @@ from ..services import finder
 from . import geojson
 from .errors import ApiError
 from .params import ViewportParams, parse_query
+from .params import store_id as parse_store_id
 from .state import index, repo
 
 bp = Blueprint("pages", __name__)
@@ -57,8 +58,9 @@ def my():
                            config_json=_client_config(cities=cities, brands=[b["name"] for b in brands]))
 
 
-@bp.get("/stores/<int:store_id>")
-def store_page(store_id: int):
+@bp.get("/stores/<store_id>")
+def store_page(store_id: str):
+    store_id = parse_store_id(store_id)
     store = repo().get_store(store_id)
     if store is None:
         abort(404, description=f"There is no store {store_id}.")
@@ -74,11 +76,12 @@ def store_page(store_id: int):
     )
 
 
-@bp.get("/stores/<int:store_id>/poster.pdf")
-def store_poster(store_id: int):
+@bp.get("/stores/<store_id>/poster.pdf")
+def store_poster(store_id: str):
     """A printable QR poster of one store (``?size=a5`` or ``a4``)."""
     from ..services.posters import posters_pdf
 
+    store_id = parse_store_id(store_id)
     store = repo().get_store(store_id)
     if store is None:
         abort(404, description=f"There is no store {store_id}.")

@@ -7,19 +7,45 @@ OpenAPI description, so the documentation cannot drift from what is enforced.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from ..geo import crs as crs_mod
+from ..services.validation import NUMBER_TEXT
 from .errors import ApiError
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+
+
+def store_id(raw: str) -> int:
+    """A store id from a URL path; a 404 naming ``id`` for anything but 1 to 18 ASCII digits
+    (so an id beyond 64 bits is unknown, never an overflow)."""
+    if not _ID.fullmatch(raw):
+        raise ApiError(404, "not_found", f"no store with id {raw[:40]!r}", "id")
+    return int(raw)
+
+
+def _is_numeric(annotation) -> bool:
+    return annotation in (int, float) or (bool(get_args(annotation)) and
+                                           set(get_args(annotation)) <= {int, float, type(None)})
 
 
 class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_number(cls, value, info):
+        if isinstance(value, str) and _is_numeric(cls.model_fields[info.field_name].annotation):
+            text = value.strip()
+            if not NUMBER_TEXT.fullmatch(text):
+                whole = cls.model_fields[info.field_name].annotation is int
+                raise ValueError(f"{info.field_name} must be a {'whole ' if whole else ''}number")
+        return value
 
     @field_validator("crs", mode="before", check_fields=False)
     @classmethod
@@ -62,6 +88,8 @@ class ViewportParams(Filtered):
         if len(parts) != 4:
             raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat")
         try:
+            if not all(NUMBER_TEXT.fullmatch(p.strip()) for p in parts):
+                raise ValueError
             w, s, e, n = (float(p) for p in parts)
         except ValueError:
             raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
@@ -101,7 +129,8 @@ def _message(model: type[BaseModel], err: dict) -> tuple[str, str]:
         return ctx_error.field, ctx_error.message
     if kind == "missing":
         return field, f"{field} is required"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and info is not None:
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "int_parsing_size") \
+            and info is not None:
         lo, hi = _describe_range(info)
         if lo is not None and hi is not None:
             return field, f"{field} must be between {lo:g} and {hi:g}"

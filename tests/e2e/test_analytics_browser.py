@@ -35,7 +35,7 @@ def test_analytics_page_layers_time_and_weight(page, live_server, analyst_key):
 
     # Switch to the store layer.
     page.check("input[name=layer][value=stores]")
-    page.wait_for_function("document.getElementById('status').textContent.includes('open stores')", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('open stores')", timeout=10_000)
 
     # Back to scans, a one-hour window, and move it.
     page.check("input[name=layer][value=scans]")

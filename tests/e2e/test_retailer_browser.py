@@ -16,7 +16,7 @@ def test_sign_in_drop_a_pin_save_and_see_it_on_the_shopper_map(page, live_server
     page.fill("#key", retailer_key)
     page.click("button[type=submit]")
     page.wait_for_selector("#store-form")
-    page.wait_for_function("window.o2oMap !== undefined")  # the page's script has run
+    page.wait_for_function("() => window.o2oMap !== undefined")  # the page's script has run
 
     # Zoom the map to a street in Hangzhou and drop the pin by clicking the map's centre.
     page.evaluate("window.o2oMap.setView([30.2600, 120.1700], 17, {animate: false})")
