@@ -1,6 +1,6 @@
 """``flask --app app scans …``: the scan lake from the command line (see :mod:`o2o.lake`).
 
-    scans export --to DIR                      every scan of the database → partitioned GeoParquet
+    scans export --to DIR [--incremental]      every scan of the database → partitioned GeoParquet
     scans generate DIR --count N               N generated festival scans → the same layout
     scans heatmap DIR --res 7 [filters]        counted scans per H3 cell (CSV, or GeoJSON with --output x.geojson)
     scans regions DIR --level province         counted scans per province or city
@@ -104,25 +104,33 @@ def scans_group():
               help="Lake directory (replaced as a whole when the export finishes).")
 @click.option("--batch-size", type=click.IntRange(1000, 10_000_000), default=500_000, show_default=True,
               help="Scans read from the database at a time.")
+@click.option("--incremental", is_flag=True,
+              help="Only add the scans newer than the lake's last export (new files; nothing rewritten).")
 @with_appcontext
-def export_command(out_dir, batch_size):
+def export_command(out_dir, batch_size, incremental):
     """Write every scan (counted or not; no client hash) as GeoParquet by Beijing day and province."""
     from tqdm import tqdm
 
+    from .lake import layout
     from .lake.export import export_scans
 
     repo = _repo()
     try:
         repo.migrate()
         total = repo.count_scans()
+        manifest = layout.read_manifest(out_dir) if incremental else None
+        if manifest:
+            total = max(0, total - int(manifest.get("rows", 0)))
         with tqdm(total=total, desc="exporting scans", unit="scan", unit_scale=True, file=sys.stderr) as bar:
             try:
-                summary = export_scans(repo, out_dir, batch_size=batch_size, progress=bar.update)
+                summary = export_scans(repo, out_dir, batch_size=batch_size, progress=bar.update,
+                                       incremental=incremental)
             except ValueError as exc:
                 raise _lake_error(exc) from None
     finally:
         repo.close()
-    click.echo(f"exported {summary['rows']:,} scans to {out_dir}: {summary['files']} files in "
+    what = "added" if manifest else "exported"
+    click.echo(f"{what} {summary['rows']:,} scans to {out_dir}: {summary['files']} files in "
                f"{summary['partitions']} partitions over {summary['days']} days, "
                f"{summary['bytes'] / 1e6:.1f} MB, in {summary['seconds']:.1f} s")
 

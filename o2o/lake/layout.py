@@ -152,7 +152,8 @@ class PartitionWriter:
     """
 
     def __init__(self, root: Path, row_group_rows: int = ROW_GROUP_ROWS, max_buffered_rows: int = 2_000_000,
-                 max_open: int = 128, max_file_rows: int = MAX_FILE_ROWS, compression: str = COMPRESSION):
+                 max_open: int = 128, max_file_rows: int = MAX_FILE_ROWS, compression: str = COMPRESSION,
+                 prefix: str = "part-"):
         self.root = Path(root)
         self.row_group_rows = row_group_rows
         self.max_buffered_rows = max_buffered_rows
@@ -160,6 +161,7 @@ class PartitionWriter:
         self.max_file_rows = max_file_rows
         self._file_rows: dict[str, int] = {}
         self.compression = compression
+        self.prefix = prefix
         self.schema = schema_with_geo()
         self._buffers: dict[str, list[pa.Table]] = {}
         self._buffered: dict[str, int] = {}
@@ -191,7 +193,7 @@ class PartitionWriter:
             self._file_rows[oldest_key] = 0
         part = self._next_part.get(key, 0)
         self._next_part[key] = part + 1
-        path = self.root / key / f"part-{part:05d}.parquet"
+        path = self.root / key / f"{self.prefix}{part:05d}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = pq.ParquetWriter(path, self.schema, compression=self.compression, write_statistics=True,
                                   use_dictionary=[c for c in COLUMNS if c not in DELTA_COLUMNS],
@@ -292,7 +294,9 @@ def write_manifest(root: Path, summary: dict, **extra) -> None:
             "partitioning": list(PARTITION_COLUMNS),
             "day": "calendar day of scanned_at in Beijing time (UTC+8)",
             "columns": list(COLUMNS), **summary, **extra}
-    (Path(root) / MANIFEST).write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp = Path(root) / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, Path(root) / MANIFEST)
 
 
 def read_manifest(root) -> dict | None:

@@ -218,6 +218,36 @@ def test_missing_and_awkward_provinces_round_trip(tmp_path):
         assert fn(out, 7, since=ELEVENTH)[1] == 3
 
 
+def test_incremental_export_adds_only_new_scans(tmp_path):
+    rows = [_scan(i, "上海市" if i % 2 else "江苏省", "某市", ELEVENTH + 60 * i) for i in range(1, 101)]
+    repo = FakeRepo(rows[:60])
+    out = tmp_path / "lake"
+    assert export_scans(repo, out, incremental=True)["rows"] == 60      # no lake yet: a full export
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
+    repo.rows = rows
+    added = export_scans(repo, out, incremental=True, batch_size=25)
+    assert added["rows"] == 40 and added["max_scan_id"] == 100
+    assert {p: p.stat().st_mtime_ns for p in before} == before          # nothing rewritten
+    assert len(list(out.rglob("*.parquet"))) == len(before) + added["files"]
+    assert sorted(lake_table(out)["scan_id"]) == list(range(1, 101))
+    manifest = layout.read_manifest(out)
+    assert manifest["rows"] == 100 and manifest["max_scan_id"] == 100 and len(manifest["exports"]) == 2
+    assert export_scans(repo, out, incremental=True)["rows"] == 0
+    assert len(lake_table(out)) == 100 and layout.read_manifest(out)["rows"] == 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake"]
+
+    class Skipping(FakeRepo):
+        asked = None
+
+        def scan_batches(self, batch_size=500_000, after_id=0):
+            Skipping.asked = after_id
+            yield from FakeRepo(self.rows[after_id:]).scan_batches(batch_size)
+
+    more = rows + [_scan(i, "上海市", "某市", ELEVENTH + 60 * i) for i in range(101, 111)]
+    assert export_scans(Skipping(more), out, incremental=True)["rows"] == 10 and Skipping.asked == 100
+    assert sorted(lake_table(out)["scan_id"]) == list(range(1, 111))
+
+
 def test_partition_writer_bounds_files_and_row_groups(tmp_path):
     rows = [_scan(i, "上海市", "上海市", ELEVENTH + i) for i in range(1, 2_501)]
     from o2o.lake.export import batch_table, write_partitioned
@@ -440,6 +470,8 @@ def test_cli_export_heatmap_and_regions(runner, db, tmp_path):
     assert result.exit_code == 0, result.output
     assert "exported 60,000 scans" in result.output and "exporting scans" in result.output  # the bar
     assert len(lake_table(lake_dir)) == 60_000
+    result = runner.invoke(args=["scans", "export", "--to", str(lake_dir), "--incremental"])
+    assert result.exit_code == 0 and "added 0 scans" in result.output, result.output
 
     since, until = "2026-11-10T20:00:00+08:00", "2026-11-11T02:00:00+08:00"
     window = Window(parse_time(since), parse_time(until))
