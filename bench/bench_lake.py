@@ -76,6 +76,22 @@ def _worker_rss():
     return psutil.Process().memory_info().rss
 
 
+def column_bytes(lake: Path) -> dict:
+    """Compressed bytes per scan of each column, over every file of the lake."""
+    import pyarrow.parquet as pq
+
+    sizes, rows = {}, 0
+    for f in sorted(lake.glob("day=*/province=*/*.parquet")):
+        md = pq.ParquetFile(f).metadata
+        rows += md.num_rows
+        for i in range(md.num_row_groups):
+            rg = md.row_group(i)
+            for j in range(rg.num_columns):
+                c = rg.column(j)
+                sizes[c.path_in_schema] = sizes.get(c.path_in_schema, 0) + c.total_compressed_size
+    return {k: v / rows for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])}
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -128,6 +144,8 @@ def main() -> int:
         with PeakRSS() as gen_mem:
             t_gen, gen = timed(lambda: generate_lake(lake, args.scans, random_seed=1111, stores=stores))
         print(f"  {t_gen:.1f} s, {gen['bytes'] / 1e6:.1f} MB in {gen['files']} files", flush=True)
+        per_col = column_bytes(lake)
+        file_sizes = sorted(f.stat().st_size for f in lake.glob("day=*/province=*/*.parquet"))
         exp = None
         if args.export_scans:
             print(f"export rate: seeding and exporting {args.export_scans:,} scans …", flush=True)
@@ -248,7 +266,15 @@ def main() -> int:
         f"{gen['bytes'] / 1e6:.1f} MB in {gen['files']} files and {gen['partitions']} partitions, "
         f"**{bytes_per_scan:.1f} bytes per scan** (zstd; ids and times delta-encoded; WKB point plus lon/lat "
         f"columns; no client hash); the writer's peak memory {(gen_mem.peak - gen_mem.start) / 1e6:.0f} MB above "
-        f"its start.",
+        f"its start. Files from {file_sizes[0] / 1e6:.2f} to {file_sizes[-1] / 1e6:.1f} MB (median "
+        f"{file_sizes[len(file_sizes) // 2] / 1e6:.2f} MB).",
+        "",
+        "Compressed bytes per scan by column (what each question reads): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in per_col.items())
+        + f". The heatmap reads lon + lat ({per_col.get('lon', 0) + per_col.get('lat', 0):.2f} B/scan, "
+        f"plus counted {per_col.get('counted', 0):.2f}); per province reads store_id, city, brand "
+        f"({per_col.get('store_id', 0) + per_col.get('city', 0) + per_col.get('brand', 0):.2f} B/scan); "
+        f"the province and day come from the directory names.",
     ]
     if exp:
         lines += ["",
