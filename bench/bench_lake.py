@@ -20,7 +20,6 @@ Medians and the ratio of each median to the single-process median of the same qu
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import statistics
 import sys
@@ -66,14 +65,27 @@ class PeakRSS:
         self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
-def _worker_peak_rss_kb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def _start_rss_sampler(dask_worker):
+    """On a worker: sample its resident memory every 10 ms, keep the highest (ru_maxrss would
+    count the parent's memory the worker process was spawned from)."""
+    import threading
 
-
-def _worker_rss():
     import psutil
 
-    return psutil.Process().memory_info().rss
+    proc = psutil.Process()
+    dask_worker.o2o_peak_rss = proc.memory_info().rss
+
+    def sample():
+        while True:
+            dask_worker.o2o_peak_rss = max(dask_worker.o2o_peak_rss, proc.memory_info().rss)
+            time.sleep(0.01)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return dask_worker.o2o_peak_rss
+
+
+def _peak_rss(dask_worker):
+    return dask_worker.o2o_peak_rss
 
 
 def column_bytes(lake: Path) -> dict:
@@ -169,7 +181,7 @@ def main() -> int:
         answers, peaks = {}, {}
         with query.dask_client("local", n_workers=2, threads_per_worker=1) as c21, \
                 query.dask_client("local", n_workers=1, threads_per_worker=2) as c12:
-            base_rss = max(list(c21.run(_worker_rss).values()) + list(c12.run(_worker_rss).values()))
+            base_rss = max(list(c21.run(_start_rss_sampler).values()) + list(c12.run(_start_rss_sampler).values()))
             clients = {"dask 2×1": (c21, "files"), "dask 1×2": (c12, "files"), "dask 2×1 read_parquet": (c21, "read_parquet")}
 
             def run(config, q):
@@ -199,8 +211,8 @@ def main() -> int:
                             t, out = timed(lambda: run(config, q))
                         times[(config, q)].append(t)
                         answers.setdefault(q, {})[config] = out
-            peaks["dask 2×1"] = max(c21.run(_worker_peak_rss_kb).values()) * 1024
-            peaks["dask 1×2"] = max(c12.run(_worker_peak_rss_kb).values()) * 1024
+            peaks["dask 2×1"] = max(c21.run(_peak_rss).values())
+            peaks["dask 1×2"] = max(c12.run(_peak_rss).values())
             peaks["local"] = local_mem.peak
 
         for q, by_config in answers.items():
@@ -281,7 +293,7 @@ def main() -> int:
                   f"**Export from the database.** `export_scans` read {exp['scans']:,} scans from SQLite "
                   f"(seeded with 30,000 stores in {exp['seed_s']:.1f} s) and wrote them in {exp['export_s']:.1f} s = "
                   f"{exp['scans'] / exp['export_s'] / 1e3:.0f} k scans/s ({exp['bytes'] / exp['scans']:.1f} bytes per scan "
-                  f"in {exp['files']} files; peak memory {exp['peak_mb']:.0f} MB above its start with 500,000-row batches)."]
+                  f"in {exp['files']} files; peak memory {exp['peak_mb']:.0f} MB above its start, reading 100,000-scan batches)."]
     lines += [
         "",
         f"**Reading.** Median of {args.runs} runs after a warm-up, configurations in rotating order, every "

@@ -102,8 +102,8 @@ def scans_group():
 @scans_group.command("export")
 @click.option("--to", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Lake directory (replaced as a whole when the export finishes).")
-@click.option("--batch-size", type=click.IntRange(1000, 10_000_000), default=500_000, show_default=True,
-              help="Scans read from the database at a time.")
+@click.option("--batch-size", type=click.IntRange(1000, 10_000_000), default=100_000, show_default=True,
+              help="Scans read from the database at a time (memory: about 350 bytes each).")
 @click.option("--incremental", is_flag=True,
               help="Only add the scans newer than the lake's last export (new files; nothing rewritten).")
 @with_appcontext

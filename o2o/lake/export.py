@@ -124,7 +124,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def export_scans(repo: StoreRepository, out_dir, batch_size: int = 500_000,
+def export_scans(repo: StoreRepository, out_dir, batch_size: int = 100_000,
                  progress: Callable[[int], None] | None = None,
                  row_group_rows: int = layout.ROW_GROUP_ROWS, incremental: bool = False) -> dict:
     """Write every scan (counted or not) of ``repo`` to a partitioned GeoParquet lake at ``out_dir``.
