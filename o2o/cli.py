@@ -336,3 +336,4 @@ COMMANDS = (seed_command, export_command, retailer_group, analyst_group, import_
 def register_commands(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
+    __import__("o2o.lake_cli", fromlist=["register"]).register(app)  # `scans …`: the scan lake (o2o/lake_cli.py)
