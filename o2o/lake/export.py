@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import shutil
 import time
@@ -83,19 +82,8 @@ def write_partitioned(writer: layout.PartitionWriter, table: pa.Table, days: np.
 
 
 def _batches_after(repo, batch_size: int, after_id: int):
-    """Scan batches with ids above ``after_id``: the repository skips the rest itself when its
-    ``scan_batches`` takes ``after_id``; otherwise the older rows are read and dropped here."""
-    try:
-        accepts = "after_id" in inspect.signature(repo.scan_batches).parameters
-    except (TypeError, ValueError):
-        accepts = False
-    if accepts:
-        yield from repo.scan_batches(batch_size, after_id=after_id)
-        return
-    for rows in repo.scan_batches(batch_size):
-        if rows and rows[-1][_F["id"]] <= after_id:   # batches come in id order
-            continue
-        yield [r for r in rows if r[_F["id"]] > after_id]
+    """Scan batches with ids above ``after_id`` (the repository skips the older rows itself)."""
+    return repo.scan_batches(batch_size, after_id=after_id)
 
 
 def _write(repo, root: Path, batches, progress, row_group_rows, prefix="part-") -> dict:

@@ -600,8 +600,8 @@ class PostgisRepository:
     def count_scans(self, counted_only: bool = False) -> int:
         return self._read("SELECT count(*) FROM scans" + (" WHERE counted" if counted_only else ""), one=True)[0]
 
-    def scan_batches(self, batch_size: int = 500_000) -> Iterator[list[tuple]]:
-        last = 0
+    def scan_batches(self, batch_size: int = 500_000, after_id: int = 0) -> Iterator[list[tuple]]:
+        last = int(after_id)
         while True:
             rows = self._read(
                 "SELECT id, store_id, retailer_id, brand, category, lon, lat, province, city,"

@@ -452,9 +452,9 @@ class SqliteRepository:
             " JOIN stores s ON s.id = sc.store_id JOIN retailers r ON r.id = s.retailer_id"
             f" WHERE {window}{flt} GROUP BY hour ORDER BY hour", params + fparams).fetchall()
 
-    def scan_batches(self, batch_size: int = 500_000) -> Iterator[list[tuple]]:
+    def scan_batches(self, batch_size: int = 500_000, after_id: int = 0) -> Iterator[list[tuple]]:
         """Every scan, in id order, as lists of tuples in SCAN_FIELDS order (keyset-paged)."""
-        last = 0
+        last = int(after_id)
         while True:
             rows = self.conn.execute(
                 "SELECT id, store_id, retailer_id, brand, category, lon, lat, province, city, scanned_at,"

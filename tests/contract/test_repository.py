@@ -232,6 +232,8 @@ def test_scans_count_once_per_client_window_and_never_bots(repo):
     assert [r["counted"] for r in rows] == [1, 0, 1, 1, 0] and rows[4]["client_kind"] == "bot"
     assert all(type(r["counted"]) is int and type(r["scanned_at"]) is int for r in rows)
     assert repo.scan_time_range() == (t, t + 3600)
+    later = [r for b in repo.scan_batches(batch_size=10, after_id=rows[2]["id"]) for r in b]
+    assert [r[0] for r in later] == [rows[3]["id"], rows[4]["id"]]
 
 
 def test_scan_aggregations_agree_with_a_count_by_hand(repo):
