@@ -336,4 +336,6 @@ COMMANDS = (seed_command, export_command, retailer_group, analyst_group, import_
 def register_commands(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)
-    __import__("o2o.lake_cli", fromlist=["register"]).register(app)  # `scans …`: the scan lake (o2o/lake_cli.py)
+    from .lake_cli import register as register_lake
+
+    register_lake(app)  # `scans …`: the scan lake

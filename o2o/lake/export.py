@@ -81,9 +81,21 @@ def write_partitioned(writer: layout.PartitionWriter, table: pa.Table, days: np.
         writer.write(day, province, taken.slice(s, e - s))
 
 
-def _batches_after(repo, batch_size: int, after_id: int):
-    """Scan batches with ids above ``after_id`` (the repository skips the older rows itself)."""
-    return repo.scan_batches(batch_size, after_id=after_id)
+def _settled(batches, cutoff: int | None):
+    """Batches up to (not including) the first scan recorded at or after ``cutoff`` (epoch s).
+
+    Ids are handed out before commit: a scan still being written can hold an id below one already
+    committed. Stopping short of the last few minutes, where such a scan could still be, means a
+    later run never has to look below its high-water mark."""
+    at = _F["scanned_at"]
+    for rows in batches:
+        if cutoff is not None:
+            fresh = next((i for i, r in enumerate(rows) if r[at] >= cutoff), None)
+            if fresh is not None:
+                if fresh:
+                    yield rows[:fresh]
+                return
+        yield rows
 
 
 def _write(repo, root: Path, batches, progress, row_group_rows, prefix="part-") -> dict:
@@ -112,9 +124,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+SETTLE_S = 300  # no /go transaction lives this long
+
+
 def export_scans(repo: StoreRepository, out_dir, batch_size: int = 100_000,
                  progress: Callable[[int], None] | None = None,
-                 row_group_rows: int = layout.ROW_GROUP_ROWS, incremental: bool = False) -> dict:
+                 row_group_rows: int = layout.ROW_GROUP_ROWS, incremental: bool = False,
+                 settle_s: int | None = SETTLE_S, now: float | None = None) -> dict:
     """Write every scan (counted or not) of ``repo`` to a partitioned GeoParquet lake at ``out_dir``.
 
     Reads ``repo.scan_batches(batch_size)`` one batch at a time: memory holds one batch plus the
@@ -127,15 +143,20 @@ def export_scans(repo: StoreRepository, out_dir, batch_size: int = 100_000,
       their partitions (each rename atomic), then the manifest is updated. Scans are never
       changed once written, so appending by id is exact; without a lake it is a full export.
 
+    Scans of the last ``settle_s`` seconds are left for the next run (see :func:`_settled`);
+    ``settle_s=None`` exports everything there is.
+
     Returns ``{"rows", "files", "partitions", "days", "bytes", "max_scan_id", "seconds"}`` of
     what this run wrote (``rows`` 0 when an incremental run found nothing new).
     """
     t0 = time.perf_counter()
+    cutoff = None if settle_s is None else int((time.time() if now is None else now) - settle_s)
     out = Path(out_dir)
     manifest = layout.read_manifest(out) if incremental else None
     if manifest is None:
         with layout.Staging(out) as tmp:
-            summary = _write(repo, Path(tmp), repo.scan_batches(batch_size), progress, row_group_rows)
+            summary = _write(repo, Path(tmp), _settled(repo.scan_batches(batch_size), cutoff), progress,
+                             row_group_rows)
             summary.pop("new_files")
             summary["seconds"] = round(time.perf_counter() - t0, 3)
             layout.write_manifest(tmp, {**summary, "exports": [{"at": _now(), "rows": summary["rows"],
@@ -148,7 +169,8 @@ def export_scans(repo: StoreRepository, out_dir, batch_size: int = 100_000,
     staging = out.parent / f".{out.name}.inc-{os.getpid()}-{time.time_ns()}"
     staging.mkdir()
     try:
-        summary = _write(repo, staging, _batches_after(repo, batch_size, after), progress, row_group_rows,
+        summary = _write(repo, staging, _settled(repo.scan_batches(batch_size, after_id=after), cutoff),
+                         progress, row_group_rows,
                          prefix=f"part-s{after + 1:012d}-")
         for rel in summary.pop("new_files"):
             target = out / rel

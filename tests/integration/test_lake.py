@@ -555,3 +555,15 @@ def test_postgis_exports_the_same_lake(db_path, lake, tmp_path, request):
     got = lake_table(tmp_path / "pg-lake").sort_values(key).reset_index(drop=True)
     assert summary["rows"] == len(want) == 60_000
     pd.testing.assert_frame_equal(got[sorted(got.columns)], want[sorted(want.columns)], check_categorical=False)
+
+
+def test_export_leaves_the_last_minutes_for_the_next_run(tmp_path):
+    """A scan still being written may hold a lower id than one already committed: the export
+    stops short of the settling period, and the next incremental run takes the rest."""
+    t = 1_762_790_400
+    rows = [_scan(i, "上海市", "上海市", t + i * 60) for i in range(1, 11)]
+    repo = FakeRepo(rows)
+    first = export_scans(repo, tmp_path / "lake", now=t + 6 * 60 + 300, settle_s=300)
+    assert first["rows"] == 5 and first["max_scan_id"] == 5  # scans 6-10 are within 300 s of "now"
+    again = export_scans(repo, tmp_path / "lake", incremental=True, now=t + 3600, settle_s=300)
+    assert again["rows"] == 5 and again["max_scan_id"] == 10
