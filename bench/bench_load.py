@@ -164,6 +164,9 @@ def table(results: dict, seconds: int) -> str:
         lines.append(f"| {label} | {sum(codes.values()):,} | {float(row['Requests/s']):,.0f} | "
                      f"{row['50%']} | {row['95%']} | {row['99%']} | {float(row['Max Response Time']):,.0f} | "
                      f"{four} | {five} |")
+    fours = [f"`{name}` {code}×{n}" for name, by in sorted(results["status"].items())
+             for code, n in sorted(by.items()) if code.startswith("4")]
+    lines += ["", "4xx by request and status: " + (", ".join(fours) if fours else "none") + "."]
     return "\n".join(lines)
 
 
