@@ -311,7 +311,7 @@ def main() -> int:
         "",
         f"Per core on Dask (2 × 1: counted scans ÷ (median s × 2 cores)): heatmap "
         f"{per_core_heat / 1e6:.1f} M scans/s with store points deduplicated, {per_core_rows / 1e6:.1f} M with "
-        f"H3 per row; per province {per_core_regions / 1e6:.1f} M. These are the rates `docs/deploy.md ("Scans beyond one machine")` "
+        f"H3 per row; per province {per_core_regions / 1e6:.1f} M. These are the rates `docs/deploy.md` ('Scans beyond one machine') "
         f"sizes the 1,000,000,000-scan cluster with.",
         "",
         note,

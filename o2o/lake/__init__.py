@@ -6,7 +6,7 @@
 * :func:`heatmap`, :func:`regions` — on Dask (a ``Client`` of a LocalCluster or of any cluster);
   :func:`heatmap_local`, :func:`regions_local` — the same answers in this process.
 
-See :mod:`.layout` for the files and ``docs/deploy.md ("Scans beyond one machine")`` for running it at scale.
+See :mod:`.layout` for the files and ``docs/deploy.md`` ("Scans beyond one machine") for running it at scale.
 Nothing here is imported by the web app; pandas, pyarrow and Dask load on first use.
 """
 

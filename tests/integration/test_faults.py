@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -29,8 +24,8 @@ from o2o.web import create_app
 
 from .. import conftest
 from ..conftest import bearer
+from ..servers import kill, start_gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 
 
@@ -94,31 +89,8 @@ def test_a_short_lock_is_waited_out(app, db_url, keys):
 
 
 # ------------------------------------------------------------------ SIGKILL in the middle of an atomic import
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(url: str):
-    env = dict(os.environ, O2O_DATABASE_URL=url, O2O_SEED_STORES="0", O2O_SECRET_KEY="t", O2O_TILES="none",
-               O2O_WRITES_PER_MINUTE="100000")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "--timeout", "300",
-                             "--no-control-socket", "--bind", f"127.0.0.1:{port}", "app:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return proc, base
-        except OSError:
-            time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail("gunicorn did not start")
+    return start_gunicorn(url, workers=1, timeout_s=300, O2O_WRITES_PER_MINUTE="100000")
 
 
 def _csv(n: int) -> bytes:
@@ -199,8 +171,7 @@ def test_sigkill_during_an_atomic_import_stores_all_or_nothing(backend, tmp_path
         assert time.time() < deadline and poster.is_alive(), f"the import never started writing: {result}"
         time.sleep(0.05)
     time.sleep(0.3)  # well inside the write: some rows are written, none committed
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(10)
+    kill(proc, signal.SIGKILL)
     poster.join(30)
     assert "status" not in result, result  # it really died mid-import
 
@@ -224,8 +195,7 @@ def test_sigkill_during_an_atomic_import_stores_all_or_nothing(backend, tmp_path
         _post_import(base, key, body, again)
         assert again.get("status") == 200, again
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
+        kill(proc)
     repo = open_repository(url)
     assert repo.count_stores() == 1500
     repo.close()

@@ -4,7 +4,6 @@ with the SQL analytics path on the same database."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np

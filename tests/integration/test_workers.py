@@ -1,11 +1,6 @@
 """Several gunicorn workers: a store registered, moved or closed through one is seen by all."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,15 +10,10 @@ from o2o.services import accounts
 from o2o.storage import open_repository
 
 from .. import conftest
+from ..servers import kill, start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(url, method="GET", body=None, key=None):
@@ -51,29 +41,13 @@ def gunicorn(request, tmp_path_factory):
 
 
 def _serve(url):
-    env = dict(os.environ, O2O_DATABASE_URL=url, O2O_SEED_STORES="300", O2O_SEED_SCANS="0",
-               O2O_SECRET_KEY="t", O2O_TILES="none")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "3", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
-                             "app:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if _call(base + "/healthz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+    proc, base = start_gunicorn(url, workers=3, seed_stores=300)
     repo = open_repository(url)
     _, key = accounts.create_retailer(repo, "Worker Test Co", ["workers.tmall.com"])
     repo.close()
     _DB_URLS[base] = url
     yield base, key
-    proc.terminate()
-    proc.wait(10)
+    kill(proc)
 
 
 _DB_URLS: dict[str, str] = {}
