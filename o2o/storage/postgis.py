@@ -124,6 +124,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX scans_store_time ON scans (store_id, counted, scanned_at);
     CREATE INDEX scans_counted_time ON scans (counted, scanned_at);
     """,
+    # 5: sessions ended by signing out, kept until they would have expired anyway.
+    """
+    CREATE TABLE ended_sessions (sid text PRIMARY KEY, expires_at timestamptz NOT NULL);
+    CREATE INDEX ended_sessions_expiry ON ended_sessions (expires_at);
+    """,
 ]
 
 _WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",
@@ -658,6 +663,17 @@ class PostgisRepository:
         return [tuple(r) for r in self._read(
             "SELECT s.id, s.lon, s.lat, s.brand, r.name, s.category, s.province, s.city FROM stores s"
             f" JOIN retailers r ON r.id = s.retailer_id WHERE s.status = 'open'{flt}", params)]
+
+    # --------------------------------------------------------------------------- sessions
+    def end_session(self, sid: str, expires_at: int) -> None:
+        """Remember a signed-out session until ``expires_at`` (epoch s); forget expired ones."""
+        with self.transaction():
+            self._tx.execute("DELETE FROM ended_sessions WHERE expires_at < now()")
+            self._tx.execute("INSERT INTO ended_sessions (sid, expires_at) VALUES (%s, to_timestamp(%s))"
+                             " ON CONFLICT DO NOTHING", (sid, int(expires_at)))
+
+    def session_ended(self, sid: str) -> bool:
+        return self._read("SELECT 1 FROM ended_sessions WHERE sid = %s", (sid,), one=True) is not None
 
     # --------------------------------------------------------------------------- whole tables
     _DUMP_EXPR = {"created_at": _ts("created_at"), "updated_at": _ts("updated_at"),

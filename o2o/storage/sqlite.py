@@ -128,6 +128,11 @@ MIGRATIONS: list[str] = [
         DELETE FROM stores_rtree WHERE id = old.id;
     END;
     """,
+    # 7: sessions ended by signing out, kept until they would have expired anyway.
+    """
+    CREATE TABLE ended_sessions (sid TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE INDEX ended_sessions_expiry ON ended_sessions (expires_at);
+    """,
 ]
 
 _WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",
@@ -584,6 +589,17 @@ class SqliteRepository:
             rows = self.conn.execute(f"SELECT * FROM stores WHERE id IN ({','.join('?' * len(chunk))})", chunk)
             out.update({r["id"]: dict(r) for r in rows})
         return out
+
+    # --------------------------------------------------------------------------- sessions
+    def end_session(self, sid: str, expires_at: int) -> None:
+        """Remember a signed-out session until ``expires_at`` (epoch s); forget expired ones."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM ended_sessions WHERE expires_at < strftime('%s', 'now')")
+            self.conn.execute("INSERT OR IGNORE INTO ended_sessions (sid, expires_at) VALUES (?, ?)",
+                              (sid, int(expires_at)))
+
+    def session_ended(self, sid: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM ended_sessions WHERE sid = ?", (sid,)).fetchone() is not None
 
     # --------------------------------------------------------------------------- whole tables
     def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]:

@@ -1,7 +1,8 @@
 """Who is asking: ``Authorization: Bearer KEY`` for scripts, a signed session cookie for pages.
 
 A session made by signing in with a key remembers the key's fingerprint, so rotating or revoking
-the key ends the session too. Requests that change data through a session must carry the
+the key ends the session too; signing out records the session's id on the server, so a copy of
+the cookie taken before stops working as well. Requests that change data through a session must carry the
 session's CSRF token (header ``X-CSRFToken`` or form field ``csrf_token``); Bearer requests need
 none, since a browser never adds that header by itself.
 """
@@ -9,6 +10,8 @@ none, since a browser never adds that header by itself.
 from __future__ import annotations
 
 import functools
+import secrets
+import time
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
@@ -41,13 +44,19 @@ def sign_in(key: str) -> accounts.Principal | None:
     principal = accounts.authenticate(repo(), key)
     if principal is not None:
         session.clear()
-        session[SESSION_KEY] = {"kind": principal.kind, "id": principal.id, "fp": principal.key_fingerprint}
+        # ``sid`` names this sign-in, so that signing out can end it on the server too: the
+        # cookie alone is stateless, and a copy taken before sign-out would otherwise stay valid.
+        session[SESSION_KEY] = {"kind": principal.kind, "id": principal.id, "fp": principal.key_fingerprint,
+                                "sid": secrets.token_urlsafe(18), "at": int(time.time())}
         session.permanent = True
     return principal
 
 
 def sign_out() -> None:
-    session.pop(SESSION_KEY, None)
+    data = session.pop(SESSION_KEY, None)
+    if data and data.get("sid"):
+        lifetime = current_app.permanent_session_lifetime.total_seconds()
+        repo().end_session(data["sid"], int(data.get("at", time.time()) + lifetime) + 60)
 
 
 def session_principal() -> accounts.Principal | None:
@@ -58,6 +67,9 @@ def session_principal() -> accounts.Principal | None:
     row = repo().principal_by_id(table, int(data.get("id", 0)))
     if not row or not row.get("key_hash") or row["key_hash"][:16] != data.get("fp"):
         session.pop(SESSION_KEY, None)  # key rotated or revoked since
+        return None
+    if not data.get("sid") or repo().session_ended(data["sid"]):
+        session.pop(SESSION_KEY, None)  # signed out (this cookie is a copy of an ended session)
         return None
     return accounts.Principal(kind=data["kind"], id=row["id"], name=row["name"],
                               domains=tuple(row.get("domains") or ()), key_fingerprint=data["fp"])

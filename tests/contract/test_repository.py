@@ -338,3 +338,16 @@ def test_nearest_handles_the_antimeridian_and_the_poles(repo):
     assert sorted(repo.get_store(i)["external_id"] for i, _ in near_pole) == ["E3", "E4"]
     everything = repo.nearest(0.0, -60.0, 10)
     assert len(everything) == 4 and everything[-1][1] < math.pi * 6_371_008.8
+
+
+def test_ended_sessions_are_remembered_until_they_expire(repo):
+    import time
+
+    now = int(time.time())
+    assert repo.session_ended("abc") is False
+    repo.end_session("abc", now + 3600)
+    repo.end_session("abc", now + 3600)  # twice is harmless
+    repo.end_session("old", now - 10)
+    assert repo.session_ended("abc") is True
+    repo.end_session("later", now + 60)  # each call forgets the expired ones
+    assert repo.session_ended("old") is False and repo.session_ended("later") is True

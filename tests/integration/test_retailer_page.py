@@ -63,3 +63,21 @@ def test_sign_out(client, keys):
 def test_sign_in_is_rate_limited(client, keys):
     codes = [sign_in(client, "o2o_r_1_" + "q" * 43).status_code for _ in range(12)]
     assert codes[:10] == [401] * 10 and 429 in codes[10:]
+
+
+def test_signing_out_ends_the_session_on_the_server_too(app, keys):
+    """A copy of the session cookie taken before signing out stops working (ASVS 3.3.1)."""
+    client = app.test_client()
+    sign_in(client, keys["retailer"])
+    assert client.get("/api/v1/retailer/stores").status_code == 200
+    cookie = client.get_cookie("session") or client.get_cookie("__Host-session")
+    copy = app.test_client()
+    copy.set_cookie(cookie.key, cookie.value)
+    assert copy.get("/api/v1/retailer/stores").status_code == 200  # the copy works while signed in
+    html = client.get("/retailer").get_data(as_text=True)
+    client.post("/retailer/sign-out", data={"csrf_token": csrf_of(html)})
+    assert copy.get("/api/v1/retailer/stores").status_code == 401
+    assert 'id="store-form"' not in copy.get("/retailer").get_data(as_text=True)
+    # Signing in again makes a new session that works.
+    sign_in(client, keys["retailer"])
+    assert client.get("/api/v1/retailer/stores").status_code == 200
