@@ -6,6 +6,8 @@ import pytest
 
 from o2o.web import flask_cli_command
 
+pytestmark = pytest.mark.both_backends
+
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
 
 

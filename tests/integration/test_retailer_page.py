@@ -2,6 +2,10 @@
 
 import re
 
+import pytest
+
+pytestmark = pytest.mark.both_backends
+
 STORE = {"name": "会话门店", "brand": "SessionBrand", "category": "Apparel", "lat": 31.2400, "lon": 121.4800}
 
 
