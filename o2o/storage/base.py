@@ -133,7 +133,7 @@ def open_repository(url: str, busy_timeout_ms: int | None = None) -> StoreReposi
         if busy_timeout_ms is None:
             return SqliteRepository.from_url(url)
         return SqliteRepository.from_url(url, timeout_s=busy_timeout_ms / 1000)
-    if url.startswith(("postgresql:", "postgres:")):
+    if url.startswith(("postgresql:", "postgres:", "postgresql+", "postgres+")):
         from .postgis import PostgisRepository
 
         return PostgisRepository.from_url(url)

@@ -218,8 +218,10 @@ class PostgisRepository:
 
     @classmethod
     def from_url(cls, url: str) -> "PostgisRepository":
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
+        """``postgresql://…``, ``postgres://…`` or SQLAlchemy's ``postgresql+psycopg://…``."""
+        scheme, sep, rest = url.partition("://")
+        if scheme in ("postgres", "postgresql") or scheme.startswith(("postgresql+", "postgres+")):
+            url = "postgresql://" + rest
         return cls(url)
 
     def close(self) -> None:
@@ -550,6 +552,9 @@ class PostgisRepository:
             self._tx.execute("DELETE FROM scans")
             self._tx.execute("DELETE FROM store_history")
             self._tx.execute("DELETE FROM stores")
+            # Ids start again at 1, as on SQLite: the same seed gives the same stores, ids included.
+            for table in ("scans", "store_history", "stores"):
+                self._tx.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1, false)", (table,))
             rev = self._next_rev()
             self._tx.execute("INSERT INTO meta (key, value) VALUES ('reset_rev', %s)"
                              " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(rev),))

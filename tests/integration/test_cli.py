@@ -6,10 +6,15 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from o2o.cli import COMMANDS
+from o2o.storage import open_repository
 from o2o.storage.base import STORE_FIELDS
 from o2o.storage.sqlite import SqliteRepository
 from o2o.web import create_app
+
+pytestmark = pytest.mark.both_backends
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -69,6 +74,24 @@ def test_seed_is_deterministic_and_replaces(tmp_path):
     assert len(a) == 300
     tmp_b = seeded(5)
     assert a == tmp_b
+
+
+def test_the_same_seed_gives_the_same_stores_on_both_backends(tmp_path, pg_url):
+    from o2o.cli import register_commands
+
+    got = []
+    for url in (f"sqlite:///{tmp_path / 'seed.db'}", pg_url.replace("postgresql://", "postgresql+psycopg://")):
+        app = create_app({"DATABASE_URL": url, "SEED_STORES": 0, "SECRET_KEY": "t"})
+        register_commands(app)
+        for _ in range(2):  # the second run replaces the first: ids start again
+            result = app.test_cli_runner().invoke(args=["seed", "--stores", "400", "--scans", "2000",
+                                                        "--random-seed", "7"])
+            assert result.exit_code == 0, result.output
+        repo = open_repository(url)
+        got.append(([(s["id"], s["external_id"], s["name"], s["lon"], s["lat"], s["province"], s["district"])
+                     for s in repo.iter_stores()], repo.count_scans(), repo.count_scans(counted_only=True)))
+        repo.close()
+    assert got[0] == got[1] and len(got[0][0]) == 400 and got[0][1] == 2000
 
 
 def test_first_start_seeds_an_empty_database(tmp_path):
