@@ -72,6 +72,9 @@ def migrate_data(source_url: str, target_url: str, batch_size: int = 50_000,
                         progress(table, len(batch))
                 copies.append(TableCopy(table, n, h.hexdigest()))
             target.finish_load(*marks)
+            # Signed-out sessions too, or a cookie signed out before the move would work again.
+            for sid, expires_at in source.ended_sessions():
+                target.end_session(sid, expires_at)
             if source.sync_marks() != marks or source.count_scans() != scans_before:
                 raise MigrationError("the source changed while it was copied (stop writes and run again)")
             # Read the copy back before committing: any difference rolls all of it back.

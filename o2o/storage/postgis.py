@@ -680,6 +680,11 @@ class PostgisRepository:
     def session_ended(self, sid: str) -> bool:
         return self._read("SELECT 1 FROM ended_sessions WHERE sid = %s", (sid,), one=True) is not None
 
+    def ended_sessions(self) -> list[tuple[str, int]]:
+        """(sid, expires_at) of every ended session still remembered (moved by migrate-data)."""
+        return [(r[0], int(r[1])) for r in self._read(
+            "SELECT sid, extract(epoch FROM expires_at)::bigint FROM ended_sessions ORDER BY sid COLLATE \"C\"")]
+
     # --------------------------------------------------------------------------- whole tables
     _DUMP_EXPR = {"created_at": _ts("created_at"), "updated_at": _ts("updated_at"),
                   "revoked_at": _ts("revoked_at"), "changed_at": _ts("changed_at"),

@@ -601,6 +601,10 @@ class SqliteRepository:
     def session_ended(self, sid: str) -> bool:
         return self.conn.execute("SELECT 1 FROM ended_sessions WHERE sid = ?", (sid,)).fetchone() is not None
 
+    def ended_sessions(self) -> list[tuple[str, int]]:
+        """(sid, expires_at) of every ended session still remembered (moved by migrate-data)."""
+        return [tuple(r) for r in self.conn.execute("SELECT sid, expires_at FROM ended_sessions ORDER BY sid")]
+
     # --------------------------------------------------------------------------- whole tables
     def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]:
         """Every row of a table in id order, canonical (see :func:`canonical_row`), in pages."""

@@ -70,6 +70,9 @@ def full_sqlite(tmp_path):
     first = repo.get_store(1)
     repo.update_store(1, {"name": first["name"] + "（新）", "hours": "09:00-21:00"})
     repo.update_store(2, {"status": "closed"})
+    import time
+
+    repo.end_session("signed-out-session", int(time.time()) + 3600)
     repo.close()
     return url
 
@@ -85,6 +88,7 @@ def test_sqlite_to_postgis_and_back_loses_nothing(full_sqlite, pg_url, tmp_path)
     pg = open_repository(pg_url)
     assert table_checksums(pg) == want
     assert pg.sync_marks() == open_repository(full_sqlite).sync_marks()
+    assert pg.session_ended("signed-out-session")
     # Ids continue after the copied ones.
     new_id = pg.insert_store({"retailer_id": 1, "external_id": "NEW", "name": "新店", "brand": "Uniqlo",
                               "category": "Apparel", "lon": 121.0, "lat": 31.0, "address": "路1号"})
