@@ -21,7 +21,6 @@ import argparse
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import HOST, VENV_BIN, free_port, git_state, machine_note, now_text, write_section  # noqa: E402
+from bench._common import VENV_BIN, Server, git_state, machine_note, now_text, write_section  # noqa: E402
 
 RELIABILITY = ROOT / "docs" / "reliability.md"
 
@@ -57,27 +56,13 @@ def prepare(url: str, stores: int, tmp: Path) -> tuple[str, Path]:
     return key, points
 
 
-def serve(url: str, workers: int):
-    port = free_port()
+def serve(url: str, workers: int, tmp: Path) -> Server:
     env = dict(os.environ, O2O_DATABASE_URL=url, O2O_SEED_STORES="0", O2O_SECRET_KEY="load-not-secret",
                O2O_TILES="none", O2O_WRITES_PER_MINUTE="1000000", PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--timeout", "120",
-                             "--graceful-timeout", "30", "--no-control-socket", "--bind", f"{HOST}:{port}", "app:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    base = f"http://{HOST}:{port}"
-    import urllib.request
-
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return proc, base
-        except OSError:
-            time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+    server = Server.gunicorn("app:app", workers, env, tmp / "gunicorn.log",
+                             extra=["--graceful-timeout", "30", "--no-control-socket"])
+    server.start().wait_ready(timeout=120, poll_s=0.1)
+    return server
 
 
 def run_locust(base: str, key: str, points: Path, tmp: Path, seconds: int, users: int) -> dict:
@@ -216,18 +201,17 @@ def main() -> int:
             url = f"sqlite:///{tmp / 'load.db'}"
         try:
             key, points = prepare(url, args.stores, tmp)
-            proc, base = serve(url, args.workers)
+            server = serve(url, args.workers, tmp)
             restarter = None
             if args.restart_db_at is not None:
                 restarter = Restarter(args.restart_db_at)
                 restarter.start()
             try:
-                results = run_locust(base, key, points, tmp, args.seconds, args.users)
+                results = run_locust(server.base, key, points, tmp, args.seconds, args.users)
             finally:
                 if restarter:
                     restarter.join()
-                os.killpg(proc.pid, signal.SIGTERM)  # graceful: in-flight requests finish
-                proc.wait(60)
+                server.stop()  # SIGTERM: gunicorn lets in-flight requests finish
             checks = verify(url, results, restart=restarter is not None)
         finally:
             if pg:

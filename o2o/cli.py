@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .seed import DEFAULT_RANDOM_SEED
-from .storage import open_repository
+from .storage import database_unavailable, open_repository
 
 
 def _repo():
@@ -262,11 +262,15 @@ def db_group():
 def db_upgrade():
     """Create the schema on a new database, or upgrade an older one, to the latest version."""
     url = current_app.config["O2O"]["DATABASE_URL"]
-    repo = open_repository(url)
+    repo = _open_or_fail(url)
     try:
         with repo.startup_lock():
             before = repo.schema_version()
             after = repo.migrate()
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise click.ClickException(f"{_safe_url(url)}: {exc}")
+        raise
     finally:
         repo.close()
     word = "already at" if before == after else f"upgraded from {before} to"
@@ -278,11 +282,22 @@ def db_upgrade():
 def db_version():
     """Print the schema version of the database and the latest this code knows."""
     url = current_app.config["O2O"]["DATABASE_URL"]
-    repo = open_repository(url)
+    repo = _open_or_fail(url)
     try:
         click.echo(f"{_safe_url(url)}: schema version {repo.schema_version()} (latest {repo.latest_version()})")
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise click.ClickException(f"{_safe_url(url)}: {exc}")
+        raise
     finally:
         repo.close()
+
+
+def _open_or_fail(url: str):
+    try:
+        return open_repository(url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
 
 
 def _safe_url(url: str) -> str:
@@ -320,6 +335,10 @@ def migrate_data_command(source, target, batch_size):
         copies = migrate_data(source, target, batch_size, progress)
     except MigrationError as exc:
         raise click.ClickException(f"nothing was copied: {exc}")
+    except Exception as exc:
+        if isinstance(exc, ValueError) or database_unavailable(exc):
+            raise click.ClickException(f"nothing was copied: {exc}")
+        raise
     finally:
         for bar in bars.values():
             bar.close()

@@ -123,6 +123,21 @@ class StoreRepository(Protocol):
     def set_key_hash(self, table: str, principal_id: int, key_hash: str | None) -> bool: ...
 
 
+def database_unavailable(err: BaseException) -> bool:
+    """A database that is locked, restarting or out of reach (worth a retry: a 503), as opposed
+    to a bug (a 500)."""
+    import sqlite3
+
+    if isinstance(err, sqlite3.OperationalError):
+        text = str(err).lower()
+        return "locked" in text or "busy" in text
+    if type(err).__module__.startswith(("psycopg", "psycopg_pool")):
+        from .postgis import database_unavailable as pg_unavailable
+
+        return pg_unavailable(err)
+    return False
+
+
 def open_repository(url: str, busy_timeout_ms: int | None = None) -> StoreRepository:
     """Open the backend a database URL names: ``sqlite:///PATH`` (the default) or ``postgresql://``.
 

@@ -242,12 +242,13 @@ class PostgisRepository:
         with self.pool.connection() as conn:
             yield conn
 
-    def _read(self, query, params=None, one: bool = False):
+    def _read(self, query, params=None, one: bool = False, row_factory=None):
         """Run a read; if the connection turns out dead (a server restart), retry once on a fresh one."""
         for attempt in (0, 1):
             try:
                 with self._conn() as conn:
-                    cur = conn.execute(query, params)
+                    cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
+                    cur.execute(query, params)
                     return cur.fetchone() if one else cur.fetchall()
             except psycopg.OperationalError:
                 if attempt or self._tx is not None:
@@ -255,16 +256,7 @@ class PostgisRepository:
                 self.pool.check()  # drop every idle connection that died with it
 
     def _dict_read(self, query, params=None, one: bool = False):
-        for attempt in (0, 1):
-            try:
-                with self._conn() as conn:
-                    cur = conn.cursor(row_factory=dict_row)
-                    cur.execute(query, params)
-                    return cur.fetchone() if one else cur.fetchall()
-            except psycopg.OperationalError:
-                if attempt or self._tx is not None:
-                    raise
-                self.pool.check()
+        return self._read(query, params, one, row_factory=dict_row)
 
     @contextmanager
     def transaction(self):
@@ -413,31 +405,27 @@ class PostgisRepository:
     def nearest(self, lon: float, lat: float, k: int, radius_m: float | None = None,
                 brands=None, retailers=None, categories=None) -> list[tuple[int, float]]:
         """(id, great-circle metres) of the k nearest open stores: GiST k-nearest on the sphere."""
-        flt, params = self._filters(brands, retailers, categories)
-        within = ""
-        point = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
-        args = {"lon": float(lon), "lat": float(lat), "k": int(k), "r": radius_m}
-        if radius_m is not None:
-            within = f" AND ST_DWithin(s.geog, {point}, %(r)s, false)"
-        for i, value in enumerate(params):
-            args[f"f{i}"] = value
-            flt = flt.replace("%s", f"%(f{i})s", 1)
-        join = " JOIN retailers r ON r.id = s.retailer_id" if retailers else ""
         if k <= 0:
             return []
+        point = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
+        here = [float(lon), float(lat)]
+        flt, fparams = self._filters(brands, retailers, categories)
+        within, wparams = "", []
+        if radius_m is not None:
+            within, wparams = f" AND ST_DWithin(s.geog, {point}, %s, false)", [*here, float(radius_m)]
+        join = " JOIN retailers r ON r.id = s.retailer_id" if retailers else ""
         # ORDER BY the distance alone, so the GiST index drives the scan (adding ``id`` to the ORDER BY
         # would sort every row instead). Ties at the cut are settled here: fetch one more than asked
         # and widen while the (k+1)-th is as far as the k-th, then order ties by id.
         query = (f"SELECT s.id, ST_Distance(s.geog, {point}, false) FROM stores s{join}"
-                 f" WHERE s.status = 'open'{within}{flt} ORDER BY s.geog <-> {point} LIMIT %(k)s")
-        args["k"] = int(k) + 1
+                 f" WHERE s.status = 'open'{within}{flt} ORDER BY s.geog <-> {point} LIMIT %s")
+        limit = k + 1
         while True:
-            rows = self._read(query, args)
-            if len(rows) < args["k"] or rows[k][1] != rows[k - 1][1]:
+            rows = self._read(query, [*here, *wparams, *fparams, *here, limit])
+            if len(rows) < limit or rows[k][1] != rows[k - 1][1]:
                 break
-            args["k"] *= 2
-        rows = sorted(((int(r[0]), float(r[1])) for r in rows), key=lambda r: (r[1], r[0]))
-        return rows[:k]
+            limit *= 2
+        return sorted(((int(r[0]), float(r[1])) for r in rows), key=lambda r: (r[1], r[0]))[:k]
 
     def insert_stores(self, rows: Iterable[dict]) -> int:
         """Insert new stores with COPY, in one transaction (the seed's bulk path)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..storage import database_unavailable
+
 
 class ApiError(Exception):
     """An error a client caused; rendered as JSON with its HTTP status."""
@@ -38,21 +40,6 @@ def not_found(message: str = "not found") -> ApiError:
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
           415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited", 503: "unavailable"}
-
-
-def database_unavailable(err: BaseException) -> bool:
-    """A database that is locked, restarting or out of reach (a 503), as opposed to a bug (a 500)."""
-    import sqlite3
-
-    if isinstance(err, sqlite3.OperationalError):
-        text = str(err).lower()
-        return "locked" in text or "busy" in text
-    module = type(err).__module__
-    if module.startswith(("psycopg", "psycopg_pool")):
-        from ..storage.postgis import database_unavailable as pg_unavailable
-
-        return pg_unavailable(err)
-    return False
 
 
 def _wants_json() -> bool:

@@ -21,16 +21,12 @@ from o2o.storage.base import SCAN_FIELDS, STORE_FIELDS, StoreRepository
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-@pytest.fixture(params=["sqlite", "postgis"])
-def url(request, tmp_path):
-    if request.param == "postgis":
-        return request.getfixturevalue("pg_url")
-    return f"sqlite:///{tmp_path / 'contract.db'}"
+pytestmark = pytest.mark.both_backends  # db_url: SQLite, then PostGIS
 
 
 @pytest.fixture
-def repo(url):
-    repo = open_repository(url)
+def repo(db_url):
+    repo = open_repository(db_url)
     repo.migrate()
     yield repo
     repo.close()
@@ -50,16 +46,16 @@ def test_implements_the_whole_interface(repo):
     assert [name for name in wanted if not callable(getattr(repo, name, None))] == []
 
 
-def test_schema_is_created_then_left_alone(url):
-    repo = open_repository(url)
+def test_schema_is_created_then_left_alone(db_url):
+    repo = open_repository(db_url)
     assert repo.schema_version() == 0
     assert repo.migrate() == repo.latest_version() == repo.schema_version()
     assert repo.migrate() == repo.latest_version()  # twice is harmless
     repo.close()
 
 
-def test_an_older_schema_is_upgraded_keeping_its_data(url):
-    repo = open_repository(url)
+def test_an_older_schema_is_upgraded_keeping_its_data(db_url):
+    repo = open_repository(db_url)
     repo.migrate(target=1)
     assert repo.schema_version() == 1
     rid = repo.create_retailer("Old Co", ["old.tmall.com"])
@@ -72,12 +68,12 @@ def test_an_older_schema_is_upgraded_keeping_its_data(url):
     repo.close()
 
 
-def test_two_processes_migrating_at_once_both_succeed(url):
+def test_two_processes_migrating_at_once_both_succeed(db_url):
     errors = []
 
     def run():
         try:
-            r = open_repository(url)
+            r = open_repository(db_url)
             r.migrate()
             r.close()
         except Exception as exc:  # pragma: no cover - the failure being tested for
