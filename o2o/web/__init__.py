@@ -88,12 +88,6 @@ def create_app(config: dict | None = None) -> Flask:
         repo = state.repo()
         return jsonify({"status": "ok", "stores": repo.count_stores(), "worker": os.getpid()})
 
-    @app.after_request
-    def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
 
     return app
 

@@ -6,6 +6,7 @@ OpenAPI description, so the documentation cannot drift from what is enforced.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Annotated, Any, get_args
@@ -29,6 +30,7 @@ def store_id(raw: str) -> int:
     return int(raw)
 
 
+@functools.lru_cache(maxsize=None)  # per field type, not per request
 def _is_numeric(annotation) -> bool:
     return annotation in (int, float) or (bool(get_args(annotation)) and
                                            set(get_args(annotation)) <= {int, float, type(None)})

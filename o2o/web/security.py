@@ -103,23 +103,30 @@ def init(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["with_nonce"] = with_nonce
 
+    always = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+              ("Referrer-Policy", "strict-origin-when-cross-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
+              ("Permissions-Policy", "geolocation=(self), camera=(), microphone=(), payment=()")]
+    hsts = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
     @app.after_request
     def _security_headers(response):
+        # One pass over the headers a view set, then plain appends: this runs on every answer,
+        # the nearby searches included, and each ``setdefault`` would scan the list again.
         headers = response.headers
-        if response.mimetype == "text/html":
+        present = {key.lower() for key, _ in headers.items()}
+        mimetype = response.mimetype
+        extra = [h for h in always if h[0].lower() not in present]
+        if mimetype == "text/html":
             headers["Content-Security-Policy"] = page_policy(settings.get("TILES"), g.get("csp_nonce"))
-        elif response.mimetype != "application/pdf":  # the browser's PDF viewer needs its plug-in
-            headers.setdefault("Content-Security-Policy", _NONE_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=(), payment=()")
-        if request.is_secure or https:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.mimetype in ("application/json", "application/geo+json") and request.path.startswith("/api/"):
-            headers.setdefault("Content-Disposition", 'attachment; filename="api.json"')
-        if g.get("o2o_private") or "Authorization" in request.headers or \
-                request.path.startswith(("/retailer", "/analytics")):
+        elif mimetype != "application/pdf" and "content-security-policy" not in present:
+            extra.append(("Content-Security-Policy", _NONE_POLICY))  # (the PDF viewer needs its plug-in)
+        if (request.is_secure or https) and "strict-transport-security" not in present:
+            extra.append(hsts)
+        path = request.path
+        if mimetype in ("application/json", "application/geo+json") and path.startswith("/api/") \
+                and "content-disposition" not in present:
+            extra.append(("Content-Disposition", 'attachment; filename="api.json"'))
+        headers.extend(extra)
+        if g.get("o2o_private") or "Authorization" in request.headers or path.startswith(("/retailer", "/analytics")):
             headers["Cache-Control"] = "no-store"  # a retailer's or analyst's data stays out of caches
         return response
