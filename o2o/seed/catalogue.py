@@ -27,6 +27,27 @@ FOOTWEAR = "Footwear"
 CATEGORIES = (APPAREL, SPORTS, APPLIANCES, ELECTRONICS, DEPARTMENT, SUPERMARKET, BEAUTY,
               JEWELLERY, HOME, KIDS, FOOTWEAR)
 
+# The festival's categories in Chinese, as Tmall's and Amap's menus name them. The API keeps the
+# English names as values (``category=Supermarket``); features add ``category_zh`` from here, the
+# pages show it, and the search index matches it. A category a retailer invents has no entry and
+# is shown as stored.
+CATEGORY_ZH = {
+    APPAREL: "服装", SPORTS: "运动服饰", APPLIANCES: "家电", ELECTRONICS: "数码电器",
+    DEPARTMENT: "百货商场", SUPERMARKET: "超市", BEAUTY: "美妆", JEWELLERY: "珠宝首饰",
+    HOME: "家居", KIDS: "母婴童装", FOOTWEAR: "鞋靴",
+}
+
+
+def category_zh(name: str | None) -> str | None:
+    """The Chinese name of a category, or the name as stored when it has none.
+
+    >>> category_zh("Supermarket"), category_zh("Bubble tea")
+    ('超市', 'Bubble tea')
+    """
+    if name is None:
+        return None
+    return CATEGORY_ZH.get(name, name)
+
 
 @dataclass(frozen=True)
 class Brand:
