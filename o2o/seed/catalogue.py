@@ -182,3 +182,15 @@ AREA_CODES = {
     "长春市": "0431", "石家庄市": "0311", "太原市": "0351", "南昌市": "0791", "贵阳市": "0851",
     "东莞市": "0769", "佛山市": "0757", "大连市": "0411", "兰州市": "0931", "乌鲁木齐市": "0991",
 }
+
+
+_BRAND_ZH = {b.name: b.name_zh for b in BRANDS}
+
+
+def brand_zh(name: str | None) -> str | None:
+    """A brand's Chinese name as shoppers know it, where the festival's catalogue has one.
+
+    >>> brand_zh("Uniqlo"), brand_zh("Muji")
+    ('优衣库', None)
+    """
+    return _BRAND_ZH.get(name) if name else None

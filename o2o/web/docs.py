@@ -220,6 +220,8 @@ def _schemas() -> dict:
                      coordinates={"type": "array", "items": number, "minItems": 2, "maxItems": 3}),
         "Store": obj([*store_fields, "go_url", "brand_slug", "open_now", "nav", "url"], **store_fields,
                      distance_m=number, go_url=text, brand_slug=text,
+                     category_zh={**nullable_text, "description": "The category's Chinese name (as stored if it has none)"},
+                     brand_zh={**nullable_text, "description": "The brand's Chinese name, where the catalogue knows it"},
                      open_now={"type": "boolean", "nullable": True},
                      nav=obj(["amap", "amap_marker", "geo"], amap=text, amap_marker=text, geo=text),
                      url=text),

@@ -17,6 +17,7 @@ from datetime import datetime
 import orjson
 
 from ..geo.hours import HoursError, parse_hours
+from ..seed.catalogue import brand_zh, category_zh
 from ..services.finder import brand_slug
 from . import geojson
 
@@ -56,6 +57,8 @@ class FeatureCache:
 
     def _build(self, store: dict) -> Fragment:
         props = dict(store)
+        props["category_zh"] = category_zh(store["category"])
+        props["brand_zh"] = brand_zh(store["brand"])
         props["brand_slug"] = brand_slug(store["brand"])
         props["nav"] = geojson.nav_links(store)
         props["url"] = f"/stores/{store['id']}"

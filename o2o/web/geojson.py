@@ -9,6 +9,7 @@ from flask import current_app, request, url_for
 
 from ..geo import crs as crs_mod
 from ..geo.hours import is_open_at, now_beijing
+from ..seed.catalogue import brand_zh, category_zh
 from ..services.finder import brand_slug
 
 
@@ -45,6 +46,8 @@ def store_feature(store: dict, crs: str = crs_mod.WGS84, when: datetime | None =
         lon, lat = round(lon, 7), round(lat, 7)
         props["lon"], props["lat"] = lon, lat
     props["go_url"] = go_url(store["id"])
+    props["category_zh"] = category_zh(store["category"])
+    props["brand_zh"] = brand_zh(store["brand"])
     props["brand_slug"] = brand_slug(store["brand"])
     props["open_now"] = is_open_at(store.get("hours"), when or now_beijing())
     props["nav"] = nav_links(store)
