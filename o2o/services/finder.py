@@ -9,7 +9,6 @@ import numpy as np
 from slugify import slugify
 
 from ..geo.clustering import cluster_points
-from ..geo.distance import haversine_m
 from ..geo.index import Filters, StoreIndex
 from ..storage.base import StoreRepository
 
@@ -23,23 +22,30 @@ class NearbyQuery:
     k: int = 20
     radius_m: float | None = None
     filters: Filters = field(default_factory=Filters)
-    text: str | None = None         # name, brand or address contains this
+    text: str | None = None         # words to search for (o2o.search): names, brands, places …
 
 
 @dataclass
 class NearbyResult:
     stores: list[dict]              # each with distance_m, nearest first
     nearest: dict | None = None     # set when a radius left no store: the nearest one anywhere
+    place: object | None = None     # the place a text search named (o2o.search.places.Place)
 
 
-def find_nearby(repo: StoreRepository, index: StoreIndex, query: NearbyQuery) -> NearbyResult:
+def find_nearby(repo: StoreRepository, index: StoreIndex, query: NearbyQuery, search=None) -> NearbyResult:
     """The ``k`` nearest open stores matching the filters, within ``radius_m`` if given.
+
+    With ``query.text``, the text search of ``search`` (a :class:`o2o.search.index.SearchIndex`)
+    chooses and orders the stores: those holding every word first, then the nearest (from the
+    named place's centre when the words name a place the shopper is not in).
 
     When the radius holds none, :attr:`NearbyResult.nearest` names the nearest matching store
     at any distance, so a shopper is never left with an empty answer and no way on.
     """
     if query.text:
-        return _search_nearby(repo, query)
+        if search is None:
+            raise ValueError("a text search needs the search index")
+        return _search_nearby(repo, search, query)
     ids, dist, fallback = nearby_ids(index, query)
     stores = _with_distance(repo, ids, dist)
     nearest = None
@@ -60,24 +66,15 @@ def nearby_ids(index: StoreIndex, query: NearbyQuery):
     return ids, dist, fallback
 
 
-def _search_nearby(repo: StoreRepository, query: NearbyQuery) -> NearbyResult:
-    """Text search, ranked by distance: the matches come from the database, the ranking is exact."""
-    f = query.filters
-    rows = repo.search_stores(query.text, f.brands, f.retailers, f.categories)
-    if not rows:
-        return NearbyResult([])
-    ids, lon, lat = (np.asarray(c) for c in zip(*rows))
-    dist = haversine_m(query.lon, query.lat, lon, lat)
-    order = np.lexsort((ids, dist))
-    ids, dist = ids[order], dist[order]
+def _search_nearby(repo: StoreRepository, search, query: NearbyQuery) -> NearbyResult:
+    found = search.search(query.lon, query.lat, query.text, k=query.k, radius_m=query.radius_m,
+                          filters=query.filters)
+    stores = _with_distance(repo, found.ids, found.distance_m)
     nearest = None
-    if query.radius_m is not None and not (dist[:1] <= query.radius_m).any():
-        nearest = _with_distance(repo, ids[:1], dist[:1])[0]
-        return NearbyResult([], nearest)
-    if query.radius_m is not None:
-        inside = dist <= query.radius_m
-        ids, dist = ids[inside], dist[inside]
-    return NearbyResult(_with_distance(repo, ids[: query.k], dist[: query.k]))
+    if found.fallback is not None:
+        got = _with_distance(repo, *found.fallback)
+        nearest = got[0] if got else None
+    return NearbyResult(stores, nearest, place=found.place)
 
 
 def _with_distance(repo: StoreRepository, ids, dist) -> list[dict]:

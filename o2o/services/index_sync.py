@@ -9,6 +9,7 @@ with no restart and no message bus.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from ..geo.index import StoreIndex
@@ -21,6 +22,7 @@ class IndexSync:
     def __init__(self, index: StoreIndex | None = None):
         self.index = index or StoreIndex()
         self.rev = -1
+        self.generation = 0  # counts full reloads, so followers know to reload too
         self._lock = threading.Lock()
         self.listeners = []  # called with the changed store ids, or None after a full reload
 
@@ -35,6 +37,7 @@ class IndexSync:
         columns = list(zip(*rows)) if rows else [[]] * 7
         self.index.load(*columns[:6])
         self.rev = rev
+        self.generation += 1
         for listener in self.listeners:
             listener(None)
 
@@ -54,4 +57,90 @@ class IndexSync:
                 self.rev = rev
                 for listener in self.listeners:
                     listener(changed)
+        return self.index
+
+
+class SearchSync:
+    """The text-search index of a process, built in the background and kept at the spatial
+    index's revision.
+
+    Building it (folding, pinyin, n-grams, the gazetteer) takes about a second for 30,000 stores,
+    so the app does not wait for it at start-up: a thread builds it while the first requests are
+    served, and a text search that arrives before it is ready waits for it. After that it follows
+    the :class:`IndexSync` it is paired with: when the spatial index has moved to a newer revision,
+    the stores changed since this index's revision are fetched and applied (a full reload when
+    the database was reset, e.g. re-seeded).
+    """
+
+    def __init__(self, index_sync: IndexSync, open_repo, index=None):
+        from ..search.index import SearchIndex
+
+        self.index_sync = index_sync
+        self.open_repo = open_repo          # () -> a repository of its own, for the builder thread
+        self.index = index or SearchIndex()
+        self.rev = -1
+        self.generation = -1
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._pid = None
+        self.built_in_s: float | None = None
+
+    def start(self) -> None:
+        """Build in a background thread (of this process: a forked worker starts its own)."""
+        self._pid = os.getpid()
+        self._ready.clear()
+        threading.Thread(target=self._build_own_repo, name="o2o-search-build", daemon=True).start()
+
+    def _build_own_repo(self) -> None:
+        repo = self.open_repo()
+        try:
+            self.build(repo)
+        except Exception:  # noqa: BLE001 - a failed build is retried by the next search
+            import logging
+
+            logging.getLogger(__name__).exception("building the search index failed")
+            self._pid = None
+            self._ready.set()
+        finally:
+            repo.close()
+
+    def build(self, repo: StoreRepository) -> None:
+        """Build the whole index now, from every open store."""
+        import time
+
+        started = time.perf_counter()
+        with self._lock:
+            generation = self.index_sync.generation
+            rev = repo.current_rev()
+            self.index.load(repo.iter_stores())
+            self.rev, self.generation = rev, generation
+        self.built_in_s = time.perf_counter() - started
+        self._pid = os.getpid()
+        self._ready.set()
+        self.index.warm()  # the word segmenter: after ready, so searches need not wait for it
+
+    def get(self, repo: StoreRepository, timeout_s: float = 120.0):
+        """The index, up to date with the spatial index (call :meth:`IndexSync.refresh` first)."""
+        if self._pid != os.getpid():
+            self.start()
+        if not self._ready.wait(timeout_s) or self.rev < 0:
+            self.build(repo)
+        target_rev, generation = self.index_sync.rev, self.index_sync.generation
+        if target_rev == self.rev and generation == self.generation:
+            return self.index
+        with self._lock:
+            if generation != self.generation:
+                rev = repo.current_rev()
+                self.index.load(repo.iter_stores())
+                self.rev, self.generation = rev, generation
+            elif target_rev > self.rev:
+                changed = [row[0] for row in repo.index_rows(self.rev)]
+                found = {s["id"]: s for s in repo.get_stores(changed)}
+                for sid in changed:
+                    store = found.get(sid)
+                    if store is None:
+                        self.index.remove(sid)
+                    else:
+                        self.index.upsert(store)
+                self.rev = max(self.rev, target_rev)
         return self.index

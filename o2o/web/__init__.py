@@ -61,6 +61,8 @@ def create_app(config: dict | None = None) -> Flask:
         # `flask --app app seed|import|…` must not first seed the demo data on an empty database.
         prepare_database(settings, seed_if_empty=command in (None, "run"))
         state.index_sync.load(state.repo())
+        if command in (None, "run"):
+            state.search_sync.start()  # the text-search index, built in the background
         # Don't hand this process's connections to forked gunicorn workers: each opens its own.
         state.close()
 

@@ -12,15 +12,16 @@ from flask import Blueprint, current_app, g, jsonify, request
 from ..geo import crs as crs_mod
 from ..geo.index import Filters
 from ..services import finder, importer, qr, registry
+from ..services import search as search_service
 from ..services.validation import has_lone_surrogate
 from . import geojson
 from .errors import ApiError, not_found
 from .limits import limit_writes
-from .params import NearbyParams, ViewportParams, parse_query
+from .params import NearbyParams, PlacesParams, SuggestParams, ViewportParams, parse_query
 from .params import store_id as _store_id
 from ..geo.hours import now_beijing
 from . import auth, features
-from .state import index, repo, state
+from .state import index, repo, search_index, state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -50,8 +51,10 @@ def nearby():
     )
     if p.crs == crs_mod.WGS84 and not query.text:
         return _nearby_fast(query, p.radius_km)
-    result = finder.find_nearby(repo(), index(), query)
+    result = finder.find_nearby(repo(), index(), query, search=search_index() if query.text else None)
     body = geojson.collection([geojson.store_feature(s, p.crs) for s in result.stores], p.crs)
+    if result.place is not None:
+        body["place"] = result.place.feature()
     if result.nearest is not None or (p.radius_km is not None and not result.stores):
         body["nearest"] = None if result.nearest is None else geojson.store_feature(result.nearest, p.crs)
         body["message"] = _no_store_message(p.radius_km, result.nearest is not None)
@@ -132,6 +135,50 @@ def store_qr(store_id: str, kind: str):
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     return response
+
+
+def _shopper(p) -> tuple[float | None, float | None]:
+    if p.lat is None:
+        return None, None
+    return crs_mod.to_wgs84(p.lon, p.lat, p.crs)
+
+
+def _out(lon: float, lat: float, crs: str) -> list[float]:
+    if crs == crs_mod.WGS84:
+        return [lon, lat]
+    x, y = crs_mod.from_wgs84(lon, lat, crs)
+    return [round(x, 6), round(y, 6)]
+
+
+@bp.get("/places")
+def places():
+    """Provinces, cities, districts, malls and streets matching the words or pinyin, best first."""
+    p = parse_query(PlacesParams, request.args)
+    lon, lat = _shopper(p)
+    found = search_service.find_places(search_index(), p.q, limit=p.limit, lon=lon, lat=lat)
+    feats = []
+    for place in found:
+        feat = place.feature()
+        w, s, e, n = feat["bbox"]
+        feat["bbox"] = [*_out(w, s, p.crs), *_out(e, n, p.crs)]
+        feat["geometry"]["coordinates"] = _out(*feat["geometry"]["coordinates"], p.crs)
+        feats.append(feat)
+    return _geojson_response(geojson.collection(feats, p.crs))
+
+
+@bp.get("/suggest")
+def suggest():
+    """As-you-type suggestions: brands, categories, places, and stores near the shopper."""
+    p = parse_query(SuggestParams, request.args)
+    lon, lat = _shopper(p)
+    items = search_service.suggest(search_index(), p.q, lon=lon, lat=lat, limit=p.limit)
+    if p.crs != crs_mod.WGS84:
+        for item in items:
+            if item["type"] == "place":
+                item["lon"], item["lat"] = _out(item["lon"], item["lat"], p.crs)
+                w, s, e, n = item["bbox"]
+                item["bbox"] = [*_out(w, s, p.crs), *_out(e, n, p.crs)]
+    return jsonify({"suggestions": items})
 
 
 @bp.get("/brands")

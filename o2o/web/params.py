@@ -176,3 +176,31 @@ def parse_query(model: type[BaseModel], args) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(model, exc) from None
+
+
+class _TextQuery(_Query):
+    q: str = Field(..., min_length=1, max_length=100,
+                   description="What the shopper typed: characters, pinyin, initials, English; traditional "
+                               "characters are folded to simplified.")
+    limit: int = Field(10, ge=1, le=50, description="How many results at most.")
+    lat: float | None = Field(None, ge=-90, le=90, description="Latitude of the shopper (optional).")
+    lon: float | None = Field(None, ge=-180, le=180, description="Longitude of the shopper (optional).")
+    crs: str = Field("wgs84", description="Coordinate system of lat/lon and of the answer: wgs84, gcj02 or bd09.",
+                     json_schema_extra={"enum": list(crs_mod.SYSTEMS)})
+
+    @model_validator(mode="after")
+    def _both_or_neither(self):
+        if (self.lat is None) != (self.lon is None):
+            missing = "lon" if self.lon is None else "lat"
+            raise _FieldError(missing, f"{missing} is required with {'lat' if missing == 'lon' else 'lon'}")
+        return self
+
+
+class PlacesParams(_TextQuery):
+    """``/api/v1/places``: provinces, cities, districts, malls and streets by name or pinyin."""
+
+
+class SuggestParams(_TextQuery):
+    """``/api/v1/suggest``: as-you-type suggestions (brands, categories, places, stores)."""
+
+    limit: int = Field(10, ge=1, le=10, description="How many suggestions at most (10).")

@@ -11,7 +11,7 @@ import threading
 
 from flask import current_app
 
-from ..services.index_sync import IndexSync
+from ..services.index_sync import IndexSync, SearchSync
 from .features import FeatureCache
 from ..storage import StoreRepository, open_repository
 
@@ -24,6 +24,7 @@ class AppState:
         self.read_database_url = read_database_url
         self._local = threading.local()
         self.index_sync = IndexSync()
+        self.search_sync = SearchSync(self.index_sync, lambda: open_repository(database_url, busy_timeout_ms))
         self.features = FeatureCache()
         self.index_sync.listeners.append(
             lambda ids: self.features.clear() if ids is None else self.features.invalidate(ids))
@@ -43,6 +44,11 @@ class AppState:
     def index(self):
         """The process's store index, refreshed with any change made by any process."""
         return self.index_sync.refresh(self.repo())
+
+    def search(self):
+        """The process's text-search index, at the same revision as the store index."""
+        self.index()
+        return self.search_sync.get(self.repo())
 
     def regions(self):
         """District polygons, loaded on first use (only writes and analytics need them)."""
@@ -69,3 +75,7 @@ def repo() -> StoreRepository:
 
 def index():
     return state().index()
+
+
+def search_index():
+    return state().search()

@@ -1,0 +1,764 @@
+"""The search index over open stores: Chinese as shoppers type it, ranked by distance.
+
+What a store can be found by:
+
+- its **attributes**, each a whole value: brand (English and the catalogue's Chinese name),
+  retailer, category (English, Chinese and the words shoppers use for it: 家电, 超市, 化妆品 …),
+  province, city, district, and the sign, roads and malls read from its name and address;
+- its **name and address** as text, by any part of them (a CJK n-gram index, as Lucene's CJK
+  analyser does: every character and every pair of adjacent characters, so no segmentation is
+  needed to find ``南京东路`` inside ``上海市黄浦区南京东路300号``).
+
+A query is folded (width, traditional → simplified, case), split into words where it has spaces
+or changes script, and a Chinese run that finds nothing whole is segmented with jieba (which
+knows the brands, places, roads and malls of the index). A Latin word is matched as English,
+as full pinyin (``youyiku``), as pinyin initials (``yyk``), as a prefix of a pinyin name while
+typing, and, when none of those find anything, with one typo (a Damerau–Levenshtein edit:
+swapped, missing, extra or wrong letter). A word that names a province, city or district
+(``杭州``, ``徐汇``, ``hangzhou``) is not searched for: it keeps only the stores in that place.
+
+Ranking: stores holding every word first, then fewer; within each, the nearest to the shopper,
+or to the named place's centre when the shopper is not inside it.
+
+The index is built once from every open store, then kept fresh the way the spatial index is
+(:mod:`o2o.services.index_sync`): changed stores go to a small *delta* searched directly, and
+their old entries are masked out of the base, which is rebuilt when the churn grows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from ..geo.distance import haversine_m
+from ..geo.index import Filters
+from ..seed.catalogue import CATEGORY_ZH, brand_zh
+from .places import Gazetteer, Place, load_gazetteer
+from .text import (address_parts, has_cjk, name_parts, normalise, pinyin_forms, runs,
+                   short_place_name, squash)
+
+# Words shoppers use for the festival's categories, beside the categories' own names.
+CATEGORY_WORDS = {
+    "Apparel": ("服装", "服饰", "衣服", "女装", "男装", "clothing", "fashion", "clothes"),
+    "Sportswear": ("运动", "运动服", "体育用品", "运动鞋", "sports", "sport"),
+    "Home Appliances": ("家电", "家用电器", "电器", "冰箱", "空调", "洗衣机", "appliances"),
+    "Electronics": ("数码", "电器", "手机", "电脑", "3c", "digital"),
+    "Department Store": ("百货", "商场", "购物中心", "商厦", "mall"),
+    "Supermarket": ("超市", "商超", "生鲜", "便利", "grocery", "groceries"),
+    "Beauty": ("美妆", "化妆品", "彩妆", "护肤", "cosmetics", "makeup"),
+    "Jewellery": ("珠宝", "首饰", "黄金", "金店", "jewelry", "gold"),
+    "Home & Furniture": ("家居", "家具", "家装", "建材", "furniture"),
+    "Kids & Baby": ("母婴", "童装", "儿童", "婴儿", "孕婴", "kids", "baby", "children"),
+    "Footwear": ("鞋", "鞋子", "鞋靴", "女鞋", "男鞋", "shoes"),
+}
+# Words that say nothing about which store: dropped from a segmented query.
+STOP_WORDS = frozenset(("的", "在", "和", "附近", "附近的", "最近", "最近的", "旁边", "哪里", "哪儿", "哪",
+                        "有", "家", "个", "一下", "门店", "店铺", "专卖店", "旗舰店", "实体店", "线下", "线下店",
+                        "near", "me", "nearby", "store", "stores", "shop", "the", "in", "at"))
+
+_SEP = "\x00"
+_EMPTY = np.empty(0, dtype=np.int64)
+_MAX_CACHE = 4096
+_FUZZY_MIN_LEN = 4
+
+
+def _unique_union(arrays: list[np.ndarray]) -> np.ndarray:
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return _EMPTY
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.unique(np.concatenate(arrays))
+
+
+class _NgramIndex:
+    """Character unigrams (CJK only) and bigrams of a list of texts, as a CSR posting table.
+
+    Built vectorised with numpy: the texts' code points in one array, a key per position, and
+    (key, text) pairs sorted once. ``contains(word)`` intersects the postings of the word's
+    grams, then checks the survivors really contain the word.
+    """
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        n = len(texts)
+        if n == 0:
+            self.keys, self.offsets, self.postings = (np.empty(0, np.int64), np.zeros(1, np.int64), _EMPTY)
+            return
+        joined = _SEP.join(texts) + _SEP
+        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)
+        doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        sep = cp == 0
+        a, b = cp[:-1], cp[1:]
+        bi_ok = ~(sep[:-1] | sep[1:])
+        bi = (a[bi_ok] << 21) | b[bi_ok]
+        bi_doc = doc[:-1][bi_ok]
+        uni_ok = (cp >= 0x3400) & ~sep  # single Latin letters are not worth a posting list
+        keys = np.concatenate((cp[uni_ok], bi))
+        docs = np.concatenate((doc[uni_ok], bi_doc))
+        pairs = np.sort(keys * (n + 1) + docs)
+        if len(pairs) > 1:
+            pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+        keys, docs = np.divmod(pairs, n + 1)
+        first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.empty(0, bool)
+        self.keys, starts = keys[first], np.flatnonzero(first)
+        self.offsets = np.append(starts, len(keys)).astype(np.int64)
+        self.postings = docs.astype(np.int64)
+
+    def _grams(self, word: str) -> list[int]:
+        cps = [ord(c) for c in word]
+        if len(cps) == 1:
+            return [cps[0]]
+        return sorted({(x << 21) | y for x, y in zip(cps, cps[1:])})
+
+    def _posting(self, key: int) -> np.ndarray:
+        i = int(np.searchsorted(self.keys, key))
+        if i >= len(self.keys) or self.keys[i] != key:
+            return _EMPTY
+        return self.postings[self.offsets[i]: self.offsets[i + 1]]
+
+    def contains(self, word: str) -> np.ndarray:
+        """Sorted positions of the texts that contain ``word``."""
+        if not word or (len(word) == 1 and ord(word) < 0x3400):
+            return _EMPTY
+        lists = sorted((self._posting(g) for g in self._grams(word)), key=len)
+        if not len(lists[0]):
+            return _EMPTY
+        found = lists[0]
+        for other in lists[1:]:
+            found = np.intersect1d(found, other, assume_unique=True)
+            if not len(found):
+                return _EMPTY
+        if len(word) > 2:
+            texts = self.texts
+            found = np.fromiter((i for i in found.tolist() if word in texts[i]), dtype=np.int64)
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.keys.nbytes + self.offsets.nbytes + self.postings.nbytes)
+
+
+@dataclass
+class _Doc:
+    """One store as the index sees it."""
+
+    id: int
+    lon: float
+    lat: float
+    brand: str
+    retailer: str
+    category: str
+    place: tuple            # (province, city, district)
+    text: str               # name and address, folded
+    values: tuple[str, ...]  # attribute values, folded
+    name: str
+    address: str
+    roads: tuple[str, ...] = ()
+    malls: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=65536)
+def _attribute_values(brand: str, retailer: str, category: str, province, city, district) -> tuple:
+    """Folded attribute values of a store (cached: thousands of stores share them)."""
+    values = [brand, brand_zh(brand) or "", retailer, category, CATEGORY_ZH.get(category, ""),
+              *CATEGORY_WORDS.get(category, ()), province or "", city or "", district or ""]
+    return tuple(dict.fromkeys(v for v in (normalise(x) for x in values) if v))
+
+
+def _doc_of(store: dict) -> _Doc:
+    name = store.get("name") or ""
+    address = store.get("address") or ""
+    province, city, district = store.get("province"), store.get("city"), store.get("district")
+    brand, category, retailer = store.get("brand") or "", store.get("category") or "", store.get("retailer") or ""
+    values = _attribute_values(brand, retailer, category, province, city, district)
+    name_n, address_n = normalise(name), normalise(address)
+    extra = []
+    sign, _branch = name_parts(name_n)
+    if sign:
+        extra.append(sign)
+    roads, malls = address_parts(address_n, tuple(v for v in values[-3:]))
+    extra += roads + malls
+    if extra:
+        values = values + tuple(v for v in extra if v not in values)
+    return _Doc(int(store["id"]), float(store["lon"]), float(store["lat"]), brand, retailer, category,
+                (province, city, district), name_n + _SEP + address_n, values, name, address,
+                tuple(roads), tuple(malls))
+
+
+@dataclass
+class Query:
+    """A query as understood: the words to match, the places named, what was ignored."""
+
+    clauses: list[str] = field(default_factory=list)
+    places: list[list[Place]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    ids: np.ndarray
+    distance_m: np.ndarray            # from the shopper
+    matched_all: np.ndarray           # bool per result: holds every word
+    place: Place | None = None        # the place the words named (the first, if several)
+    fallback: tuple | None = None     # (ids, distance_m) of the nearest match when a radius held none
+    query: Query | None = None
+
+
+_TOKENIZER_LOCK = threading.Lock()
+_TOKENIZER_WORDS: set[str] = set()
+_tokenizer_instance = None
+
+
+def _shared_tokenizer():
+    """jieba's tokenizer, one per process (its dictionary takes most of a second to load)."""
+    global _tokenizer_instance
+    with _TOKENIZER_LOCK:
+        if _tokenizer_instance is None:
+            import logging
+
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _tokenizer_instance = tokenizer
+    return _tokenizer_instance
+
+
+class SearchIndex:
+    """Text search over open stores. Thread-safe; see the module docstring."""
+
+    def __init__(self, gazetteer: Gazetteer | None = None, rebuild_fraction: float = 0.02,
+                 min_rebuild: int = 256):
+        self._gazetteer = gazetteer
+        self.rebuild_fraction = rebuild_fraction
+        self.min_rebuild = min_rebuild
+        self._lock = threading.RLock()
+        self._set_base([])
+
+    # ----------------------------------------------------------------------------- building
+    @property
+    def gazetteer(self) -> Gazetteer:
+        if self._gazetteer is None:
+            self._gazetteer = load_gazetteer()
+        return self._gazetteer
+
+    def load(self, stores: Iterable[dict]) -> None:
+        """Replace the whole index with these stores (closed ones are left out)."""
+        docs = [_doc_of(s) for s in stores if s.get("status", "open") == "open"]
+        self.gazetteer  # load it now, not on the first query
+        with self._lock:
+            self._set_base(docs)
+
+    def _set_base(self, docs: list[_Doc]) -> None:
+        docs = sorted(docs, key=lambda d: d.id)
+        self._docs = docs
+        n = len(docs)
+        self._ids = np.fromiter((d.id for d in docs), dtype=np.int64, count=n)
+        self._lon = np.fromiter((d.lon for d in docs), dtype=float, count=n)
+        self._lat = np.fromiter((d.lat for d in docs), dtype=float, count=n)
+        self._alive = np.ones(n, dtype=bool)
+        self._n_dead = 0
+        self._text = _NgramIndex([d.text for d in docs])
+        # Attribute values: each distinct value once, with the docs that have it.
+        value_id: dict[str, int] = {}
+        pair_v, pair_d = [], []
+        for pos, d in enumerate(docs):
+            for v in d.values:
+                vid = value_id.setdefault(v, len(value_id))
+                pair_v.append(vid)
+                pair_d.append(pos)
+        self._values = list(value_id)
+        self._value_id = value_id
+        pv = np.asarray(pair_v, dtype=np.int64)
+        pd_ = np.asarray(pair_d, dtype=np.int64)
+        order = np.lexsort((pd_, pv))
+        pv, pd_ = pv[order], pd_[order]
+        self._value_offsets = np.searchsorted(pv, np.arange(len(self._values) + 1)).astype(np.int64)
+        self._value_docs = pd_
+        self._value_text = _NgramIndex(self._values)
+        # Filters and places: codes per doc.
+        self._codes = {}
+        for fname, get in (("brand", lambda d: d.brand), ("retailer", lambda d: d.retailer),
+                           ("category", lambda d: d.category)):
+            vocab: dict[str, int] = {}
+            self._codes[fname] = (vocab, np.fromiter((vocab.setdefault(get(d), len(vocab)) for d in docs),
+                                                     dtype=np.int32, count=n))
+        self._place_docs: dict[tuple, np.ndarray] = {}
+        groups: dict[tuple, list[int]] = {}
+        for pos, d in enumerate(docs):
+            province, city, district = d.place
+            for key in (("province", province, None, None), ("city", province, city, None),
+                        ("district", province, city, district)):
+                groups.setdefault(key, []).append(pos)
+        self._place_docs = {k: np.asarray(v, dtype=np.int64) for k, v in groups.items()}
+        self._city_docs: dict[str, np.ndarray] = {}
+        for (level, _p, city, _d), pos in self._place_docs.items():
+            if level == "city" and city:
+                prev = self._city_docs.get(city)
+                self._city_docs[city] = pos if prev is None else np.union1d(prev, pos)
+        # Latin words that lead to values: pinyin (full and initials), and Latin values themselves.
+        self._alias: dict[str, set[int]] = {}
+        for vid, v in enumerate(self._values):
+            forms = pinyin_forms(v)
+            if forms:
+                for form in forms:
+                    if len(form) >= 2:
+                        self._alias.setdefault(form, set()).add(vid)
+                # 杭州市 is also typed hangzhou
+                short = short_place_name(v)
+                if short != v:
+                    sf = pinyin_forms(short)
+                    if sf:
+                        self._alias.setdefault(sf[0], set()).add(vid)
+            else:
+                sq = squash(v)
+                if len(sq) >= 2:
+                    self._alias.setdefault(sq, set()).add(vid)
+                for word in runs(v):
+                    if len(word) >= 2:
+                        self._alias.setdefault(word, set()).add(vid)
+        self._alias_keys = sorted(self._alias)
+        self._fuzzy_terms = sorted(set(self._alias_keys) | {
+            p.pinyin for p in (self._gazetteer.places if self._gazetteer else []) if p.pinyin})
+        self._fuzzy_by_length: dict[int, list[str]] = {}
+        for term in self._fuzzy_terms:
+            self._fuzzy_by_length.setdefault(len(term), []).append(term)
+        # The delta: store id -> _Doc of stores added or changed since the base was built.
+        self._delta: dict[int, _Doc] = {}
+        self._cache: OrderedDict = OrderedDict()
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._segmenter_words = None
+        self._areas = None
+        self._forms_cache: dict[str, set[str]] = getattr(self, "_forms_cache", {})
+
+    def upsert(self, store: dict) -> None:
+        """Add or change a store; a closed one is taken out."""
+        with self._lock:
+            self._mask_out(int(store["id"]))
+            if store.get("status", "open") == "open":
+                self._delta[int(store["id"])] = _doc_of(store)
+            self._changed()
+
+    def remove(self, store_id: int) -> None:
+        with self._lock:
+            self._mask_out(int(store_id))
+            self._changed()
+
+    def _mask_out(self, store_id: int) -> None:
+        self._delta.pop(store_id, None)
+        pos = int(np.searchsorted(self._ids, store_id))
+        if pos < len(self._ids) and self._ids[pos] == store_id and self._alive[pos]:
+            self._alive[pos] = False
+            self._n_dead += 1
+
+    def _changed(self) -> None:
+        self._cache.clear()
+        if len(self._delta) + self._n_dead > max(self.min_rebuild, self.rebuild_fraction * len(self._ids)):
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the delta into a freshly built base (done by itself when the delta grows)."""
+        with self._lock:
+            docs = [d for d, alive in zip(self._docs, self._alive) if alive]
+            docs += list(self._delta.values())
+            self._set_base(docs)
+
+    def __len__(self) -> int:
+        return int(len(self._ids) - self._n_dead + len(self._delta))
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays of the base (not counting the Python strings of the docs)."""
+        arrays = [self._ids, self._lon, self._lat, self._alive, self._value_offsets, self._value_docs]
+        arrays += [codes for _, codes in self._codes.values()]
+        arrays += list(self._place_docs.values())
+        return int(sum(a.nbytes for a in arrays) + self._text.nbytes + self._value_text.nbytes)
+
+    # ----------------------------------------------------------------------------- matching
+    def _value_postings(self, vids: Iterable[int]) -> np.ndarray:
+        parts = [self._value_docs[self._value_offsets[v]: self._value_offsets[v + 1]] for v in vids]
+        return _unique_union(parts)
+
+    def _latin_value_ids(self, word: str, allow_fuzzy: bool = True) -> set[int]:
+        """Values a Latin word leads to: exact alias, English inside a value, pinyin prefix, one typo."""
+        vids = set(self._alias.get(word, ()))
+        if len(word) >= 2:
+            vids.update(int(v) for v in self._value_text.contains(word))
+        if len(word) >= 3:
+            i = bisect.bisect_left(self._alias_keys, word)
+            while i < len(self._alias_keys) and self._alias_keys[i].startswith(word):
+                vids.update(self._alias[self._alias_keys[i]])
+                i += 1
+        if not vids and allow_fuzzy:
+            for term in self.fuzzy_terms(word):
+                vids.update(self._alias.get(term, ()))
+        return vids
+
+    def fuzzy_terms(self, word: str) -> list[str]:
+        """Known Latin terms one typo away from ``word`` (four letters or more)."""
+        if len(word) < _FUZZY_MIN_LEN:
+            return []
+        from rapidfuzz import process
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        out = []
+        for length in (len(word) - 1, len(word), len(word) + 1):
+            terms = self._fuzzy_by_length.get(length)
+            if terms:
+                hits = process.extract(word, terms, scorer=DamerauLevenshtein.distance,
+                                       score_cutoff=1, limit=20)
+                out += [term for term, _score, _i in hits]
+        return out
+
+    def _match_base(self, word: str) -> np.ndarray:
+        """Sorted base positions of the stores a word matches (alive or not)."""
+        key = (self._generation, word)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if has_cjk(word):
+            vids = [int(v) for v in self._value_text.contains(word)]
+            found = _unique_union([self._value_postings(vids), self._text.contains(word)])
+        else:
+            vids = self._latin_value_ids(word)
+            found = _unique_union([self._value_postings(vids), self._text.contains(word)])
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.popitem(last=False)
+        self._cache[key] = found
+        return found
+
+    def _doc_matches(self, doc: _Doc, word: str) -> bool:
+        """The same test for one store of the delta (searched directly: there are few)."""
+        if word in doc.text or any(word in v for v in doc.values):
+            return True
+        if has_cjk(word):
+            return False
+        for v in doc.values:
+            forms = pinyin_forms(v) or ()
+            short = pinyin_forms(short_place_name(v)) if forms else None
+            keys = set(forms) | ({short[0]} if short else set()) | ({squash(v)} if not forms else set())
+            if not forms:
+                keys.update(runs(v))
+            if word in keys or (len(word) >= 3 and any(k.startswith(word) for k in keys)):
+                return True
+            if len(word) >= _FUZZY_MIN_LEN:
+                from rapidfuzz.distance import DamerauLevenshtein
+
+                if any(DamerauLevenshtein.distance(word, k, score_cutoff=1) <= 1 for k in keys if k):
+                    return True
+        return False
+
+    def word_matches_anything(self, word: str) -> bool:
+        if len(self._match_base(word)):
+            return True
+        return any(self._doc_matches(d, word) for d in self._delta.values())
+
+    # ----------------------------------------------------------------------------- queries
+    def parse(self, text: str) -> Query:
+        """Words and places of a query, as :func:`search` understands it."""
+        query = Query()
+        words = runs(normalise(text))
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if not has_cjk(word):
+                # Pinyin typed with spaces (``you yi ku``, ``hang zhou``): join the Latin words
+                # that follow when together they name something.
+                j = i + 1
+                while j < len(words) and not has_cjk(words[j]):
+                    j += 1
+                joined = None
+                for end in range(j, i + 1, -1):
+                    cand = "".join(words[i:end])
+                    if cand in self._alias or self.gazetteer.is_place_word(cand):
+                        joined = (cand, end)
+                        break
+                if joined:
+                    self._add_word(query, joined[0])
+                    i = joined[1]
+                    continue
+                self._add_word(query, word)
+                i += 1
+                continue
+            self._add_cjk(query, word)
+            i += 1
+        return query
+
+    def _add_word(self, query: Query, word: str) -> None:
+        places = self.gazetteer.named(word)
+        if places:
+            query.places.append(places)
+        elif word in STOP_WORDS:
+            query.ignored.append(word)
+        elif not has_cjk(word) and not self.word_matches_anything(word):
+            fixed = [t for t in self.fuzzy_terms(word) if self.gazetteer.named(t)]
+            if fixed and not self._latin_value_ids(word):
+                query.places.append(self.gazetteer.named(fixed[0]))
+            else:
+                query.clauses.append(word)
+        else:
+            query.clauses.append(word)
+
+    def _add_cjk(self, query: Query, run: str) -> None:
+        if self.gazetteer.is_place_word(run) or self.word_matches_anything(run):
+            self._add_word(query, run)
+            return
+        for word in self.segment(run):
+            if len(word) == 1 and word in STOP_WORDS:
+                query.ignored.append(word)
+            else:
+                self._add_word(query, word)
+
+    def segment(self, run: str) -> list[str]:
+        """Chinese words of a run (jieba, told the index's brands, places, roads and malls)."""
+        tokenizer = self._tokenizer()
+        if tokenizer is None:
+            return self._max_match(run)
+        return [w for w in tokenizer.lcut(run, HMM=True) if w.strip()]
+
+    def _tokenizer(self):
+        tokenizer = _shared_tokenizer()
+        with _TOKENIZER_LOCK:
+            if self._segmenter_words != self._generation:
+                # Words already added by another index of this process stay: they are words too.
+                known = _TOKENIZER_WORDS
+                for word in self._dictionary_words() - known:
+                    tokenizer.add_word(word, freq=100_000)
+                    known.add(word)
+                self._segmenter_words = self._generation
+        return tokenizer
+
+    def _dictionary_words(self) -> set[str]:
+        words = {v for v in self._values if has_cjk(v) and len(v) >= 2}
+        for p in self.gazetteer.places:
+            words.add(p.name)
+            if len(p.short) >= 2:
+                words.add(p.short)
+        for zh in CATEGORY_WORDS.values():
+            words.update(w for w in zh if has_cjk(w) and len(w) >= 2)
+        return words
+
+    def _max_match(self, run: str) -> list[str]:
+        """Forward maximum matching over the index's own words (when jieba is not wanted)."""
+        words = self._dictionary_words()
+        out, i = [], 0
+        while i < len(run):
+            for end in range(min(len(run), i + 12), i, -1):
+                if run[i:end] in words or end == i + 1:
+                    out.append(run[i:end])
+                    i = end
+                    break
+        return out
+
+    def warm(self) -> None:
+        """Load the segmenter now (about a second), so the first query does not wait for it."""
+        self._tokenizer()
+
+    # ----------------------------------------------------------------------------- search
+    def _choose_place(self, candidates: list[Place], lon: float, lat: float) -> Place:
+        """Of the places a word names, the one the shopper is in, else the one with most stores."""
+        for place in candidates:
+            if place.contains(lon, lat):
+                return place
+        return max(candidates, key=lambda p: (len(self._place_positions(p)), -candidates.index(p)))
+
+    def _place_positions(self, place: Place) -> np.ndarray:
+        if place.level == "city":
+            return self._city_docs.get(place.city, _EMPTY)
+        return self._place_docs.get(place.key, _EMPTY)
+
+    def _in_place(self, doc: _Doc, place: Place) -> bool:
+        province, city, district = doc.place
+        if place.level == "province":
+            return province == place.province
+        if place.level == "city":
+            return city == place.city
+        return (province, city, district) == (place.province, place.city, place.district)
+
+    def _filter_mask(self, positions: np.ndarray, filters: Filters) -> np.ndarray:
+        keep = self._alive[positions] if self._n_dead else np.ones(len(positions), dtype=bool)
+        for fname, names in filters.by_field().items():
+            if names is None:
+                continue
+            vocab, codes = self._codes[fname]
+            wanted = [vocab[n] for n in names if n in vocab]
+            keep &= np.isin(codes[positions], wanted)
+        return keep
+
+    def search(self, lon: float, lat: float, text: str, k: int = 20, radius_m: float | None = None,
+               filters: Filters = Filters()) -> SearchResult:
+        """The ``k`` best open stores for ``text``, from the shopper at (lon, lat)."""
+        with self._lock:
+            query = self.parse(text)
+            places = [self._choose_place(c, lon, lat) for c in query.places]
+            if not query.clauses and not places:
+                return SearchResult(_EMPTY, np.empty(0), np.empty(0, bool), None, None, query)
+            # Base: matches per clause, counted; then the places and filters.
+            per_clause = [self._match_base(w) for w in query.clauses]
+            if per_clause:
+                allpos = np.concatenate(per_clause) if per_clause else _EMPTY
+                pos, score = np.unique(allpos, return_counts=True)
+            else:
+                pos = np.arange(len(self._ids), dtype=np.int64)
+                score = np.zeros(len(pos), dtype=np.int64)
+            for place in places:
+                inside = np.isin(pos, self._place_positions(place), assume_unique=True)
+                pos, score = pos[inside], score[inside]
+            keep = self._filter_mask(pos, filters)
+            pos, score = pos[keep], score[keep]
+            ids, s_lon, s_lat = self._ids[pos], self._lon[pos], self._lat[pos]
+            # Delta: checked store by store.
+            if self._delta:
+                d_rows = []
+                for doc in self._delta.values():
+                    if any(not self._in_place(doc, p) for p in places):
+                        continue
+                    if not self._doc_passes(doc, filters):
+                        continue
+                    sc = sum(self._doc_matches(doc, w) for w in query.clauses)
+                    if sc or not query.clauses:
+                        d_rows.append((doc.id, doc.lon, doc.lat, sc))
+                if d_rows:
+                    d = np.array(d_rows, dtype=float).reshape(-1, 4)
+                    ids = np.concatenate((ids, d[:, 0].astype(np.int64)))
+                    s_lon, s_lat = np.concatenate((s_lon, d[:, 1])), np.concatenate((s_lat, d[:, 2]))
+                    score = np.concatenate((score, d[:, 3].astype(np.int64)))
+        n_clauses = len(query.clauses)
+        place = places[0] if places else None
+        dist = haversine_m(lon, lat, s_lon, s_lat) if len(ids) else np.empty(0)
+        origin_dist = dist
+        if places and not all(p.contains(lon, lat) for p in places):
+            # The shopper is elsewhere: the most specific place's centre orders the list.
+            centre = max(places, key=lambda p: ("province", "city", "district").index(p.level)).centre
+            origin_dist = haversine_m(centre[0], centre[1], s_lon, s_lat)
+        order = np.lexsort((ids, origin_dist, -score))
+        ids, dist, score = ids[order], dist[order], score[order]
+        matched_all = score >= n_clauses
+        fallback = None
+        if radius_m is not None:
+            inside = dist <= radius_m
+            if len(ids) and not inside.any():
+                j = int(np.argmin(dist))
+                fallback = (ids[j: j + 1], dist[j: j + 1])
+            ids, dist, matched_all = ids[inside], dist[inside], matched_all[inside]
+        return SearchResult(ids[:k], dist[:k], matched_all[:k], place, fallback, query)
+
+    def _doc_passes(self, doc: _Doc, filters: Filters) -> bool:
+        for fname, names in filters.by_field().items():
+            if names is not None and getattr(doc, fname) not in names:
+                return False
+        return True
+
+    # ----------------------------------------------------------------------------- suggest
+    def brand_names(self) -> list[tuple[str, str | None, int]]:
+        """(brand, Chinese name, open stores) of every brand in the index, most stores first."""
+        with self._lock:
+            vocab, codes = self._codes["brand"]
+            counts = np.bincount(codes[self._alive], minlength=len(vocab)) if len(codes) else []
+            totals = {name: int(counts[code]) for name, code in vocab.items()}
+            for doc in self._delta.values():
+                totals[doc.brand] = totals.get(doc.brand, 0) + 1
+        return sorted(((b, brand_zh(b), n) for b, n in totals.items() if n > 0), key=lambda r: (-r[2], r[0]))
+
+    def forms_of(self, *names: str | None) -> set[str]:
+        """Every typed form of these names (cached): folded, squashed, pinyin, initials."""
+        forms: set[str] = set()
+        for name in names:
+            if name:
+                cached = self._forms_cache.get(name)
+                if cached is None:
+                    cached = self._forms_cache[name] = word_forms(name)
+                forms |= cached
+        return forms
+
+    def _area_table(self):
+        """Malls and streets of the addresses: name -> {(kind, province, city): store positions}."""
+        with self._lock:
+            if self._areas is None:
+                groups: dict[str, dict[tuple, list[int]]] = {}
+                for pos, d in enumerate(self._docs):
+                    for kind, names in (("mall", d.malls), ("street", d.roads)):
+                        for name in names:
+                            groups.setdefault(name, {}).setdefault((kind, d.place[0], d.place[1]), []).append(pos)
+                self._areas = groups
+            return self._areas
+
+    def area_places(self, typed: str, lon: float | None = None, lat: float | None = None,
+                    limit: int = 10, one_per_name: bool = False) -> list[tuple[int, Place]]:
+        """``(quality, Place)`` of malls and streets named by ``typed``, one per city, each with
+        the bbox and middle of its stores; nearest city first when the shopper is known."""
+        hits = []
+        for name, cities in self._area_table().items():
+            quality = prefix_quality(typed, self.forms_of(name))
+            if quality is None:
+                continue
+            forms = pinyin_forms(name) or ("", "")
+            named = []
+            for (kind, province, city), positions in cities.items():
+                lons, lats = self._lon[positions], self._lat[positions]
+                place = Place(name=name, level=kind, province=province, city=city,
+                              bbox=(float(lons.min()) - 0.003, float(lats.min()) - 0.002,
+                                    float(lons.max()) + 0.003, float(lats.max()) + 0.002),
+                              centre=(float(np.median(lons)), float(np.median(lats))),
+                              short=name, pinyin=forms[0], initials=forms[1])
+                order = distance_m(lon, lat, *place.centre) if lon is not None else -len(positions)
+                named.append((quality, order, place))
+            named.sort(key=lambda h: h[1])
+            hits += named[:1] if one_per_name else named
+        hits.sort(key=lambda h: (h[0], h[1]))
+        return [(q, p) for q, _o, p in hits[:limit]]
+
+    def place_store_count(self, place: Place) -> int:
+        return int(len(self._place_positions(place)))
+
+    def doc(self, store_id: int) -> _Doc | None:
+        with self._lock:
+            if store_id in self._delta:
+                return self._delta[store_id]
+            pos = int(np.searchsorted(self._ids, store_id))
+            if pos < len(self._ids) and self._ids[pos] == store_id and self._alive[pos]:
+                return self._docs[pos]
+        return None
+
+
+def word_forms(name: str) -> set[str]:
+    """Every way a shopper may type a name: folded, squashed, pinyin and initials, short place name."""
+    folded = normalise(name)
+    forms = {folded, squash(folded)}
+    for variant in {folded, short_place_name(folded)}:
+        p = pinyin_forms(variant)
+        if p:
+            forms.update(p)
+        forms.add(variant)
+    forms.update(runs(folded))
+    return {f for f in forms if f}
+
+
+def prefix_quality(typed: str, forms: Iterable[str]) -> int | None:
+    """0 if a form is ``typed``, 1 if one starts with it, 2 if one contains it; None otherwise."""
+    best = None
+    for form in forms:
+        if form == typed:
+            return 0
+        if form.startswith(typed):
+            best = 1
+        elif best is None and len(typed) >= 2 and typed in form:
+            best = 2
+    return best
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    return float(haversine_m(lon1, lat1, np.array([lon2]), np.array([lat2]))[0])
+
+
+__all__ = ["SearchIndex", "SearchResult", "Query", "word_forms", "prefix_quality", "distance_m", "math"]
