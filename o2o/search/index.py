@@ -308,12 +308,14 @@ class SearchIndex:
                 self._city_docs[city] = pos if prev is None else np.union1d(prev, pos)
         # Latin words that lead to values: pinyin (full and initials), and Latin values themselves.
         self._alias: dict[str, set[int]] = {}
+        initials_only: set[str] = set()
         for vid, v in enumerate(self._values):
             forms = pinyin_forms(v)
             if forms:
                 for form in forms:
                     if len(form) >= 2:
                         self._alias.setdefault(form, set()).add(vid)
+                initials_only.add(forms[1])
                 # 杭州市 is also typed hangzhou
                 short = short_place_name(v)
                 if short != v:
@@ -328,7 +330,17 @@ class SearchIndex:
                     if len(word) >= 2:
                         self._alias.setdefault(word, set()).add(vid)
         self._alias_keys = sorted(self._alias)
-        self._fuzzy_terms = sorted(set(self._alias_keys) | {
+        # A retailer's name is a weaker match than a brand's (``haier``: Haier's stores before
+        # Casarte's, whose retailer is Haier Group).
+        brands = {normalise(d.brand) for d in docs} | {normalise(brand_zh(d.brand) or "") for d in docs}
+        self._weak = np.zeros(len(self._values), dtype=bool)
+        for d in docs:
+            vid = value_id.get(normalise(d.retailer))
+            if vid is not None and self._values[vid] not in brands:
+                self._weak[vid] = True
+        # Typos are forgiven in words, not in initials (``zzzzzz`` is not 甘孜藏族自治州's gzzzzzz).
+        initials_only -= {f for v in self._values for f in ((pinyin_forms(v) or ("",))[0],)}
+        self._fuzzy_terms = sorted((set(self._alias_keys) - initials_only) | {
             p.pinyin for p in (self._gazetteer.places if self._gazetteer else []) if p.pinyin})
         self._fuzzy_by_length: dict[int, list[str]] = {}
         for term in self._fuzzy_terms:
@@ -428,10 +440,12 @@ class SearchIndex:
             return hit
         if has_cjk(word):
             vids = [int(v) for v in self._value_text.contains(word)]
-            found = _unique_union([self._value_postings(vids), self._text.contains(word)])
         else:
-            vids = self._latin_value_ids(word)
-            found = _unique_union([self._value_postings(vids), self._text.contains(word)])
+            vids = list(self._latin_value_ids(word))
+        strong = _unique_union([self._value_postings(v for v in vids if not self._weak[v]),
+                                self._text.contains(word)])
+        weak = self._value_postings(v for v in vids if self._weak[v])
+        found = (_unique_union([strong, weak]), strong)
         if len(self._cache) >= _MAX_CACHE:
             self._cache.popitem(last=False)
         self._cache[key] = found
@@ -459,7 +473,7 @@ class SearchIndex:
         return False
 
     def word_matches_anything(self, word: str) -> bool:
-        if len(self._match_base(word)):
+        if len(self._match_base(word)[0]):
             return True
         return any(self._doc_matches(d, word) for d in self._delta.values())
 
@@ -606,16 +620,18 @@ class SearchIndex:
             # Base: matches per clause, counted; then the places and filters.
             per_clause = [self._match_base(w) for w in query.clauses]
             if per_clause:
-                allpos = np.concatenate(per_clause) if per_clause else _EMPTY
-                pos, score = np.unique(allpos, return_counts=True)
+                pos, score = np.unique(np.concatenate([m[0] for m in per_clause]), return_counts=True)
+                s_pos, s_count = np.unique(np.concatenate([m[1] for m in per_clause]), return_counts=True)
+                strong = np.zeros(len(pos), dtype=np.int64)
+                strong[np.searchsorted(pos, s_pos)] = s_count
             else:
                 pos = np.arange(len(self._ids), dtype=np.int64)
-                score = np.zeros(len(pos), dtype=np.int64)
+                score = strong = np.zeros(len(pos), dtype=np.int64)
             for place in places:
                 inside = np.isin(pos, self._place_positions(place), assume_unique=True)
-                pos, score = pos[inside], score[inside]
+                pos, score, strong = pos[inside], score[inside], strong[inside]
             keep = self._filter_mask(pos, filters)
-            pos, score = pos[keep], score[keep]
+            pos, score, strong = pos[keep], score[keep], strong[keep]
             ids, s_lon, s_lat = self._ids[pos], self._lon[pos], self._lat[pos]
             # Delta: checked store by store.
             if self._delta:
@@ -633,6 +649,7 @@ class SearchIndex:
                     ids = np.concatenate((ids, d[:, 0].astype(np.int64)))
                     s_lon, s_lat = np.concatenate((s_lon, d[:, 1])), np.concatenate((s_lat, d[:, 2]))
                     score = np.concatenate((score, d[:, 3].astype(np.int64)))
+                    strong = np.concatenate((strong, d[:, 3].astype(np.int64)))
         n_clauses = len(query.clauses)
         place = places[0] if places else None
         dist = haversine_m(lon, lat, s_lon, s_lat) if len(ids) else np.empty(0)
@@ -641,7 +658,8 @@ class SearchIndex:
             # The shopper is elsewhere: the most specific place's centre orders the list.
             centre = max(places, key=lambda p: ("province", "city", "district").index(p.level)).centre
             origin_dist = haversine_m(centre[0], centre[1], s_lon, s_lat)
-        order = np.lexsort((ids, origin_dist, -score))
+        # Every word first; then brand, name and place matches before retailer-only ones; then nearest.
+        order = np.lexsort((ids, origin_dist, -strong, -score))
         ids, dist, score = ids[order], dist[order], score[order]
         matched_all = score >= n_clauses
         fallback = None
