@@ -51,3 +51,46 @@ def test_the_fast_nearby_features_equal_the_single_store_features(client):
         assert props.pop("distance_m") > 0
         assert props == single["properties"]
         assert f["geometry"] == single["geometry"]
+
+
+# ------------------------------------------------------------------ the text-search index follows too
+def _search(client, q, **extra):
+    return client.get("/api/v1/stores/nearby", query_string={"lat": 22.54, "lon": 114.06, "q": q, **extra}).get_json()
+
+
+def test_a_store_added_elsewhere_is_found_by_text_search_next_search(client, db_url):
+    assert _search(client, "深圳新天地")["features"] == []
+    other = open_repository(db_url)
+    retailer = other.list_retailers()[0]["id"]
+    other.insert_stores([{
+        "retailer_id": retailer, "external_id": "SZ2", "name": "优衣库(深圳新天地店)", "brand": "Uniqlo",
+        "category": "Apparel", "lon": 114.0600, "lat": 22.5400, "address": "深圳市福田区深南大道1号新天地",
+        "province": "广东省", "city": "深圳市", "district": "福田区",
+        "hours": "10:00-22:00", "online_url": "https://uniqlo.tmall.com/", "status": "open",
+    }])
+    other.close()
+    for q in ("深圳新天地", "shenzhen uniqlo", "优衣库 福田", "youyiku shenzhen"):
+        names = [f["properties"]["name"] for f in _search(client, q)["features"]]
+        assert names and names[0] == "优衣库(深圳新天地店)", (q, names)
+
+
+def test_a_store_renamed_or_closed_elsewhere_is_searched_as_it_is_now(client, db_url):
+    first = _search(client, "uniqlo", k=1)["features"][0]
+    other = open_repository(db_url)
+    other.update_store(first["id"], {"name": "优衣库(改名后的旗舰店)"})
+    other.close()
+    assert [f["id"] for f in _search(client, "改名后")["features"]] == [first["id"]]
+    assert first["properties"]["name"] == "优衣库(来福士店)"
+    assert first["id"] not in [f["id"] for f in _search(client, "来福士", k=50)["features"]]
+    other = open_repository(db_url)
+    other.update_store(first["id"], {"status": "closed"})
+    other.close()
+    assert _search(client, "改名后")["features"] == []
+
+
+def test_a_wholesale_reset_elsewhere_empties_the_text_search(client, db_url):
+    assert _search(client, "uniqlo")["features"]
+    other = open_repository(db_url)
+    other.delete_all_stores()
+    other.close()
+    assert _search(client, "uniqlo")["features"] == []
