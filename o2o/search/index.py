@@ -700,7 +700,11 @@ class SearchIndex:
         return forms
 
     def _area_table(self):
-        """Malls and streets of the addresses: name -> {(kind, province, city): store positions}."""
+        """Malls and streets of the addresses, computed once per base: name -> (places, centres).
+
+        Each name (万达广场, 南京路) has one :class:`Place` per city whose stores' addresses name
+        it, with the bbox and middle of those stores, and their centres as arrays for ordering.
+        """
         with self._lock:
             if self._areas is None:
                 groups: dict[str, dict[tuple, list[int]]] = {}
@@ -708,31 +712,36 @@ class SearchIndex:
                     for kind, names in (("mall", d.malls), ("street", d.roads)):
                         for name in names:
                             groups.setdefault(name, {}).setdefault((kind, d.place[0], d.place[1]), []).append(pos)
-                self._areas = groups
+                table = {}
+                for name, cities in groups.items():
+                    forms = pinyin_forms(name) or ("", "")
+                    places, sizes = [], []
+                    for (kind, province, city), positions in cities.items():
+                        lons, lats = self._lon[positions], self._lat[positions]
+                        places.append(Place(
+                            name=name, level=kind, province=province, city=city,
+                            bbox=(float(lons.min()) - 0.003, float(lats.min()) - 0.002,
+                                  float(lons.max()) + 0.003, float(lats.max()) + 0.002),
+                            centre=(float(np.median(lons)), float(np.median(lats))),
+                            short=name, pinyin=forms[0], initials=forms[1]))
+                        sizes.append(len(positions))
+                    table[name] = (places, np.array([p.centre[0] for p in places]),
+                                   np.array([p.centre[1] for p in places]), np.array(sizes))
+                self._areas = table
             return self._areas
 
     def area_places(self, typed: str, lon: float | None = None, lat: float | None = None,
                     limit: int = 10, one_per_name: bool = False) -> list[tuple[int, Place]]:
-        """``(quality, Place)`` of malls and streets named by ``typed``, one per city, each with
-        the bbox and middle of its stores; nearest city first when the shopper is known."""
+        """``(quality, Place)`` of malls and streets named by ``typed``, one per city; nearest
+        city first when the shopper is known, else the city where it has most stores."""
         hits = []
-        for name, cities in self._area_table().items():
+        for name, (places, c_lon, c_lat, sizes) in self._area_table().items():
             quality = prefix_quality(typed, self.forms_of(name))
             if quality is None:
                 continue
-            forms = pinyin_forms(name) or ("", "")
-            named = []
-            for (kind, province, city), positions in cities.items():
-                lons, lats = self._lon[positions], self._lat[positions]
-                place = Place(name=name, level=kind, province=province, city=city,
-                              bbox=(float(lons.min()) - 0.003, float(lats.min()) - 0.002,
-                                    float(lons.max()) + 0.003, float(lats.max()) + 0.002),
-                              centre=(float(np.median(lons)), float(np.median(lats))),
-                              short=name, pinyin=forms[0], initials=forms[1])
-                order = distance_m(lon, lat, *place.centre) if lon is not None else -len(positions)
-                named.append((quality, order, place))
-            named.sort(key=lambda h: h[1])
-            hits += named[:1] if one_per_name else named
+            order = (haversine_m(lon, lat, c_lon, c_lat) if lon is not None else -sizes.astype(float))
+            ranked = np.argsort(order, kind="stable")[: 1 if one_per_name else limit]
+            hits += [(quality, float(order[i]), places[i]) for i in ranked.tolist()]
         hits.sort(key=lambda h: (h[0], h[1]))
         return [(q, p) for q, _o, p in hits[:limit]]
 

@@ -66,9 +66,14 @@ def nearby_ids(index: StoreIndex, query: NearbyQuery):
     return ids, dist, fallback
 
 
+def search_ids(search, query: NearbyQuery):
+    """The text search's answer as ids and distances (an :class:`o2o.search.index.SearchResult`)."""
+    return search.search(query.lon, query.lat, query.text, k=query.k, radius_m=query.radius_m,
+                         filters=query.filters)
+
+
 def _search_nearby(repo: StoreRepository, search, query: NearbyQuery) -> NearbyResult:
-    found = search.search(query.lon, query.lat, query.text, k=query.k, radius_m=query.radius_m,
-                          filters=query.filters)
+    found = search_ids(search, query)
     stores = _with_distance(repo, found.ids, found.distance_m)
     nearest = None
     if found.fallback is not None:

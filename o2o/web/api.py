@@ -49,8 +49,13 @@ def nearby():
         filters=_filters(p),
         text=p.q or None,
     )
-    if p.crs == crs_mod.WGS84 and not query.text:
-        return _nearby_fast(query, p.radius_km)
+    if p.crs == crs_mod.WGS84:
+        if not query.text:
+            ids, dist, fallback = finder.nearby_ids(index(), query)
+            return _nearby_fast(ids, dist, fallback, p.radius_km)
+        found = finder.search_ids(search_index(), query)
+        extra = {"place": found.place.feature()} if found.place is not None else None
+        return _nearby_fast(found.ids, found.distance_m, found.fallback, p.radius_km, extra)
     result = finder.find_nearby(repo(), index(), query, search=search_index() if query.text else None)
     body = geojson.collection([geojson.store_feature(s, p.crs) for s in result.stores], p.crs)
     if result.place is not None:
@@ -65,9 +70,8 @@ def _no_store_message(radius_km: float, has_nearest: bool) -> str:
     return f"No store within {radius_km:g} km" + ("; the nearest is included as 'nearest'." if has_nearest else ".")
 
 
-def _nearby_fast(query: finder.NearbyQuery, radius_km: float | None):
-    """The common case (WGS-84, no text search) from pre-serialised Features: see features.py."""
-    ids, dist, fallback = finder.nearby_ids(index(), query)
+def _nearby_fast(ids, dist, fallback, radius_km: float | None, extra: dict | None = None):
+    """The common case (WGS-84) from pre-serialised Features: see features.py."""
     cache = state().features
     r = repo()
     go_base = (geojson.public_base() + "/go/").encode()
@@ -85,6 +89,8 @@ def _nearby_fast(query: finder.NearbyQuery, radius_km: float | None):
             if sid in got:
                 nearest = cache.feature(got[sid], sid, go_base, minute, d)
         members = {"nearest": nearest, "message": _no_store_message(radius_km, nearest != b"null")}
+    if extra:
+        members.update(extra)
     response = current_app.response_class(features.collection(parts, members), mimetype="application/geo+json")
     return response
 

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from pydantic import BaseModel
 
 from .. import __version__
-from .params import NearbyParams, ViewportParams
+from .params import NearbyParams, PlacesParams, SuggestParams, ViewportParams
 
 _BEARER = [{"bearer": []}]
 _ERROR = {"$ref": "#/components/responses/Error"}
@@ -236,6 +236,7 @@ def _schemas() -> dict:
             nearest={"allOf": [_ref("StoreFeature")], "nullable": True,
                      "description": "With radius_km and no store inside it: the nearest one (or null)"},
             message=text, total=integer, clustered=boolean, crs_name=text,
+            place={"type": "object", "description": "With q naming a place (杭州, 徐汇): that place, as in /api/v1/places"},
             retailer=obj(["id", "name", "domains"], id=integer, name=text,
                          domains={"type": "array", "items": text})),
         "History": obj(["id", "history"], id=integer, history={"type": "array", "items": obj(
@@ -262,6 +263,19 @@ def _schemas() -> dict:
                             ["province", "urban_population", "cities"], province=text, urban_population=integer,
                             cities=integer, share_1km=number, share_3km=number, share_5km=number)},
                         gaps={"type": "array", "items": gap}),
+        "Places": collection(obj(
+            ["type", "bbox", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]},
+            bbox=bbox, geometry=point,
+            properties=obj(["name", "level", "province", "city"], name=text,
+                           level={"type": "string", "enum": ["province", "city", "district", "mall", "street"]},
+                           province=nullable_text, city=nullable_text, short_name=nullable_text,
+                           pinyin=nullable_text))),
+        "Suggestions": obj(["suggestions"], suggestions={"type": "array", "maxItems": 10, "items": obj(
+            ["type", "text"], type={"type": "string", "enum": ["brand", "place", "category", "store", "product"]},
+            text=text, value={**text, "description": "brand or category: the value to filter on"},
+            name=text, name_zh=nullable_text, stores=integer, level=text, province=nullable_text,
+            city=nullable_text, bbox=bbox, lon=number, lat=number,
+            id={**integer, "description": "store: its id"}, address=text, distance_m=number)}),
         "GapFeatures": collection(obj(["type", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]},
                                       geometry=point, properties={"type": "object"})),
     }
@@ -333,6 +347,20 @@ def spec() -> dict:
                 "parameters": qr_params,
                 "responses": {"200": {"description": "PNG image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
                               "400": _ERROR, "404": _ERROR}}},
+            "/api/v1/places": {"get": {
+                "summary": "Provinces, cities, districts, malls and streets by words or pinyin, best first",
+                "operationId": "findPlaces",
+                "parameters": query_parameters(PlacesParams),
+                "responses": {"200": {"description": "Places as Points at their centres, each with a `bbox`.",
+                                      "content": {"application/geo+json": {"schema": _ref("Places")}}},
+                              "400": _ERROR}}},
+            "/api/v1/suggest": {"get": {
+                "summary": "Suggestions as the shopper types: brands, categories, places, nearby stores",
+                "operationId": "suggest",
+                "parameters": query_parameters(SuggestParams),
+                "responses": {"200": {"description": "At most 10 suggestions, best first.",
+                                      "content": {"application/json": {"schema": _ref("Suggestions")}}},
+                              "400": _ERROR}}},
             "/api/v1/brands": {"get": {
                 "summary": "Brands with their number of open stores", "operationId": "listBrands",
                 "responses": {"200": {"description": "Brands", "content": {"application/json": {"schema": {
