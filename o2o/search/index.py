@@ -658,18 +658,24 @@ class SearchIndex:
             # The shopper is elsewhere: the most specific place's centre orders the list.
             centre = max(places, key=lambda p: ("province", "city", "district").index(p.level)).centre
             origin_dist = haversine_m(centre[0], centre[1], s_lon, s_lat)
-        # Every word first; then brand, name and place matches before retailer-only ones; then nearest.
-        order = np.lexsort((ids, origin_dist, -strong, -score))
-        ids, dist, score = ids[order], dist[order], score[order]
-        matched_all = score >= n_clauses
         fallback = None
         if radius_m is not None:
             inside = dist <= radius_m
             if len(ids) and not inside.any():
                 j = int(np.argmin(dist))
                 fallback = (ids[j: j + 1], dist[j: j + 1])
-            ids, dist, matched_all = ids[inside], dist[inside], matched_all[inside]
-        return SearchResult(ids[:k], dist[:k], matched_all[:k], place, fallback, query)
+            ids, dist, origin_dist, score, strong = (a[inside] for a in (ids, dist, origin_dist, score, strong))
+        # Every word first; then brand, name and place matches before retailer-only ones; then
+        # nearest; then by id. One float key holds the first three (distances < 2.1e7 m), so a
+        # partial partition finds the best k among many matches without sorting them all.
+        if len(ids) > 4 * k + 64:
+            step = 4.2e7
+            key = ((n_clauses - score) * (n_clauses + 1) + (n_clauses - strong)) * step + origin_dist
+            kth = np.partition(key, k - 1)[k - 1]
+            sel = np.flatnonzero(key <= kth)
+            ids, dist, origin_dist, score, strong = (a[sel] for a in (ids, dist, origin_dist, score, strong))
+        order = np.lexsort((ids, origin_dist, -strong, -score))[:k]
+        return SearchResult(ids[order], dist[order], score[order] >= n_clauses, place, fallback, query)
 
     def _doc_passes(self, doc: _Doc, filters: Filters) -> bool:
         for fname, names in filters.by_field().items():
