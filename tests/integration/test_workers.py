@@ -88,6 +88,29 @@ def test_every_worker_sees_a_store_registered_moved_and_closed_through_another(g
     _all_workers_agree(base, lambda b: b["features"] == [] and b["nearest"] is None)
 
 
+def test_every_worker_finds_a_new_store_by_text_and_loses_it_when_closed(gunicorn):
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import quote
+
+    base, key = gunicorn
+    status, store = _call(base + "/api/v1/stores", "POST", {
+        "external_id": "TXT1", "name": "优衣库(多进程测试店)", "brand": "Uniqlo", "category": "Apparel",
+        "lat": 30.2741, "lon": 120.1551, "address": "杭州市上城区延安路1号"}, key)
+    assert status == 201
+
+    def ask(q):
+        return _call(base + f"/api/v1/stores/nearby?lat=31.23&lon=121.47&k=5&q={quote(q)}")
+
+    def agree(check):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for status, body in pool.map(ask, ["多进程测试", "多進程測試", "youyiku 多进程"] * 12):
+                assert status == 200 and check([f["id"] for f in body["features"]]), body
+
+    agree(lambda found: found and found[0] == store["id"])
+    assert _call(base + f"/api/v1/stores/{store['id']}", "DELETE", None, key)[0] == 204
+    agree(lambda found: store["id"] not in found)
+
+
 def test_under_concurrent_scans_every_302_has_its_row(gunicorn):
     from concurrent.futures import ThreadPoolExecutor
 
