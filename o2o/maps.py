@@ -8,6 +8,7 @@ machine without internet. Every map built here is pointed at the app's own copie
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 
 import folium
@@ -77,8 +78,10 @@ def inert_text(text: str) -> str:
             .replace("\\", "&#92;"))
 
 
-def stores_map(stores: list[dict], tiles: TileSettings, map_id: str = "brand") -> folium.Map:
-    """Many stores, clustered client-side; sized to fit them. Popups link to each store page."""
+def stores_map(stores: list[dict], tiles: TileSettings, map_id: str = "brand",
+               popup_label: str = "Store page") -> folium.Map:
+    """Many stores, clustered client-side; sized to fit them. Popups link to each store page
+    (the link reads ``popup_label``: the page passes it in its own language)."""
     points = [(*_display(s["lon"], s["lat"], tiles), s["id"]) for s in stores]
     if points:
         lats = [p[0] for p in points]
@@ -88,14 +91,16 @@ def stores_map(stores: list[dict], tiles: TileSettings, map_id: str = "brand") -
     else:
         m = _base_map(tiles, [35.0, 105.0], 4, map_id)
     # FastMarkerCluster sends only [lat, lon, id] triples: a few bytes a store, no HTML per marker.
+    # The label goes into a JavaScript string literal: JSON, with "<" escaped (it is inside <script>).
+    label = json.dumps(popup_label, ensure_ascii=False).replace("<", "\\u003c")
     callback = """function (row) {
         var marker = L.marker(new L.LatLng(row[0], row[1]));
         var link = document.createElement('a');
         link.href = '/stores/' + encodeURIComponent(row[2]);
-        link.textContent = 'Store page';
+        link.textContent = %s;
         marker.bindPopup(link);
         return marker;
-    }"""
+    }""" % label
     cluster = FastMarkerCluster(points, callback=callback, name="stores")
     localise(cluster)
     cluster.add_to(m)

@@ -67,7 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
         state.close()
 
     errors.register(app)
-    from . import analytics, api, assets, docs, go, limits, pages, retailer
+    from . import analytics, api, assets, docs, go, i18n, limits, pages, retailer
+
+    i18n.init(app)  # Chinese by default, English on request; compiles stale catalogues
 
     limits.init(app, settings.get("RATELIMIT_STORAGE"), settings["SCANS_PER_MINUTE"])
     from . import security

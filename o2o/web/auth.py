@@ -14,11 +14,12 @@ import secrets
 import time
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from ..services import accounts
-from .errors import ApiError
+from .errors import ApiError, PageText, error_page
 from .limits import FAILED_KEYS
 from .state import repo
 
@@ -134,15 +135,17 @@ def csrf_token() -> str:
 def form_sign_in(kind: str, signin_template: str, home_endpoint: str):
     """The sign-in form's POST for a page of ``kind`` (retailer or analyst): CSRF-checked, then
     a session on success; the form again with a 401 on a wrong key."""
+    g.lang_base = url_for(home_endpoint)  # the language switch on the answer leads to the form's page
     try:
         validate_csrf(request.form.get("csrf_token"))
     except (ValidationError, CSRFError):  # forged, or expired: the form again, with a fresh token
-        flash("Your sign-in form expired: please try again.", "error")
+        flash(_("Your sign-in form expired: please try again."), "error")
         return render_template(signin_template, csrf_token=csrf_token()), 400
     principal = sign_in(request.form.get("key", ""))
     if principal is None or principal.kind != kind:
         sign_out()
-        flash(f"That key is not a valid {kind} key.", "error")
+        flash(_("That key is not a valid retailer key.") if kind == "retailer"
+              else _("That key is not a valid analyst key."), "error")
         return render_template(signin_template, csrf_token=csrf_token()), 401
     return redirect(url_for(home_endpoint), 303)
 
@@ -152,7 +155,7 @@ def form_sign_out(home_endpoint: str):
     try:
         validate_csrf(request.form.get("csrf_token"))
     except (ValidationError, CSRFError):
-        return render_template("error.html", status=400,
-                               message="This sign-out form expired: go back, reload the page and try again."), 400
+        g.lang_base = url_for(home_endpoint)
+        return error_page(400, PageText(_("This sign-out form expired: go back, reload the page and try again.")))
     sign_out()
     return redirect(url_for(home_endpoint), 303)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from ..storage import database_unavailable
@@ -35,6 +36,45 @@ def invalid(field: str, message: str) -> ApiError:
 
 def not_found(message: str = "not found") -> ApiError:
     return ApiError(404, "not_found", message)
+
+
+class PageText(str):
+    """An error description a page view has already put in the page's language (``abort(404,
+    description=PageText(_("…")))``): an error page shows it instead of its status's general message."""
+
+
+# What an error page says, by status, in the page's language (API errors keep their own
+# English message in JSON; a page shows these instead, since that message is for programs).
+_PAGE_TITLES = {
+    400: lazy_gettext("Bad request"), 401: lazy_gettext("Sign-in needed"), 403: lazy_gettext("Not allowed"),
+    404: lazy_gettext("Not found"), 405: lazy_gettext("Not supported"), 409: lazy_gettext("Conflict"),
+    410: lazy_gettext("Gone"), 413: lazy_gettext("Too large"), 429: lazy_gettext("Too many requests"),
+    500: lazy_gettext("Server error"), 503: lazy_gettext("Unavailable"),
+}
+_PAGE_MESSAGES = {
+    400: lazy_gettext("Something in that request was not right."),
+    401: lazy_gettext("Please sign in first."),
+    403: lazy_gettext("You are not allowed to do that."),
+    404: lazy_gettext("There is no such page."),
+    405: lazy_gettext("That page cannot be used this way."),
+    409: lazy_gettext("That clashes with something already there."),
+    410: lazy_gettext("This store has closed."),
+    413: lazy_gettext("That file is too large."),
+    429: lazy_gettext("Too many requests: please wait a moment and try again."),
+    500: lazy_gettext("Something went wrong."),
+    503: lazy_gettext("The service is busy or restarting: please try again shortly."),
+}
+
+
+def error_page(status: int, description=None, headers=None):
+    """An HTML error page in the page's language: the view's own words when it gave them
+    (:class:`PageText`), else the general message for the status."""
+    title = _PAGE_TITLES.get(status) or (_PAGE_TITLES[400] if status < 500 else _PAGE_TITLES[500])
+    if isinstance(description, PageText):
+        message = str(description)
+    else:
+        message = _PAGE_MESSAGES.get(status) or (_PAGE_MESSAGES[400] if status < 500 else _PAGE_MESSAGES[500])
+    return render_template("error.html", status=status, title=title, message=message), status, headers or {}
 
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -81,7 +121,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
         if not _wants_json():
-            return render_template("error.html", status=err.status, message=err.message), err.status, err.headers
+            return error_page(err.status, headers=err.headers)
         response = jsonify(err.to_dict())
         response.status_code = err.status
         response.headers.update(err.headers)
@@ -103,7 +143,7 @@ def register(app: Flask) -> None:
             if status == 405 and err.valid_methods:
                 response.headers["Allow"] = ", ".join(err.valid_methods)
             return response
-        return render_template("error.html", status=status, message=err.description), status
+        return error_page(status, err.description)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):  # a defect: log it, answer without leaking internals
@@ -117,4 +157,4 @@ def register(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
             return jsonify({"error": {"code": "internal_error", "message": "internal server error"}}), 500
-        return render_template("error.html", status=500, message="Something went wrong."), 500
+        return error_page(500)

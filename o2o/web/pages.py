@@ -6,12 +6,14 @@ import json
 from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 
-from ..geo.hours import BEIJING, is_open_at, now_beijing
+from ..geo.hours import is_open_at, now_beijing
 from ..geo.index import Filters
 from ..services import finder
-from . import geojson
-from .errors import ApiError
+from . import geojson, i18n
+from .errors import ApiError, PageText
 from .params import ViewportParams, parse_query
 from .params import store_id as parse_store_id
 from .state import index, repo
@@ -29,6 +31,7 @@ def tile_settings():
 def _client_config(**extra) -> str:
     tiles = tile_settings()
     data = {"tiles": tiles.url, "tilesCrs": tiles.crs, "attribution": tiles.attribution}
+    data.update(i18n.client_config())
     data.update(extra)
     # Inside <script type="application/json">: escape "<" so no text can close the tag.
     return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
@@ -63,7 +66,7 @@ def store_page(store_id: str):
     store_id = parse_store_id(store_id)
     store = repo().get_store(store_id)
     if store is None:
-        abort(404, description=f"There is no store {store_id}.")
+        abort(404, description=PageText(_("There is no store %(id)s.", id=store_id)))
     from .. import maps
 
     tiles = tile_settings()
@@ -84,9 +87,9 @@ def store_poster(store_id: str):
     store_id = parse_store_id(store_id)
     store = repo().get_store(store_id)
     if store is None:
-        abort(404, description=f"There is no store {store_id}.")
+        abort(404, description=PageText(_("There is no store %(id)s.", id=store_id)))
     if store["status"] != "open":
-        abort(410, description="This store has closed.")
+        abort(410, description=PageText(_("This store has closed.")))
     size = request.args.get("size", "a5").lower()
     if size not in ("a4", "a5"):
         raise ApiError(400, "invalid_parameter", "size must be a4 or a5", "size")
@@ -100,7 +103,7 @@ def brand_page(slug: str):
     r = repo()
     brand = finder.brand_by_slug(r, slug)
     if brand is None:
-        abort(404, description="There is no such brand.")
+        abort(404, description=PageText(_("There is no such brand.")))
     filters = Filters.of([brand["name"]])
     lat, lon = request.args.get("lat", type=float), request.args.get("lon", type=float)
     origin = None
@@ -117,7 +120,7 @@ def brand_page(slug: str):
     from .. import maps
 
     tiles = tile_settings()
-    m = maps.embed(maps.stores_map(stores, tiles))
+    m = maps.embed(maps.stores_map(stores, tiles, popup_label=_("Store page")))
     return render_template("brand.html", brand=brand, stores=stores[:200], total=len(stores),
                            map=m, located=request.args.get("lat") is not None,
                            offline=tiles.offline, tiles_crs=tiles.crs)
@@ -149,17 +152,10 @@ def outlines(level: str):
     return response
 
 
-@bp.app_template_filter("distance")
-def format_distance(metres) -> str:
-    if metres is None:
-        return ""
-    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
-
-
 @bp.app_template_filter("beijing")
 def format_beijing(utc_text: str | None) -> str:
-    """An ISO UTC timestamp shown in Beijing time."""
+    """An ISO UTC timestamp shown in Beijing time, in the page's language."""
     if not utc_text:
         return ""
-    when = datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone(BEIJING)
-    return when.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+    when = datetime.fromisoformat(utc_text.replace("Z", "+00:00"))
+    return format_datetime(when, "short") + " (UTC+8)"

@@ -10,7 +10,9 @@
   var map = L.map("map", { minZoom: 3, maxZoom: 16 }).setView([34.5, 108.0], 4);
   O2O.addBasemap(map, cfg);
   var hexLayer = L.geoJSON(null, { style: hexStyle, onEachFeature: function (f, layer) {
-    layer.bindTooltip(f.properties.count.toLocaleString() + (state.layer === "scans" ? " scans" : " stores"), { sticky: true });
+    var n = f.properties.count;
+    layer.bindTooltip(state.layer === "scans" ? ngettext("%(num)s scan", "%(num)s scans", n)
+      : ngettext("%(num)s store", "%(num)s stores", n), { sticky: true });
   } }).addTo(map);
   var gapLayer = L.layerGroup();
   var heatLayer = null;        // leaflet.heat, drawn from the same hexagons' centres and counts
@@ -58,19 +60,23 @@
     var my = ++seq;
     var res = resForZoom(map.getZoom());
     var q = query({ layer: state.layer, res: res, bbox: bboxParam() });
-    statusEl.textContent = "Loading…";
+    statusEl.textContent = _("Loading…");
     getJSON("/api/v1/analytics/heatmap?" + q.toString()).then(function (body) {
       if (my !== seq) return;
       maxCount = Math.max(1, body.max);
       lastBody = body;
       draw();
       hexLayer.getLayers().forEach(function (layer) { layer.getElement && layer.getElement() && layer.getElement().setAttribute("data-h3", layer.feature.properties.h3); });
-      statusEl.textContent = body.total.toLocaleString() + (state.layer === "scans" ? " scans" : " open stores") +
-        " in view · H3 resolution " + res + " · " + body.features.length + " hexagons";
+      statusEl.textContent = [
+        state.layer === "scans" ? ngettext("%(num)s scan in view", "%(num)s scans in view", body.total)
+          : ngettext("%(num)s open store in view", "%(num)s open stores in view", body.total),
+        _("H3 resolution %(res)s", { res: res }),
+        ngettext("%(num)s hexagon", "%(num)s hexagons", body.features.length)
+      ].join(" · ");
       var geo = "/api/v1/analytics/heatmap?" + q.toString();
       document.getElementById("x-heat-geojson").href = geo;
       document.getElementById("x-heat-csv").href = geo + "&format=csv";
-    }).catch(function (e) { statusEl.textContent = "Could not load: " + e.message; });
+    }).catch(function (e) { statusEl.textContent = _("Could not load: %(error)s", { error: e.message }); });
   }
   function draw() {
     if (!lastBody) return;
@@ -124,7 +130,7 @@
     if (!chart) {
       chart = new Chart(ctx, {
         type: "bar",
-        data: { labels: labels, datasets: [{ label: "scans per hour", data: series.map(function (p) { return p.n; }), backgroundColor: colours, borderWidth: 0, barPercentage: 1, categoryPercentage: 1 }] },
+        data: { labels: labels, datasets: [{ label: _("Scans per hour"), data: series.map(function (p) { return p.n; }), backgroundColor: colours, borderWidth: 0, barPercentage: 1, categoryPercentage: 1 }] },
         options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
           scales: { x: { ticks: { maxTicksLimit: 6, autoSkip: true } }, y: { beginAtZero: true, ticks: { maxTicksLimit: 4 } } },
           onClick: function (ev, items) { if (items.length) { slider.value = items[0].index; onSlide(); } } }
@@ -144,9 +150,9 @@
   function updateTimeLabel() {
     var on = state.layer === "scans" && state.windowH > 0 && series.length;
     slider.disabled = !on;
-    if (!on) { timeLabel.textContent = state.layer === "scans" ? "All scans, 1–12 November" : "Stores do not change with time here"; state.start = null; return; }
+    if (!on) { timeLabel.textContent = state.layer === "scans" ? _("All scans, 1–12 November") : _("Stores do not change with time here"); state.start = null; return; }
     state.start = series[Number(slider.value)].t;
-    timeLabel.textContent = beijing(state.start) + " → " + beijing(state.start + state.windowH * HOUR) + " (UTC+8)";
+    timeLabel.textContent = _("%(from)s → %(to)s (Beijing time)", { from: beijing(state.start), to: beijing(state.start + state.windowH * HOUR) });
   }
   function onSlide() {
     updateTimeLabel();
@@ -161,16 +167,16 @@
   var playing = null;
   document.getElementById("play").addEventListener("click", function () {
     var btn = this;
-    if (playing) { clearInterval(playing); playing = null; btn.textContent = "▶ Play 10–12 Nov"; return; }
+    if (playing) { clearInterval(playing); playing = null; btn.textContent = "▶ " + _("Play 10–12 Nov"); return; }
     if (state.windowH <= 0) { state.windowH = 1; document.getElementById("window").value = "1"; }
     var tenth = Date.parse("2026-11-10T00:00:00+08:00") / 1000, end = Date.parse("2026-11-13T00:00:00+08:00") / 1000;
     var i = series.findIndex(function (p) { return p.t >= tenth; });
     slider.value = Math.max(0, i);
-    btn.textContent = "❚❚ Pause";
+    btn.textContent = "❚❚ " + _("Pause");
     onSlide();
     playing = setInterval(function () {
       var next = Number(slider.value) + 1;
-      if (next >= series.length || series[next].t >= end) { clearInterval(playing); playing = null; btn.textContent = "▶ Play 10–12 Nov"; return; }
+      if (next >= series.length || series[next].t >= end) { clearInterval(playing); playing = null; btn.textContent = "▶ " + _("Play 10–12 Nov"); return; }
       slider.value = next;
       onSlide();
     }, 800);
@@ -187,18 +193,21 @@
       document.getElementById("x-table-csv").href = "/api/v1/analytics/coverage?" + q.toString() + "&format=csv";
       document.getElementById("x-table-geojson").href = "/api/v1/analytics/coverage?" + q.toString() + "&format=geojson";
       return getJSON("/api/v1/analytics/coverage?" + q.toString()).then(function (body) {
-        columns = [["province", "Province"], ["urban_population", "Urban pop."], ["share_1km", "≤1 km"], ["share_3km", "≤3 km"], ["share_5km", "≤5 km"]];
+        columns = [["province", _("Province")], ["urban_population", _("Urban population")]].concat([1, 3, 5].map(function (km) {
+          return ["share_" + km + "km", "≤" + _("%(km)s km", { km: km })];
+        }));
         tableRows = body.provinces;
         sortKey = "urban_population"; sortDir = -1;
         renderTable();
         gapLayer.clearLayers();
         body.gaps.forEach(function (g) {
           var m = L.circleMarker([g.lat, g.lon], { radius: 4 + Math.sqrt(g.population / 1e5), color: "#1a5fb4", weight: 2, fillColor: "#62a0ea", fillOpacity: 0.7 });
-          m.bindTooltip(document.createTextNode(g.name_zh + " · " + g.population.toLocaleString() + " people · nearest store " + (g.nearest_store_m / 1000).toFixed(1) + " km"));
+          m.bindTooltip(el("span", {}, [O2O.data(g.name_zh), " · ",
+            _("%(people)s people · nearest store %(distance)s", { people: O2O.formatNumber(g.population), distance: O2O.formatDistance(g.nearest_store_m) })]));
           gapLayer.addLayer(m);
         });
         gapLayer.addTo(map);
-        var cap = el("tr", {}, [el("td", { colspan: "5", className: "hint", text: "Blue circles: the largest cities with no open store within 5 km — where to open next." })]);
+        var cap = el("tr", {}, [el("td", { colspan: "5", className: "hint", text: _("Blue circles: the largest cities with no open store within 5 km — where to open next.") })]);
         tbody.appendChild(cap);
       });
     }
@@ -206,17 +215,21 @@
     document.getElementById("x-table-csv").href = "/api/v1/analytics/regions?" + q.toString() + "&format=csv";
     document.getElementById("x-table-geojson").href = "/api/v1/analytics/regions?" + q.toString() + "&format=geojson";
     return getJSON("/api/v1/analytics/regions?" + q.toString()).then(function (body) {
-      columns = (state.tab === "city" ? [["city", "City"], ["province", "Province"]] : [["province", "Province"]])
-        .concat([["stores", "Stores"], ["scans", "Scans"], ["scans_per_store", "Scans/store"], ["top_brand", "Busiest brand"]]);
+      columns = (state.tab === "city" ? [["city", _("City")], ["province", _("Province")]] : [["province", _("Province")]])
+        .concat([["stores", _("Stores")], ["scans", _("Scans")], ["scans_per_store", _("Scans per store")], ["top_brand", _("Busiest brand")]]);
       tableRows = body.rows;
       sortKey = "scans"; sortDir = -1;
       renderTable();
     });
   }
+  // The coverage table's first row is the whole country, named so by the API (o2o/services/analytics.py).
+  var NATIONAL = "全国 (mainland China)";
   function fmt(key, v) {
     if (v === null || v === undefined) return "";
-    if (key.indexOf("share_") === 0) return (v * 100).toFixed(1) + "%";
-    if (typeof v === "number") return v.toLocaleString();
+    if (key === "province" && v === NATIONAL) return _("All of mainland China");
+    if (key.indexOf("share_") === 0) return O2O.formatNumber(v * 100, 1) + "%";
+    if (typeof v === "number") return O2O.formatNumber(v);
+    if (key === "top_brand") return O2O.brandLabel(v);
     return String(v);
   }
   function renderTable() {
@@ -235,10 +248,13 @@
       return String(x || "").localeCompare(String(y || "")) * sortDir;
     });
     rows.slice(0, 400).forEach(function (r) {
-      var tr = el("tr", {}, columns.map(function (c) { return el("td", { text: fmt(c[0], r[c[0]]) }); }));
+      var tr = el("tr", {}, columns.map(function (c) {
+        var data = (c[0] === "province" && r.province !== NATIONAL) || c[0] === "city" || c[0] === "top_brand";  // names, as stored
+        return el("td", data ? { text: fmt(c[0], r[c[0]]), translate: "no" } : { text: fmt(c[0], r[c[0]]) });
+      }));
       if (r.west !== undefined && r.west !== null) {
         tr.classList.add("zoomable");
-        tr.title = "Zoom the map here";
+        tr.title = _("Zoom the map here");
         tr.addEventListener("click", function () { map.fitBounds([[r.south, r.west], [r.north, r.east]], { padding: [20, 20], maxZoom: 12 }); });
       }
       tbody.appendChild(tr);

@@ -10,6 +10,6 @@
       url.searchParams.set("lat", pos.coords.latitude.toFixed(6));
       url.searchParams.set("lon", pos.coords.longitude.toFixed(6));
       window.location.assign(url.toString());
-    }, function () { link.textContent = "location unavailable"; });
+    }, function () { link.textContent = _("location unavailable"); });
   });
 })();

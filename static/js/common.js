@@ -1,7 +1,140 @@
-/* Shared helpers for o2o pages: coordinate systems, the offline basemap, formatting. */
+/* Shared helpers for o2o pages: the page's language, coordinate systems, the offline basemap,
+ * formatting. */
 (function (global) {
   "use strict";
   var O2O = global.O2O || {};
+
+  // ------------------------------------------------------------------ language
+  // The page's messages come from the app's one catalogue (o2o/web/i18n.py), embedded in every
+  // page as JSON: {English msgid: translation}. Strings are marked _("…") / ngettext("…", "…", n)
+  // here and in the page scripts, and `pybabel extract` finds them (babel.cfg).
+  var messages = {};
+  try {
+    var i18nEl = document.getElementById("o2o-i18n");
+    messages = (i18nEl && JSON.parse(i18nEl.textContent)) || {};
+  } catch (e) { messages = {}; }
+  var lang = (document.documentElement.getAttribute("lang") || "zh-CN").toLowerCase().indexOf("zh") === 0 ? "zh" : "en";
+  O2O.lang = lang;
+  O2O.locale = lang === "zh" ? "zh-CN" : "en";
+
+  /** Python-style "%(name)s" placeholders filled from `values` ("%%" is a percent sign). */
+  function format(text, values) {
+    if (!values) return text;
+    return text.replace(/%(?:\(([A-Za-z_][A-Za-z0-9_]*)\)s|%)/g, function (whole, name) {
+      if (!name) return "%";
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+  /** A message in the page's language, placeholders filled: _("%(n)s stores", {n: 3}). */
+  function gettext(msgid, values) {
+    var t = messages[msgid];
+    return format(typeof t === "string" && t ? t : msgid, values);
+  }
+  /** One or many: ngettext("%(num)s store", "%(num)s stores", n) (`num` is n, formatted). */
+  function ngettext(singular, plural, n, values) {
+    var key = n === 1 ? singular : plural;   // Chinese: both keys hold the one form
+    var t = messages[key];
+    var all = { num: O2O.formatNumber(n) };
+    Object.keys(values || {}).forEach(function (k) { all[k] = values[k]; });
+    return format(typeof t === "string" && t ? t : key, all);
+  }
+  global._ = gettext;
+  global.ngettext = ngettext;
+  O2O.format = format;
+
+  /** A message as nodes: like _() but a value may be a DOM node (say, a name marked
+   *  translate="no"), put in where its placeholder is. */
+  O2O.fragment = function (text, values) {
+    var out = [], re = /%\(([A-Za-z_][A-Za-z0-9_]*)\)s/g, last = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      var v = values[m[1]];
+      if (v === undefined) continue;
+      out.push(text.slice(last, m.index).replace(/%%/g, "%"));
+      out.push(v && v.nodeType ? v : String(v));
+      last = re.lastIndex;
+    }
+    out.push(text.slice(last).replace(/%%/g, "%"));
+    return out.filter(function (x) { return x !== ""; });
+  };
+  /** Data shown as stored (a name, an address, a query): a span the translators leave alone. */
+  O2O.data = function (text, tag) {
+    var node = document.createElement(tag || "span");
+    node.setAttribute("translate", "no");
+    node.textContent = text === null || text === undefined ? "" : String(text);
+    return node;
+  };
+  /** A category's label as a node: data (translate="no") when it has no Chinese name. */
+  O2O.categoryNode = function (name, nameZh) {
+    return O2O.isTranslatedCategory(name) ? document.createTextNode(O2O.categoryLabel(name, nameZh))
+      : O2O.data(name);
+  };
+  /** 12K, 1.2万: a big count in a few characters (map clusters). */
+  O2O.formatCompact = function (n) {
+    try {
+      return new Intl.NumberFormat(O2O.locale, { notation: "compact", maximumSignificantDigits: 2 }).format(n);
+    } catch (e) { return String(n); }
+  };
+
+  O2O.formatNumber = function (n, digits) {
+    if (n === null || n === undefined || !isFinite(n)) return "";
+    var opts = digits === undefined ? undefined : { minimumFractionDigits: digits, maximumFractionDigits: digits };
+    return Number(n).toLocaleString(O2O.locale, opts);
+  };
+
+  // The page's o2o-config JSON (tiles, and the Chinese names of categories and brands).
+  var pageConfig = null;
+  O2O.config = function () {
+    if (pageConfig === null) {
+      try { pageConfig = JSON.parse(document.getElementById("o2o-config").textContent); } catch (e) { pageConfig = {}; }
+    }
+    return pageConfig;
+  };
+  /** A category as this page's language names it; the value sent to the API stays English. */
+  O2O.categoryLabel = function (name, nameZh) {
+    if (!name || lang !== "zh") return name || "";
+    return nameZh || (O2O.config().categoryZh || {})[name] || name;
+  };
+  /** Whether the category has a Chinese name (else it is shown as stored: data, not a label). */
+  O2O.isTranslatedCategory = function (name) {
+    return Object.prototype.hasOwnProperty.call(O2O.config().categoryZh || {}, name);
+  };
+  /** A brand as shoppers know it: 优衣库 on a Chinese page where the catalogue knows it. */
+  O2O.brandLabel = function (name, nameZh) {
+    if (!name || lang !== "zh") return name || "";
+    return nameZh || (O2O.config().brandZh || {})[name] || name;
+  };
+
+  // The header's language switch leads to this page as it is now: the page scripts keep the view
+  // in the URL (history.replaceState), so the link the server wrote may be out of date.
+  document.addEventListener("click", function (ev) {
+    var link = ev.target && ev.target.closest ? ev.target.closest("a.lang-switch") : null;
+    if (!link) return;
+    var target = new URL(link.href, global.location.href), here = new URL(global.location.href);
+    if (target.pathname !== here.pathname) return;  // (an answer to a form leads to the form's page)
+    here.searchParams.set("lang", target.searchParams.get("lang"));
+    link.href = here.pathname + here.search + here.hash;
+  });
+
+  // Leaflet's own words: the zoom buttons, the popup's close button, the marker's alt text.
+  // The attribution is a notice of where the map comes from: left as it is (translate="no").
+  // Miles and feet mean nothing to a shopper in China: the scale shows metres only.
+  if (global.L && L.Control) {
+    L.Control.Zoom.prototype.options.zoomInTitle = gettext("Zoom in");
+    L.Control.Zoom.prototype.options.zoomOutTitle = gettext("Zoom out");
+    L.Control.Scale.prototype.options.imperial = false;
+    L.Marker.prototype.options.alt = gettext("Store marker");
+    var attributionOnAdd = L.Control.Attribution.prototype.onAdd;
+    L.Control.Attribution.prototype.onAdd = function (map) {
+      var container = attributionOnAdd.call(this, map);
+      container.setAttribute("translate", "no");
+      return container;
+    };
+    var popupLayout = L.Popup.prototype._initLayout;
+    L.Popup.prototype._initLayout = function () {
+      popupLayout.call(this);
+      if (this._closeButton) this._closeButton.setAttribute("aria-label", gettext("Close popup"));
+    };
+  }
 
   // WGS-84 -> GCJ-02 (the published closed form), to draw GPS positions on Amap-style tiles.
   var A = 6378245.0, EE = 0.00669342162296594323;
@@ -44,7 +177,8 @@
 
   O2O.formatDistance = function (m) {
     if (m === null || m === undefined) return "";
-    return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(m < 10000 ? 1 : 0) + " km";
+    if (m < 1000) return gettext("%(m)s m", { m: O2O.formatNumber(Math.round(m)) });
+    return gettext("%(km)s km", { km: O2O.formatNumber(m / 1000, m < 10000 ? 1 : 0) });
   };
 
   /** Build an element; text goes in through textContent, so untrusted names stay inert. */
@@ -105,6 +239,7 @@
         data.features.forEach(function (f) {
           // Names go in through textContent: geodata is ours, but every label stays inert anyway.
           var span = document.createElement("span");
+          span.setAttribute("translate", "no");  // a place name, as the data has it
           span.textContent = f.properties.name;
           var p = f.properties.label;
           districts.addLayer(L.marker([p[1], p[0]], { interactive: false, keyboard: false, pane: "basemapLabels",

@@ -23,7 +23,13 @@
   var listEl = document.getElementById("results");
   var titleEl = document.getElementById("results-title");
 
-  function setStatus(text) { statusEl.textContent = text || ""; }
+  /** The status line: a string, or a list of strings and nodes (names marked translate="no"). */
+  function setStatus(parts) {
+    statusEl.textContent = "";
+    (Array.isArray(parts) ? parts : [parts || ""]).forEach(function (x) {
+      statusEl.appendChild(typeof x === "string" ? document.createTextNode(x) : x);
+    });
+  }
 
   // ------------------------------------------------------------------ API
   var inflight = {};
@@ -53,33 +59,39 @@
   // ------------------------------------------------------------------ popups and markers
   function popupContent(f) {
     var p = f.properties;
-    var badge = p.open_now === true ? O2O.el("span", { className: "badge open", text: "Open now 营业中" })
-      : p.open_now === false ? O2O.el("span", { className: "badge shut", text: "Closed now 休息中" }) : null;
+    var badge = p.open_now === true ? O2O.el("span", { className: "badge open", text: _("Open now") })
+      : p.open_now === false ? O2O.el("span", { className: "badge shut", text: _("Closed now") }) : null;
     var metres = p.distance_m;
     if (metres === undefined && state.user) {  // viewport features: measure from the shopper
       var c = f.geometry.coordinates;
       metres = O2O.haversine(state.user[1], state.user[0], c[0], c[1]);
     }
-    var dist = (metres !== undefined) ? O2O.el("div", { className: "dist", text: O2O.formatDistance(metres) + " from you" }) : null;
+    var dist = (metres !== undefined) ? O2O.el("div", { className: "dist", text: _("%(distance)s from you", { distance: O2O.formatDistance(metres) }) }) : null;
     return O2O.el("div", { className: "popup" }, [
-      O2O.el("h3", { text: p.name }),
-      O2O.el("div", { className: "meta", text: p.brand + " · " + p.category }),
-      O2O.el("div", { className: "addr", text: p.address }),
-      O2O.el("div", { className: "hours" }, [O2O.el("span", { text: "Hours " + (p.hours || "—") + " " }), badge]),
+      O2O.el("h3", { text: p.name, translate: "no" }),
+      O2O.el("div", { className: "meta" }, [O2O.data(O2O.brandLabel(p.brand, p.brand_zh)), " · ", O2O.categoryNode(p.category, p.category_zh)]),
+      O2O.el("div", { className: "addr", text: p.address, translate: "no" }),
+      O2O.el("div", { className: "hours" }, [_("Hours") + " ", p.hours ? O2O.data(p.hours) : "—", " ", badge]),
       dist,
-      followButton(p.brand),
+      followButton(p.brand, p.brand_zh),
       O2O.el("div", { className: "popup-actions" }, [
-        O2O.el("a", { href: p.nav.amap, target: "_blank", rel: "noopener", className: "button primary", text: "Navigate 导航" }),
-        O2O.el("a", { href: p.nav.geo, className: "button", text: "Maps app" }),
-        O2O.el("a", { href: p.url, className: "button", text: "Details" }),
-        O2O.el("a", { href: p.go_url, rel: "noopener", className: "button buy", text: "Buy online 去网店" })
+        O2O.el("a", { href: p.nav.amap, target: "_blank", rel: "noopener", className: "button primary", text: _("Navigate") }),
+        O2O.el("a", { href: p.nav.geo, className: "button", text: _("Maps app") }),
+        O2O.el("a", { href: p.url, className: "button", text: _("Details") }),
+        O2O.el("a", { href: p.go_url, rel: "noopener", className: "button buy", text: _("Buy online") })
       ])
     ]);
   }
 
-  function followButton(brand) {
+  function followButton(brand, brandZh) {
     var b = O2O.el("button", { type: "button", className: "follow" });
-    function label() { b.textContent = O2O.isFollowed(brand) ? "★ Following " + brand : "☆ Follow " + brand; }
+    function label() {
+      b.textContent = "";
+      var text = O2O.isFollowed(brand) ? _("★ Following %(brand)s") : _("☆ Follow %(brand)s");
+      O2O.fragment(text, { brand: O2O.data(O2O.brandLabel(brand, brandZh)) }).forEach(function (x) {
+        b.appendChild(typeof x === "string" ? document.createTextNode(x) : x);
+      });
+    }
     label();
     b.addEventListener("click", function () { O2O.toggleFollow(brand); label(); markFollowed(); });
     return b;
@@ -99,7 +111,12 @@
     var c = f.geometry.coordinates;
     var m = L.marker([c[1], c[0]], { title: f.properties.name, alt: f.properties.name });
     m.brand = f.properties.brand;
-    m.on("add", function () { var el = m.getElement(); if (el) el.classList.toggle("followed-marker", O2O.isFollowed(m.brand)); });
+    m.on("add", function () {
+      var el = m.getElement();
+      if (!el) return;
+      el.classList.toggle("followed-marker", O2O.isFollowed(m.brand));
+      el.setAttribute("translate", "no");  // its title and alt are the store's name
+    });
     m.bindPopup(function () { return popupContent(f); }, { maxWidth: 280 });
     m.storeId = f.id;
     m.on("popupopen", function () { state.selected = f.id; highlight(f.id); writeUrl(); });
@@ -111,11 +128,11 @@
     var c = f.geometry.coordinates, n = f.properties.point_count;
     var size = n < 10 ? 34 : n < 100 ? 40 : n < 1000 ? 48 : 56;
     var icon = L.divIcon({
-      html: "<div><span>" + (n >= 10000 ? Math.round(n / 1000) + "k" : n) + "</span></div>",
+      html: "<div><span>" + (n >= 10000 ? O2O.formatCompact(n) : n) + "</span></div>",
       className: "marker-cluster server-cluster " + (n < 10 ? "marker-cluster-small" : n < 100 ? "marker-cluster-medium" : "marker-cluster-large"),
       iconSize: L.point(size, size)
     });
-    var m = L.marker([c[1], c[0]], { icon: icon, title: n + " stores" });
+    var m = L.marker([c[1], c[0]], { icon: icon, title: ngettext("%(num)s store", "%(num)s stores", n) });
     m.on("click", function () {
       var b = f.bbox;
       if (b && (b[2] - b[0] > 1e-6 || b[3] - b[1] > 1e-6)) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30] });
@@ -145,24 +162,26 @@
   function origin() {
     if (state.user && map.getBounds().contains(state.user)) return { lat: state.user[0], lon: state.user[1], from: "you" };
     var c = map.getCenter();
-    return { lat: c.lat, lon: c.lng, from: "the map centre" };
+    return { lat: c.lat, lon: c.lng, from: "centre" };
   }
 
   function renderList(body, from) {
     listEl.textContent = "";
     var features = body.features;
     if (!features.length && body.nearest) features = [body.nearest];
-    titleEl.textContent = features.length ? "Nearest to " + from : "No stores match";
+    titleEl.textContent = !features.length ? _("No stores match")
+      : from === "you" ? _("Nearest to you") : _("Nearest to the map centre");
     features.forEach(function (f) {
       var p = f.properties;
       var li = O2O.el("li", { "data-id": f.id, "data-brand": p.brand, tabindex: "0",
                               className: O2O.isFollowed(p.brand) ? "followed" : "" }, [
         O2O.el("div", { className: "row1" }, [
-          O2O.el("strong", { text: p.name }),
+          O2O.el("strong", { text: p.name, translate: "no" }),
           O2O.el("span", { className: "dist", text: O2O.formatDistance(p.distance_m) })
         ]),
-        O2O.el("div", { className: "meta", text: p.brand + " · " + p.category + (p.open_now === false ? " · closed now" : "") }),
-        O2O.el("div", { className: "addr", text: p.address })
+        O2O.el("div", { className: "meta" }, [O2O.data(O2O.brandLabel(p.brand, p.brand_zh)), " · ",
+          O2O.categoryNode(p.category, p.category_zh), p.open_now === false ? " · " + _("closed now") : null]),
+        O2O.el("div", { className: "addr", text: p.address, translate: "no" })
       ]);
       li.addEventListener("click", function () { focusStore(f); });
       li.addEventListener("keydown", function (ev) { if (ev.key === "Enter") focusStore(f); });
@@ -205,20 +224,26 @@
         .then(function (body) {
           showFeatures(body.features);
           renderList(body, o.from);
-          setStatus(body.features.length + " stores match “" + state.q + "”");
+          var n = body.features.length;
+          setStatus(O2O.fragment(ngettext("%(num)s store matches “%(q)s”", "%(num)s stores match “%(q)s”", n),
+                                 { num: O2O.formatNumber(n), q: O2O.data(state.q) }));
         }).catch(handleError);
       return;
     }
     api("view", "/api/v1/stores", Object.assign({ bbox: bbox, zoom: map.getZoom() }, f)).then(function (body) {
       showFeatures(body.features);
-      setStatus(body.total.toLocaleString() + " stores in view" + (state.brand.length ? " · " + state.brand.join(", ") : "")
-        + (state.category ? " · " + state.category : ""));
+      var parts = [ngettext("%(num)s store in view", "%(num)s stores in view", body.total)];
+      if (state.brand.length) parts.push(" · ", O2O.data(state.brand.map(function (b) { return O2O.brandLabel(b); }).join(", ")));
+      if (state.category) parts.push(" · ", O2O.categoryNode(state.category));
+      setStatus(parts);
     }).catch(handleError);
     api("list", "/api/v1/stores/nearby", Object.assign({ lat: o.lat.toFixed(6), lon: o.lon.toFixed(6), k: 30 }, f))
       .then(function (body) { renderList(body, o.from); }).catch(handleError);
   }
 
-  function handleError(err) { if (err.name !== "AbortError") setStatus("Could not load stores: " + err.message); }
+  function handleError(err) {
+    if (err.name !== "AbortError") setStatus(O2O.fragment(_("Could not load stores: %(error)s"), { error: O2O.data(err.message) }));
+  }
 
   function writeUrl() {
     var c = map.getCenter();
@@ -235,13 +260,15 @@
   var qInput = document.getElementById("q");
   var catSelect = document.getElementById("category");
   var citySelect = document.getElementById("city");
-  qInput.value = state.brand.length ? state.brand.join(", ") : state.q;
+  qInput.value = state.brand.length ? state.brand.map(function (b) { return O2O.brandLabel(b); }).join(", ") : state.q;
   catSelect.value = state.category;
 
   document.getElementById("search-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var text = qInput.value.trim();
-    var brand = cfg.brands.filter(function (b) { return b.toLowerCase() === text.toLowerCase(); })[0];
+    var brand = cfg.brands.filter(function (b) {  // the English name, or the Chinese one shown
+      return b.toLowerCase() === text.toLowerCase() || O2O.brandLabel(b) === text;
+    })[0];
     state.brand = brand ? [brand] : [];
     state.q = brand ? "" : text;
     refresh();
@@ -255,17 +282,17 @@
   });
 
   function locate(auto) {
-    if (!navigator.geolocation) { if (!auto) setStatus("This browser cannot share a location: choose a city."); return; }
-    setStatus("Finding your location…");
+    if (!navigator.geolocation) { if (!auto) setStatus(_("This browser cannot share a location: choose a city.")); return; }
+    setStatus(_("Finding your location…"));
     navigator.geolocation.getCurrentPosition(function (pos) {
       var p = O2O.toDisplay(pos.coords.longitude, pos.coords.latitude, crs);
       state.user = [p[1], p[0]];
       userLayer.clearLayers();
       L.circleMarker(state.user, { radius: 8, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 })
-        .bindTooltip("You are here").addTo(userLayer);
+        .bindTooltip(_("You are here")).addTo(userLayer);
       map.setView(state.user, 15);
     }, function () {
-      setStatus("Location unavailable — choose a city instead.");
+      setStatus(_("Location unavailable — choose a city instead."));
       citySelect.classList.add("attention");
       citySelect.focus();
     }, { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 });

@@ -19,9 +19,12 @@
     cfg.brands.slice().sort(function (a, b) {
       return (followed.indexOf(b) >= 0) - (followed.indexOf(a) >= 0) || a.localeCompare(b);
     }).forEach(function (brand) {
-      if (filter && brand.toLowerCase().indexOf(filter) < 0 && followed.indexOf(brand) < 0) return;
+      var label = O2O.brandLabel(brand);  // 优衣库 on a Chinese page; the value kept is the English name
+      if (filter && brand.toLowerCase().indexOf(filter) < 0 && label.toLowerCase().indexOf(filter) < 0
+          && followed.indexOf(brand) < 0) return;
       var on = followed.indexOf(brand) >= 0;
-      var b = el("button", { type: "button", "aria-pressed": String(on), text: (on ? "★ " : "☆ ") + brand });
+      var b = el("button", { type: "button", "aria-pressed": String(on), "data-brand": brand },
+                 [(on ? "★ " : "☆ "), O2O.data(label)]);
       b.addEventListener("click", function () { O2O.toggleFollow(brand); renderChips(); refresh(); });
       chips.appendChild(b);
     });
@@ -31,22 +34,26 @@
     var brands = O2O.followed();
     layer.clearLayers();
     list.textContent = "";
-    if (!brands.length) { status.textContent = "Follow a brand or two above. 请先关注品牌。"; return; }
-    if (!origin) { status.textContent = "Share your location or choose a city to see the nearest stores."; return; }
+    if (!brands.length) { status.textContent = _("Follow a brand or two above."); return; }
+    if (!origin) { status.textContent = _("Share your location or choose a city to see the nearest stores."); return; }
     var qs = new URLSearchParams({ lat: origin[0].toFixed(6), lon: origin[1].toFixed(6), k: "30", crs: crs });
     brands.forEach(function (b) { qs.append("brand", b); });
     fetch("/api/v1/stores/nearby?" + qs.toString()).then(function (r) { return r.json(); }).then(function (body) {
       var features = body.features || [];
-      status.textContent = features.length + " stores of " + brands.length + " followed brand" + (brands.length > 1 ? "s" : "") + ", nearest first";
+      // (Messages one by one: the extractor does not look inside another call's arguments.)
+      var storesText = ngettext("%(num)s store", "%(num)s stores", features.length);
+      var brandsText = ngettext("%(num)s followed brand", "%(num)s followed brands", brands.length);
+      status.textContent = _("%(stores)s of %(brands)s, nearest first", { stores: storesText, brands: brandsText });
       features.forEach(function (f) {
         var p = f.properties, c = f.geometry.coordinates;
         L.circleMarker([c[1], c[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#d4a017", fillOpacity: 1 })
-          .bindTooltip(document.createTextNode(p.name)).addTo(layer);
+          .bindTooltip(O2O.data(p.name)).addTo(layer);
         list.appendChild(el("li", {}, [
-          el("div", { className: "row1" }, [el("a", { href: p.url }, [el("strong", { text: p.name })]),
+          el("div", { className: "row1" }, [el("a", { href: p.url, translate: "no" }, [el("strong", { text: p.name })]),
                                             el("span", { className: "dist", text: O2O.formatDistance(p.distance_m) })]),
-          el("div", { className: "meta", text: p.brand + " · " + (p.open_now === false ? "closed now" : p.open_now ? "open now" : "") }),
-          el("div", { className: "addr", text: p.address })
+          el("div", { className: "meta" }, [O2O.data(O2O.brandLabel(p.brand, p.brand_zh)),
+            p.open_now === false ? " · " + _("closed now") : p.open_now ? " · " + _("open now") : null]),
+          el("div", { className: "addr", text: p.address, translate: "no" })
         ]));
       });
       L.circleMarker(origin, { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 }).addTo(layer);
@@ -65,7 +72,7 @@
     navigator.geolocation.getCurrentPosition(function (pos) {
       var p = O2O.toDisplay(pos.coords.longitude, pos.coords.latitude, crs);
       setOrigin(p[1], p[0]);
-    }, function () { status.textContent = "Location unavailable — choose a city."; }, { timeout: 8000, maximumAge: 60000 });
+    }, function () { status.textContent = _("Location unavailable — choose a city."); }, { timeout: 8000, maximumAge: 60000 });
   }
   document.getElementById("locate").addEventListener("click", locate);
   renderChips();

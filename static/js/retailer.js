@@ -35,7 +35,7 @@
   // ------------------------------------------------------------------ pin and fields in step
   function setPin(lat, lon, pan) {
     if (!pin) {
-      pin = L.marker([lat, lon], { draggable: true, autoPan: true, title: "New store position" }).addTo(map);
+      pin = L.marker([lat, lon], { draggable: true, autoPan: true, title: _("New store position"), alt: _("New store position") }).addTo(map);
       pin.on("drag dragend", function () { var p = pin.getLatLng(); writeFields(p.lat, p.lng); });
     } else {
       pin.setLatLng([lat, lon]);
@@ -60,7 +60,7 @@
         var c = s.geometry.coordinates, p = s.properties;
         var m = L.circleMarker([c[1], c[0]], { radius: 7, weight: 2, color: "#fff",
           fillColor: p.status === "open" ? "#e4393c" : "#8a939c", fillOpacity: 0.95 });
-        m.bindTooltip(document.createTextNode(p.name));  // a string would be parsed as HTML
+        m.bindTooltip(O2O.data(p.name));  // a string would be parsed as HTML
         m.on("click", function () { edit(s); });
         storeLayer.addLayer(m);
       });
@@ -80,15 +80,15 @@
     document.getElementById("store-count").textContent = "(" + stores.length + ")";
     stores.forEach(function (s) {
       var p = s.properties;
-      var editButton = el("button", { type: "button", className: "button small", text: "Edit" });
+      var editButton = el("button", { type: "button", className: "button small", text: _("Edit") });
       editButton.addEventListener("click", function () { edit(s); });
       var row = el("tr", { "data-id": s.id, className: p.status }, [
-        el("td", {}, [el("a", { href: "/stores/" + s.id, text: p.name })]),
-        el("td", { text: p.brand }),
-        el("td", { text: [p.city, p.district].filter(Boolean).join(" ") }),
-        el("td", { text: p.status }),
-        el("td", { text: p.external_id }),
-        el("td", {}, [editButton, " ", el("a", { href: "/stores/" + s.id + "/poster.pdf?size=a5", className: "button small", text: "Poster" }), " ", el("a", { href: "/api/v1/stores/" + s.id + "/qr.png?scale=12", className: "button small", text: "QR", download: "qr-" + s.id + ".png" })])
+        el("td", { translate: "no" }, [el("a", { href: "/stores/" + s.id, text: p.name })]),
+        el("td", { text: O2O.brandLabel(p.brand, p.brand_zh), translate: "no" }),
+        el("td", { text: [p.city, p.district].filter(Boolean).join(" "), translate: "no" }),
+        el("td", { text: p.status === "open" ? _("Open") : p.status === "closed" ? _("Closed") : p.status }),
+        el("td", { text: p.external_id, translate: "no" }),
+        el("td", {}, [editButton, " ", el("a", { href: "/stores/" + s.id + "/poster.pdf?size=a5", className: "button small", text: _("Poster") }), " ", el("a", { href: "/api/v1/stores/" + s.id + "/qr.png?scale=12", className: "button small", text: _("QR code"), download: "qr-" + s.id + ".png" })])
       ]);
       body.appendChild(row);
     });
@@ -96,22 +96,26 @@
   function edit(s) {
     editing = s;
     var p = s.properties, c = s.geometry.coordinates;
-    document.getElementById("form-title").textContent = "Edit: " + p.name;
+    var title = document.getElementById("form-title");
+    title.textContent = "";
+    O2O.fragment(_("Edit: %(name)s"), { name: O2O.data(p.name) }).forEach(function (x) {
+      title.appendChild(typeof x === "string" ? document.createTextNode(x) : x);
+    });
     ["name", "brand", "external_id", "address", "hours", "phone", "online_url"].forEach(function (k) { f(k).value = p[k] || ""; });
     f("category").value = p.category;
     writeFields(c[1], c[0]);
     setPin(c[1], c[0], true);
     document.getElementById("close-store").hidden = p.status !== "open";
-    document.getElementById("save").textContent = p.status === "open" ? "Save changes 保存" : "Save and reopen 重新开业";
+    document.getElementById("save").textContent = p.status === "open" ? _("Save changes") : _("Save and reopen");
     hideError();
   }
 
   function reset() {
     editing = null;
     form.reset();
-    document.getElementById("form-title").textContent = "New store 新门店";
+    document.getElementById("form-title").textContent = _("New store");
     document.getElementById("close-store").hidden = true;
-    document.getElementById("save").textContent = "Save 保存";
+    document.getElementById("save").textContent = _("Save");
     if (pin) { map.removeLayer(pin); pin = null; }
     hideError();
   }
@@ -119,7 +123,9 @@
   function showError(err) {
     errorBox.hidden = false;
     var e = err.data && err.data.error;
-    errorBox.textContent = e ? e.message + (e.errors ? " (" + e.errors.map(function (x) { return x.field; }).join(", ") + ")" : "") : err.message;
+    // The API explains in English (its messages are for programs too); the page says what happened.
+    var detail = e ? e.message + (e.errors ? " (" + e.errors.map(function (x) { return x.field; }).join(", ") + ")" : "") : err.message;
+    errorBox.textContent = _("Not saved: %(error)s", { error: detail });
     if (e && e.field && f(e.field)) f(e.field).focus();
   }
   function hideError() { errorBox.hidden = true; errorBox.textContent = ""; }
@@ -149,7 +155,7 @@
   });
   document.getElementById("new-store").addEventListener("click", reset);
   document.getElementById("close-store").addEventListener("click", function () {
-    if (!editing || !window.confirm("Close " + editing.properties.name + "? It leaves the shoppers' map; its record stays.")) return;
+    if (!editing || !window.confirm(_("Close %(name)s? It leaves the shoppers’ map; its record stays.", { name: editing.properties.name }))) return;
     api("DELETE", "/api/v1/stores/" + editing.id).then(function () { reset(); return load(); }).catch(showError);
   });
 
@@ -159,6 +165,11 @@
   }
 
   // ------------------------------------------------------------------ bulk upload
+  document.getElementById("upload-file").addEventListener("change", function (ev) {
+    var name = document.getElementById("upload-name"), file = ev.target.files[0];
+    name.textContent = file ? file.name : _("No file chosen");
+    if (file) name.setAttribute("translate", "no"); else name.removeAttribute("translate");  // a file name is data
+  });
   document.getElementById("upload-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var file = document.getElementById("upload-file").files[0];
@@ -167,25 +178,39 @@
     var data = new FormData();
     data.append("file", file);
     var atomic = document.getElementById("upload-atomic").checked;
-    out.textContent = "Uploading…";
+    out.textContent = _("Uploading…");
     api("POST", "/api/v1/stores/import" + (atomic ? "?atomic=true" : ""), data, true)
       .then(function (report) { showReport(report); return load(); })
       .catch(function (err) { if (err.data && err.data.rejected) { showReport(err.data); } else { out.textContent = err.message; } });
   });
 
+  /** The report's summary in the page's language, from its counts (the API's `message` is English). */
+  function reportSummary(r) {
+    var n = O2O.formatNumber, rejected = (r.rejected || []).length;
+    if (r.stored === false) {
+      return _("Nothing stored: %(rejected)s of %(rows)s rows were rejected, and the import was all or nothing.",
+               { rejected: n(rejected), rows: n(r.rows) });
+    }
+    if (!r.inserted && !r.updated && !rejected) {
+      return _("Nothing changed: all %(unchanged)s stores were already up to date.", { unchanged: n(r.unchanged) });
+    }
+    return _("%(inserted)s added, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected.",
+             { inserted: n(r.inserted), updated: n(r.updated), unchanged: n(r.unchanged), rejected: n(rejected) });
+  }
+
   function showReport(r) {
     var out = document.getElementById("upload-report");
     out.textContent = "";
-    out.appendChild(el("p", { className: "report-summary", text: r.message }));
+    out.appendChild(el("p", { className: "report-summary", text: reportSummary(r) }));
     if (r.rejected && r.rejected.length) {
       var rows = r.rejected.slice(0, 200).map(function (x) {
-        return el("tr", {}, [el("td", { text: String(x.row) + (x.line ? " (line " + x.line + ")" : "") }),
-                             el("td", { text: x.external_id || "" }), el("td", { text: x.errors.join("; ") })]);
+        return el("tr", {}, [el("td", { text: x.line ? _("%(row)s (line %(line)s)", { row: x.row, line: x.line }) : String(x.row) }),
+                             el("td", { text: x.external_id || "", translate: "no" }), el("td", { text: x.errors.join("; ") })]);
       });
       out.appendChild(el("table", { className: "report" }, [
-        el("thead", {}, [el("tr", {}, [el("th", { text: "Row" }), el("th", { text: "Code" }), el("th", { text: "Why" })])]),
+        el("thead", {}, [el("tr", {}, [el("th", { text: _("Row") }), el("th", { text: _("Code") }), el("th", { text: _("Why") })])]),
         el("tbody", {}, rows)]));
-      if (r.rejected.length > 200) out.appendChild(el("p", { text: "… and " + (r.rejected.length - 200) + " more." }));
+      if (r.rejected.length > 200) out.appendChild(el("p", { text: _("… and %(n)s more.", { n: O2O.formatNumber(r.rejected.length - 200) }) }));
     }
   }
 

@@ -28,13 +28,14 @@ def test_sign_in_page_then_console(client, keys):
 
 
 def test_wrong_key_is_refused(client, keys):
+    client.get("/retailer?lang=en")  # English from here on (the lang cookie): the message below
     r = sign_in(client, "o2o_r_1_" + "z" * 43)
     assert r.status_code == 401 and "not a valid retailer key" in r.get_data(as_text=True)
     assert sign_in(client, keys["analyst"]).status_code == 401
 
 
 def test_sign_in_without_csrf_token_is_refused(client, keys):
-    r = client.post("/retailer/sign-in", data={"key": keys["retailer"]})
+    r = client.post("/retailer/sign-in", data={"key": keys["retailer"]}, headers={"Accept-Language": "en"})
     assert r.status_code == 400 and "expired" in r.get_data(as_text=True)
     assert 'id="store-form"' not in client.get("/retailer").get_data(as_text=True)
 
