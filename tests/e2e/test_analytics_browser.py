@@ -15,8 +15,8 @@ def test_analytics_page_layers_time_and_weight(page, live_server, analyst_key):
     page.fill("#key", analyst_key)
     page.click("button[type=submit]")
     page.wait_for_selector("path.leaflet-interactive", timeout=15_000)
-    status = page.inner_text("#status")
-    assert "scans in view" in status
+    status = page.inner_text("#status")  # in Chinese, the default: "N scans in view"
+    assert "视野内" in status and "次扫码" in status
     page.wait_for_timeout(500)
     first_view = sum(sizes.values())
     assert first_view < 2_000_000, f"the page with its data: {first_view} bytes"
@@ -25,7 +25,7 @@ def test_analytics_page_layers_time_and_weight(page, live_server, analyst_key):
     # Hover shows a count.
     page.locator("path.leaflet-interactive").first.hover(force=True)
     page.wait_for_selector(".leaflet-tooltip", timeout=5_000)
-    assert "scans" in page.inner_text(".leaflet-tooltip")
+    assert "次扫码" in page.inner_text(".leaflet-tooltip")  # "N scans"
 
     # The same counts as a smooth heat layer (leaflet.heat), then back to hexagons.
     page.select_option("#style", "heat")
@@ -35,7 +35,7 @@ def test_analytics_page_layers_time_and_weight(page, live_server, analyst_key):
 
     # Switch to the store layer.
     page.check("input[name=layer][value=stores]")
-    page.wait_for_function("() => document.getElementById('status').textContent.includes('open stores')", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('家营业门店')", timeout=10_000)
 
     # Back to scans, a one-hour window, and move it.
     page.check("input[name=layer][value=scans]")
@@ -52,7 +52,7 @@ def test_analytics_page_layers_time_and_weight(page, live_server, analyst_key):
     page.click("#play")
 
     # Tables: by city, and a row zooms the map there.
-    page.click("text=By city")
+    page.click("text=按城市")  # By city
     page.wait_for_selector("#table tbody tr.zoomable", timeout=10_000)
     zoom_before = page.evaluate("window.o2oMap.getZoom()")
     page.locator("#table tbody tr.zoomable").first.click()
@@ -68,4 +68,4 @@ def test_analytics_page_needs_an_analyst(page, live_server, retailer_key):
     page.goto(live_server + "/analytics")
     page.fill("#key", retailer_key)
     page.click("button[type=submit]")
-    assert "not a valid analyst key" in page.content()
+    assert "该密钥不是有效的分析师密钥" in page.content()  # "not a valid analyst key"

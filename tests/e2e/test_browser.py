@@ -17,7 +17,7 @@ def _external_requests(page, base):
 
 def test_map_shows_clusters_then_a_store_popup(page, live_server):
     external = _external_requests(page, live_server)
-    page.goto(live_server + "/")  # no location permission: the country view with clusters
+    page.goto(live_server + "/")  # no location permission: the country view with clusters (in Chinese)
     page.wait_for_selector(".server-cluster", timeout=15_000)
     assert page.locator(".server-cluster").count() > 3
     page.screenshot(path=str(ARTIFACTS / "finder-country.png"))
@@ -29,7 +29,8 @@ def test_map_shows_clusters_then_a_store_popup(page, live_server):
         biggest = page.evaluate("""() => {
             let best = null, n = -1;
             document.querySelectorAll('.marker-cluster').forEach(el => {
-              const v = parseInt(el.textContent.replace('k', '000'), 10);
+              const t = el.textContent;  // 950, 12K (English) or 1.2万 (Chinese)
+              const v = parseFloat(t) * (t.includes('万') ? 10000 : /k/i.test(t) ? 1000 : 1);
               const r = el.getBoundingClientRect();
               if (v > n && r.top > 60 && r.left > 400) { n = v; best = el; }
             });
@@ -49,8 +50,8 @@ def test_map_shows_clusters_then_a_store_popup(page, live_server):
     popup.wait_for(timeout=5_000)
     page.wait_for_timeout(400)  # let the popup's fade-in finish before the screenshot
     assert popup.locator("h3").inner_text().strip()
-    assert popup.locator("a", has_text="Navigate").get_attribute("href").startswith("https://uri.amap.com/")
-    assert "/go/" in popup.locator("a", has_text="Buy online").get_attribute("href")
+    assert popup.locator("a", has_text="导航").get_attribute("href").startswith("https://uri.amap.com/")
+    assert "/go/" in popup.locator("a", has_text="去网店购买").get_attribute("href")
     page.screenshot(path=str(ARTIFACTS / "finder-popup.png"))
     assert "store=" in page.url and "z=" in page.url  # the view is in the URL, shareable
     assert not page.js_errors
@@ -59,7 +60,7 @@ def test_map_shows_clusters_then_a_store_popup(page, live_server):
 
 def test_located_shopper_gets_a_list_in_step_with_the_map(browser, live_server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, geolocation={"latitude": 31.2304, "longitude": 121.4737},
-                                  permissions=["geolocation"], is_mobile=True, has_touch=True)
+                                  permissions=["geolocation"], is_mobile=True, has_touch=True, locale="en-US")
     page = context.new_page()
     page.goto(live_server + "/")
     page.wait_for_selector("#results li", timeout=15_000)
@@ -76,7 +77,7 @@ def test_brand_filter_from_the_url_is_applied(page, live_server):
     page.goto(live_server + "/?lat=31.23&lon=121.47&z=12&brand=Uniqlo")
     page.wait_for_selector("#results li", timeout=15_000)
     metas = page.locator("#results li .meta").all_inner_texts()
-    assert metas and all(m.startswith("Uniqlo") for m in metas)
+    assert metas and all(m.startswith("优衣库") for m in metas)  # Uniqlo, as Chinese shoppers know it
 
 
 def test_store_page_map_renders_offline(page, live_server):

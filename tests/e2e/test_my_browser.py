@@ -9,7 +9,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_follow_brands_and_see_their_nearest_stores(browser, live_server):
-    context = browser.new_context(viewport={"width": 1200, "height": 900},
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US",
                                   geolocation={"latitude": 31.2304, "longitude": 121.4737}, permissions=["geolocation"])
     page = context.new_page()
     errors = []

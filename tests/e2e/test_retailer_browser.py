@@ -12,7 +12,7 @@ def test_sign_in_drop_a_pin_save_and_see_it_on_the_shopper_map(page, live_server
     page.goto(live_server + "/retailer")
     page.fill("#key", "o2o_r_1_wrongwrongwrongwrongwrong")
     page.click("button[type=submit]")
-    assert "not a valid retailer key" in page.content()
+    assert "该密钥不是有效的商家密钥" in page.content()  # "not a valid retailer key", in Chinese (the default)
     page.fill("#key", retailer_key)
     page.click("button[type=submit]")
     page.wait_for_selector("#store-form")

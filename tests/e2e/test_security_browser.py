@@ -243,7 +243,7 @@ def _visit_every_page_with_payloads(page, srv) -> None:
 
 
 def _context(browser, **kwargs):
-    return browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["geolocation"],
+    return browser.new_context(viewport={"width": 1280, "height": 900}, permissions=["geolocation"], locale="en-US",
                                geolocation={"latitude": PLACES[0][1], "longitude": PLACES[0][0]}, **kwargs)
 
 
