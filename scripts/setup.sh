@@ -25,6 +25,10 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The message catalogues (translations/*/LC_MESSAGES/messages.po): .mo files are not kept in git.
+# (The app also compiles a missing or stale one when it starts.)
+.venv/bin/pybabel -q compile -d translations
+
 if ! command -v npm >/dev/null 2>&1; then
   log "installing Node.js and npm from Debian (for Leaflet and its plugins)"
   as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm >/dev/null
