@@ -165,8 +165,10 @@ def js_messages(lang: str, directory: Path = TRANSLATIONS) -> dict[str, str]:
 
 
 def script_json(data) -> str:
-    """JSON to put inside ``<script type="application/json">``: no "<" can close the tag."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    """JSON to put inside ``<script type="application/json">``: no "<" can close the tag, and
+    every translation as ``\\uXXXX`` escapes, so the page's own text (what a search of the HTML
+    or a browser's translator sees) is only what it shows."""
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("<", "\\u003c")
 
 
 # ----------------------------------------------------------------------------- labels and formats
