@@ -778,14 +778,19 @@ def word_forms(name: str) -> set[str]:
 
 
 def prefix_quality(typed: str, forms: Iterable[str]) -> int | None:
-    """0 if a form is ``typed``, 1 if one starts with it, 2 if one contains it; None otherwise."""
+    """0 if a form is ``typed``, 1 if one starts with it, 2 if one contains it; None otherwise.
+
+    Only Chinese is matched inside a form (``徐汇`` in ``上海市徐汇区``): Latin letters inside a
+    pinyin form are not a syllable boundary (``hang`` is not in ``wushang`` for a shopper).
+    """
     best = None
+    inside = len(typed) >= 2 and has_cjk(typed)
     for form in forms:
         if form == typed:
             return 0
         if form.startswith(typed):
             best = 1
-        elif best is None and len(typed) >= 2 and typed in form:
+        elif best is None and inside and typed in form:
             best = 2
     return best
 

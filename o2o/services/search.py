@@ -84,15 +84,19 @@ def suggest(search: SearchIndex, text: str, lon: float | None = None, lat: float
             out.append((quality, 0, -stores, {"type": "brand", "text": zh or brand, "value": brand,
                                               "name": brand, "name_zh": zh, "stores": stores}))
     for category, zh in CATEGORY_ZH.items():
-        forms = set()
-        for word in (category, zh, *CATEGORY_WORDS.get(category, ())):
-            forms |= search.forms_of(word)
-        quality = prefix_quality(typed, forms)
+        quality = prefix_quality(typed, search.forms_of(category, zh))
+        if quality is None:
+            # a word shoppers use for it (商场 for department stores): a weaker match
+            synonyms = set()
+            for word in CATEGORY_WORDS.get(category, ()):
+                synonyms |= search.forms_of(word)
+            quality = prefix_quality(typed, synonyms)
+            quality = None if quality is None else max(quality, 1) + 1
         if quality is not None:
-            out.append((quality, 1, 0, {"type": "category", "text": zh, "value": category,
+            out.append((quality, 2, 0, {"type": "category", "text": zh, "value": category,
                                         "name": category, "name_zh": zh}))
     for rank, place in enumerate(find_places(search, text, limit=4, lon=lon, lat=lat, one_per_name=True)):
-        out.append((_place_quality(typed, place), 2, rank, {
+        out.append((_place_quality(typed, place), 1, rank, {
             "type": "place", "text": place.name, "level": place.level, "province": place.province,
             "city": place.city, "bbox": [round(v, 6) for v in place.bbox],
             "lon": round(place.centre[0], 6), "lat": round(place.centre[1], 6)}))

@@ -224,6 +224,13 @@
         .then(function (body) {
           showFeatures(body.features);
           renderList(body, o.from);
+          // The words named a place (优衣库 杭州): show its matches, once per query.
+          var placeKey = body.place ? state.q + "|" + body.place.properties.name : null;
+          if (placeKey && placeKey !== state.flownTo && body.features.length) {
+            state.flownTo = placeKey;
+            var pts = body.features.map(function (f) { var c = f.geometry.coordinates; var p = O2O.toDisplay(c[0], c[1], crs); return [p[1], p[0]]; });
+            map.flyToBounds(L.latLngBounds(pts), { padding: [30, 30], maxZoom: 15, duration: 0.8 });
+          }
           var n = body.features.length;
           setStatus(O2O.fragment(ngettext("%(num)s store matches “%(q)s”", "%(num)s stores match “%(q)s”", n),
                                  { num: O2O.formatNumber(n), q: O2O.data(state.q) }));
@@ -262,6 +269,32 @@
   var citySelect = document.getElementById("city");
   qInput.value = state.brand.length ? state.brand.map(function (b) { return O2O.brandLabel(b); }).join(", ") : state.q;
   catSelect.value = state.category;
+
+  // As-you-type suggestions: a brand filters, a category selects, a place flies the map there,
+  // a store opens its page.
+  O2O.suggest(qInput, {
+    near: function () { var o = origin(); return { lat: o.lat, lon: o.lon }; },
+    crs: crs,
+    choose: function (item) {
+      if (item.type === "place") {
+        state.q = ""; state.brand = []; qInput.value = "";
+        flyToBox(item.bbox);
+        setStatus(O2O.fragment(_("Showing %(place)s"), { place: O2O.data(item.text) }));
+      } else if (item.type === "brand") {
+        state.brand = [item.value]; state.q = ""; refresh();
+      } else if (item.type === "category") {
+        state.category = item.value; catSelect.value = item.value; state.q = ""; qInput.value = ""; refresh();
+      } else if (item.type === "store") {
+        window.location.href = "/stores/" + encodeURIComponent(item.id);
+      } else {
+        state.q = item.text; state.brand = []; refresh();
+      }
+    }
+  });
+
+  function flyToBox(b) {  // [w, s, e, n], already in the map's system (suggest was asked with crs)
+    map.flyToBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [20, 20], maxZoom: 16, duration: 0.8 });
+  }
 
   document.getElementById("search-form").addEventListener("submit", function (ev) {
     ev.preventDefault();

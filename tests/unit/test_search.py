@@ -137,7 +137,8 @@ def test_filters_and_radius(index):
 def test_prefix_quality():
     assert prefix_quality("you", {"youyiku"}) == 1
     assert prefix_quality("youyiku", {"youyiku"}) == 0
-    assert prefix_quality("yik", {"youyiku"}) == 2
+    assert prefix_quality("yik", {"youyiku"}) is None      # not at a syllable a shopper starts with
+    assert prefix_quality("衣库", {"优衣库"}) == 2
     assert prefix_quality("x", {"youyiku"}) is None
 
 
