@@ -59,7 +59,7 @@ def nearby():
     result = finder.find_nearby(repo(), index(), query, search=search_index() if query.text else None)
     body = geojson.collection([geojson.store_feature(s, p.crs) for s in result.stores], p.crs)
     if result.place is not None:
-        body["place"] = result.place.feature()
+        body["place"] = _place_feature(result.place.feature(), p.crs)
     if result.nearest is not None or (p.radius_km is not None and not result.stores):
         body["nearest"] = None if result.nearest is None else geojson.store_feature(result.nearest, p.crs)
         body["message"] = _no_store_message(p.radius_km, result.nearest is not None)
@@ -156,6 +156,15 @@ def _out(lon: float, lat: float, crs: str) -> list[float]:
     return [round(x, 6), round(y, 6)]
 
 
+def _place_feature(feat: dict, crs: str) -> dict:
+    """A place's Feature (WGS-84 from the gazetteer) in the coordinate system asked for."""
+    if crs != crs_mod.WGS84:
+        w, s, e, n = feat["bbox"]
+        feat["bbox"] = [*_out(w, s, crs), *_out(e, n, crs)]
+        feat["geometry"]["coordinates"] = _out(*feat["geometry"]["coordinates"], crs)
+    return feat
+
+
 @bp.get("/places")
 def places():
     """Provinces, cities, districts, malls and streets matching the words or pinyin, best first."""
@@ -164,11 +173,7 @@ def places():
     found = search_service.find_places(search_index(), p.q, limit=p.limit, lon=lon, lat=lat)
     feats = []
     for place in found:
-        feat = place.feature()
-        w, s, e, n = feat["bbox"]
-        feat["bbox"] = [*_out(w, s, p.crs), *_out(e, n, p.crs)]
-        feat["geometry"]["coordinates"] = _out(*feat["geometry"]["coordinates"], p.crs)
-        feats.append(feat)
+        feats.append(_place_feature(place.feature(), p.crs))
     return _geojson_response(geojson.collection(feats, p.crs))
 
 

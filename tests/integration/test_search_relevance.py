@@ -310,3 +310,17 @@ def test_features_carry_the_category_in_chinese(client):
     for q in ({"q": "超市"}, {"category": "Supermarket"}):
         body = client.get("/api/v1/stores/nearby", query_string={"lat": lat, "lon": lon, **q}).get_json()
         assert body["features"] and all(f["properties"]["category_zh"] == "超市" for f in body["features"])
+
+
+def test_places_and_search_answer_in_the_coordinate_system_asked_for(client):
+    from o2o.geo import crs
+
+    wgs = client.get("/api/v1/places", query_string={"q": "徐汇"}).get_json()["features"][0]
+    gcj = client.get("/api/v1/places", query_string={"q": "徐汇", "crs": "gcj02"}).get_json()["features"][0]
+    assert gcj["geometry"]["coordinates"] == pytest.approx(list(crs.wgs84_to_gcj02(*wgs["geometry"]["coordinates"])), abs=1e-5)
+    lat, lon = crs.wgs84_to_gcj02(121.4737, 31.2304)[::-1]
+    body = client.get("/api/v1/stores/nearby", query_string={"lat": lat, "lon": lon, "crs": "gcj02", "q": "海尔 徐汇"}).get_json()
+    plain = client.get("/api/v1/stores/nearby", query_string={"lat": 31.2304, "lon": 121.4737, "q": "海尔 徐汇"}).get_json()
+    assert [f["id"] for f in body["features"]] == [f["id"] for f in plain["features"]]
+    assert body["place"]["geometry"]["coordinates"] == pytest.approx(
+        list(crs.wgs84_to_gcj02(*plain["place"]["geometry"]["coordinates"])), abs=1e-5)
