@@ -10,7 +10,7 @@ import numpy as np
 
 from ..geo.distance import haversine_m
 from ..seed.catalogue import CATEGORY_ZH
-from ..search.index import CATEGORY_WORDS, SearchIndex, prefix_quality, word_forms
+from ..search.index import CATEGORY_WORDS, SearchIndex, distance_m, prefix_quality, word_forms
 from ..search.places import Place
 from ..search.text import normalise, runs, squash
 
@@ -35,20 +35,26 @@ def find_places(search: SearchIndex, text: str, limit: int = 10, lon: float | No
         return []
     words = runs(normalise(text))
     gazetteer = search.gazetteer
-    scored: list[tuple] = []
-    for quality, place in gazetteer.matching(typed, limit=limit * 3):
-        scored.append((quality, _LEVEL_RANK[place.level], -search.place_store_count(place),
-                       -place.population, place.name, place))
+    pool = max(limit * 3, 60)
+
+    def row(quality, place, area=False):
+        # Near the shopper (within 50 km) first, at equal quality: 徐汇区 for "xu" in Shanghai.
+        far = 0 if lon is None or distance_m(lon, lat, *place.centre) <= 50_000 else 1
+        if area:
+            return (quality, far, _LEVEL_RANK[place.level], 0, 0, place.name, place)
+        return (quality, far, _LEVEL_RANK[place.level], -search.place_store_count(place),
+                -place.population, place.name, place)
+
+    scored: list[tuple] = [row(q, p) for q, p in gazetteer.matching(typed, limit=pool)]
     if not scored and len(words) > 1:
         # 上海 徐汇: the last word, inside the places the others name.
         outer = [p for w in words[:-1] for p in gazetteer.named(w)]
-        for quality, place in gazetteer.matching(words[-1], limit=limit * 3):
+        for quality, place in gazetteer.matching(words[-1], limit=pool):
             if not outer or any(_inside(place, o) for o in outer):
-                scored.append((quality, _LEVEL_RANK[place.level], -search.place_store_count(place),
-                               -place.population, place.name, place))
+                scored.append(row(quality, place))
     for quality, place in search.area_places(typed, lon, lat, limit=limit, one_per_name=one_per_name):
-        scored.append((quality, _LEVEL_RANK[place.level], 0, 0, place.name, place))
-    scored.sort(key=lambda row: row[:5])
+        scored.append(row(quality, place, area=True))
+    scored.sort(key=lambda r: r[:6])
     out, seen = [], set()
     for row in scored:
         place = row[-1]
@@ -77,6 +83,33 @@ def suggest(search: SearchIndex, text: str, lon: float | None = None, lat: float
     typed = _typed(text)
     if not typed:
         return []
+    items = _suggest_typed(search, text, typed, lon, lat)
+    words = text.split()
+    joined_pinyin = all(w.isascii() for w in words) and any(i["type"] != "store" for i in items)
+    if len(words) > 1 and not joined_pinyin:
+        # 海尔 xu: what the last word is becoming, with the words before it kept: choosing 徐汇区
+        # searches "海尔 徐汇区".
+        context = " ".join(words[:-1])
+        last = _typed(words[-1])
+        stores = [i for i in items if i["type"] == "store"]
+        items = [dict(i, query=f"{context} {i['text']}") for i in _suggest_typed(search, words[-1], last, lon, lat)
+                 if i["type"] != "store"]
+        items = _capped(sorted(items, key=lambda i: i["type"] == "store") + stores)
+    return items[:limit]
+
+
+def _capped(items: list[dict]) -> list[dict]:
+    # Keep every kind in view: at most 4 brands, 2 categories, 3 places, 3 stores.
+    caps = {"brand": 4, "category": 2, "place": 3, "store": 3, "product": 3}
+    taken = []
+    for item in items:
+        if caps[item["type"]] > 0:
+            caps[item["type"]] -= 1
+            taken.append(item)
+    return taken
+
+
+def _suggest_typed(search: SearchIndex, text: str, typed: str, lon, lat) -> list[dict]:
     out: list[tuple] = []
     for brand, zh, stores in search.brand_names():
         quality = prefix_quality(typed, search.forms_of(brand, zh))
@@ -114,15 +147,7 @@ def suggest(search: SearchIndex, text: str, lon: float | None = None, lat: float
             out.append((1, 3, rank, {"type": "store", "text": doc.name, "id": sid, "address": doc.address,
                                      "distance_m": round(dist, 1)}))
     out.sort(key=lambda row: row[:3])
-    # Keep every kind in view: at most 4 brands, 2 categories, 3 places, 3 stores.
-    caps = {"brand": 4, "category": 2, "place": 3, "store": 3}
-    taken: list[dict] = []
-    for row in out:
-        kind = row[3]["type"]
-        if caps[kind] > 0:
-            caps[kind] -= 1
-            taken.append(row[3])
-    return taken[:limit]
+    return _capped([row[3] for row in out])
 
 
 def _place_quality(typed: str, place: Place) -> int:

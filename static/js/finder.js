@@ -276,7 +276,9 @@
     near: function () { var o = origin(); return { lat: o.lat, lon: o.lon }; },
     crs: crs,
     choose: function (item) {
-      if (item.type === "place") {
+      if (item.query) {  // the last word completed, the words before it kept: 海尔 xu → 海尔 徐汇区
+        qInput.value = item.query; state.q = item.query; state.brand = []; refresh();
+      } else if (item.type === "place") {
         state.q = ""; state.brand = []; qInput.value = "";
         flyToBox(item.bbox);
         setStatus(O2O.fragment(_("Showing %(place)s"), { place: O2O.data(item.text) }));

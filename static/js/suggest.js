@@ -96,7 +96,8 @@
       var item = items[i];
       if (!item) return;
       close();
-      if (item.type !== "place" && item.type !== "store") input.value = item.text;
+      if (item.query) input.value = item.query;
+      else if (item.type !== "place" && item.type !== "store") input.value = item.text;
       options.choose(item);
     }
 

@@ -324,3 +324,13 @@ def test_places_and_search_answer_in_the_coordinate_system_asked_for(client):
     assert [f["id"] for f in body["features"]] == [f["id"] for f in plain["features"]]
     assert body["place"]["geometry"]["coordinates"] == pytest.approx(
         list(crs.wgs84_to_gcj02(*plain["place"]["geometry"]["coordinates"])), abs=1e-5)
+
+
+def test_suggest_completes_the_last_word_and_keeps_the_others(client):
+    lat, lon = SHANGHAI
+    items = client.get("/api/v1/suggest", query_string={"q": "海尔 xu", "lat": lat, "lon": lon}).get_json()["suggestions"]
+    place = next(s for s in items if s["type"] == "place")
+    assert place["text"] == "徐汇区" and place["query"] == "海尔 徐汇区"   # the district near the shopper first
+    body = client.get("/api/v1/stores/nearby", query_string={"lat": lat, "lon": lon, "q": place["query"]}).get_json()
+    assert body["features"] and all(f["properties"]["brand"] == "Haier" and f["properties"]["district"] == "徐汇区"
+                                    for f in body["features"])
