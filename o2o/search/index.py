@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from ..geo.distance import haversine_m
 from ..geo.index import Filters
 from ..seed.catalogue import CATEGORY_ZH, brand_zh
 from .places import Gazetteer, Place, load_gazetteer
-from .text import (address_parts, has_cjk, name_parts, normalise, pinyin_forms, runs,
+from .text import (address_parts, fold, has_cjk, name_parts, normalise, pinyin_forms, runs,
                    short_place_name, squash)
 
 # Words shoppers use for the festival's categories, beside the categories' own names.
@@ -180,12 +179,12 @@ def _doc_of(store: dict) -> _Doc:
     province, city, district = store.get("province"), store.get("city"), store.get("district")
     brand, category, retailer = store.get("brand") or "", store.get("category") or "", store.get("retailer") or ""
     values = _attribute_values(brand, retailer, category, province, city, district)
-    name_n, address_n = normalise(name), normalise(address)
+    name_n, address_n = fold(name), fold(address)
     extra = []
-    sign, _branch = name_parts(name_n)
+    sign, _branch = name_parts(name_n, folded=True)
     if sign:
         extra.append(sign)
-    roads, malls = address_parts(address_n, tuple(v for v in values[-3:]))
+    roads, malls = address_parts(address_n, tuple(v for v in (province, city, district) if v), folded=True)
     extra += roads + malls
     if extra:
         values = values + tuple(v for v in extra if v not in values)
@@ -271,16 +270,12 @@ class SearchIndex:
         self._text = _NgramIndex([d.text for d in docs])
         # Attribute values: each distinct value once, with the docs that have it.
         value_id: dict[str, int] = {}
-        pair_v, pair_d = [], []
-        for pos, d in enumerate(docs):
-            for v in d.values:
-                vid = value_id.setdefault(v, len(value_id))
-                pair_v.append(vid)
-                pair_d.append(pos)
+        counts = np.fromiter((len(d.values) for d in docs), dtype=np.int64, count=n)
+        pv = np.fromiter((value_id.setdefault(v, len(value_id)) for d in docs for v in d.values),
+                         dtype=np.int64, count=int(counts.sum()))
+        pd_ = np.repeat(np.arange(n, dtype=np.int64), counts)
         self._values = list(value_id)
         self._value_id = value_id
-        pv = np.asarray(pair_v, dtype=np.int64)
-        pd_ = np.asarray(pair_d, dtype=np.int64)
         order = np.lexsort((pd_, pv))
         pv, pd_ = pv[order], pd_[order]
         self._value_offsets = np.searchsorted(pv, np.arange(len(self._values) + 1)).astype(np.int64)
@@ -293,14 +288,19 @@ class SearchIndex:
             vocab: dict[str, int] = {}
             self._codes[fname] = (vocab, np.fromiter((vocab.setdefault(get(d), len(vocab)) for d in docs),
                                                      dtype=np.int32, count=n))
-        self._place_docs: dict[tuple, np.ndarray] = {}
-        groups: dict[tuple, list[int]] = {}
-        for pos, d in enumerate(docs):
-            province, city, district = d.place
+        # Stores by place: one pass to code each (province, city, district), then numpy groups.
+        place_code: dict[tuple, int] = {}
+        codes = np.fromiter((place_code.setdefault(d.place, len(place_code)) for d in docs),
+                            dtype=np.int64, count=n)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(place_code) + 1))
+        by_tuple = {t: order[bounds[c]: bounds[c + 1]] for t, c in place_code.items()}
+        groups: dict[tuple, list[np.ndarray]] = {}
+        for (province, city, district), pos in by_tuple.items():
             for key in (("province", province, None, None), ("city", province, city, None),
                         ("district", province, city, district)):
                 groups.setdefault(key, []).append(pos)
-        self._place_docs = {k: np.asarray(v, dtype=np.int64) for k, v in groups.items()}
+        self._place_docs = {k: np.sort(np.concatenate(v)) for k, v in groups.items()}
         self._city_docs: dict[str, np.ndarray] = {}
         for (level, _p, city, _d), pos in self._place_docs.items():
             if level == "city" and city:
@@ -799,4 +799,3 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return float(haversine_m(lon1, lat1, np.array([lon2]), np.array([lat2]))[0])
 
 
-__all__ = ["SearchIndex", "SearchResult", "Query", "word_forms", "prefix_quality", "distance_m", "math"]

@@ -44,17 +44,21 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text))
 
 
-@functools.lru_cache(maxsize=65536)
-def normalise(text: str) -> str:
+def fold(text: str) -> str:
     """Fold width, traditional characters and case, so what a shopper types meets what is stored.
 
-    >>> normalise("優衣庫 ＵＮＩＱＬＯ（南京東路店）")
+    >>> fold("優衣庫 ＵＮＩＱＬＯ（南京東路店）")
     '优衣库 uniqlo(南京东路店)'
     """
     text = unicodedata.normalize("NFKC", text or "")
     if has_cjk(text):
         text = _converter().convert(text)
     return text.lower().strip()
+
+
+# The same, cached: for words that come again and again (queries, brands, places). Names and
+# addresses, each different, are folded with :func:`fold` so they do not churn the cache.
+normalise = functools.lru_cache(maxsize=65536)(fold)
 
 
 def runs(text: str) -> list[str]:
@@ -140,17 +144,18 @@ _POI_SUFFIX_RE = re.compile(
     f"[{_CJK}]{{1,10}}?(?:广场|购物中心|购物公园|商场|商城|百货大楼|百货|天街|中心|大厦|城|里|坊|汇|荟|mall)")
 
 
-def address_parts(address: str, skip: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+def address_parts(address: str, skip: tuple[str, ...] = (), folded: bool = False) -> tuple[list[str], list[str]]:
     """``(roads, places)`` named in a Chinese address: 南京东路, 吾悦广场 …
 
-    ``skip`` are the province, city and district names, taken off the front first.
+    ``skip`` are the province, city and district names, taken off the front first; ``folded``
+    says the address is already folded (:func:`fold`).
 
     >>> address_parts("杭州市拱墅区迎宾大道268号吾悦广场3层358", ("杭州市", "拱墅区"))
     (['迎宾大道'], ['吾悦广场'])
     >>> address_parts("上海市黄浦区南京东路300号恒基名人购物中心2层", ("上海市", "黄浦区"))
     (['南京东路'], ['恒基名人购物中心'])
     """
-    text = normalise(address)
+    text = address if folded else fold(address)
     for name in skip:
         name = normalise(name)
         if name and text.startswith(name):
@@ -173,13 +178,13 @@ def address_parts(address: str, skip: tuple[str, ...] = ()) -> tuple[list[str], 
 _BRANCH_RE = re.compile(r"^([^(（]{1,30})[(（]([^)）]{1,40})[)）]")
 
 
-def name_parts(name: str) -> tuple[str | None, str | None]:
+def name_parts(name: str, folded: bool = False) -> tuple[str | None, str | None]:
     """``(sign, branch)`` of a store name written as shops in China write it: 优衣库(南京东路店).
 
     >>> name_parts("优衣库(拱墅吾悦广场店)"), name_parts("Apple Store")
     (('优衣库', '拱墅吾悦广场店'), (None, None))
     """
-    m = _BRANCH_RE.match(normalise(name))
+    m = _BRANCH_RE.match(name if folded else fold(name))
     if not m:
         return None, None
     return m.group(1).strip(), m.group(2).strip()

@@ -6,11 +6,8 @@ touches the database.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..geo.distance import haversine_m
 from ..seed.catalogue import CATEGORY_ZH
-from ..search.index import CATEGORY_WORDS, SearchIndex, distance_m, prefix_quality, word_forms
+from ..search.index import CATEGORY_WORDS, SearchIndex, distance_m, prefix_quality
 from ..search.places import Place
 from ..search.text import normalise, runs, squash
 
@@ -154,13 +151,3 @@ def _place_quality(typed: str, place: Place) -> int:
     forms = {normalise(place.name), place.short, place.pinyin, place.initials}
     quality = prefix_quality(typed, [f for f in forms if f])
     return 2 if quality is None else quality
-
-
-def nearest_first(places: list[Place], lon: float, lat: float) -> list[Place]:
-    if not places:
-        return places
-    d = haversine_m(lon, lat, np.array([p.centre[0] for p in places]), np.array([p.centre[1] for p in places]))
-    return [places[i] for i in np.argsort(d, kind="stable")]
-
-
-__all__ = ["find_places", "suggest", "word_forms"]

@@ -394,14 +394,6 @@ class PostgisRepository:
                 params.append(list(values))
         return sql, params
 
-    def search_stores(self, text: str, brands=None, retailers=None, categories=None) -> list[tuple]:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        flt, params = self._filters(brands, retailers, categories)
-        return [tuple(r) for r in self._read(
-            "SELECT s.id, s.lon, s.lat FROM stores s JOIN retailers r ON r.id = s.retailer_id"
-            " WHERE s.status = 'open' AND (s.name ILIKE %s OR s.brand ILIKE %s OR s.address ILIKE %s)" + flt,
-            [pattern] * 3 + params)]
-
     def nearest(self, lon: float, lat: float, k: int, radius_m: float | None = None,
                 brands=None, retailers=None, categories=None) -> list[tuple[int, float]]:
         """(id, great-circle metres) of the k nearest open stores: GiST k-nearest on the sphere."""

@@ -18,7 +18,7 @@ from .base import StoreRepository
 
 # Reads that may come from a caught-up replica.
 REPLICA_READS = frozenset({
-    "index_rows", "get_stores", "search_stores", "city_centres", "brand_counts", "category_counts",
+    "index_rows", "get_stores", "city_centres", "brand_counts", "category_counts",
     "iter_stores", "nearest", "scans_by_place", "scans_by_hour", "scan_time_range", "open_stores_table",
     "count_scans",
 })

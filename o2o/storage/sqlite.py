@@ -314,19 +314,6 @@ class SqliteRepository:
         )
         return [dict(r) for r in rows]
 
-    def search_stores(self, text: str, brands=None, retailers=None, categories=None) -> list[tuple]:
-        """(id, lon, lat) of open stores whose name, brand or address contains ``text``."""
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        sql = ("SELECT s.id, s.lon, s.lat FROM stores s JOIN retailers r ON r.id = s.retailer_id"
-               " WHERE s.status = 'open' AND (s.name LIKE ? ESCAPE '\\' OR s.brand LIKE ? ESCAPE '\\'"
-               " OR s.address LIKE ? ESCAPE '\\')")
-        params: list = [pattern] * 3
-        for column, values in (("s.brand", brands), ("r.name", retailers), ("s.category", categories)):
-            if values:
-                sql += f" AND {column} IN ({','.join('?' * len(values))})"
-                params += list(values)
-        return [tuple(r) for r in self.conn.execute(sql, params)]
-
     def nearest(self, lon: float, lat: float, k: int, radius_m: float | None = None,
                 brands=None, retailers=None, categories=None) -> list[tuple[int, float]]:
         """(id, great-circle metres) of the k nearest open stores, from the R*Tree.

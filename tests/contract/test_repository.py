@@ -133,19 +133,6 @@ def test_stores_read_back_exactly(repo):
     assert raw["rev"] == before + 1 and raw["external_id"] == "E1"
 
 
-def test_text_search_is_case_insensitive_and_literal(repo):
-    rid = repo.create_retailer("R", ["r.tmall.com"])
-    repo.insert_stores([store(rid, 1, name="UNIQLO Flagship"), store(rid, 2, name="100%_off"),
-                        store(rid, 3, name="1000 off", brand="GAP")])
-    def names(text, **kw):
-        found = {r[0] for r in repo.search_stores(text, **kw)}
-        return sorted(repo.get_store(i)["name"] for i in found)
-    assert names("flagship") == ["UNIQLO Flagship"]
-    assert names("%_") == ["100%_off"]  # wildcards are literal
-    assert names("off", brands=["GAP"]) == ["1000 off"]
-    assert names("off", retailers=["nobody"]) == []
-
-
 def test_updates_keep_history_and_bump_the_revision_only_when_something_changed(repo):
     rid = repo.create_retailer("R", ["r.tmall.com"])
     repo.insert_stores([store(rid, 1)])
