@@ -338,6 +338,16 @@ class SearchIndex:
             vid = value_id.get(normalise(d.retailer))
             if vid is not None and self._values[vid] not in brands:
                 self._weak[vid] = True
+        # What a store *is* (its brand, category, place) matches more strongly than what its name
+        # or address mentions: 百货 finds department stores before the shops in a 百货大楼.
+        primary = set(brands)
+        for d in docs:
+            primary.update((normalise(d.category), normalise(CATEGORY_ZH.get(d.category, ""))))
+            primary.update(normalise(x) for x in d.place if x)
+        for words in CATEGORY_WORDS.values():
+            primary.update(normalise(w) for w in words)
+        self._primary = np.array([v in primary for v in self._values], dtype=bool)
+        self._primary_values = primary
         # Typos are forgiven in words, not in initials (``zzzzzz`` is not 甘孜藏族自治州's gzzzzzz).
         initials_only -= {f for v in self._values for f in ((pinyin_forms(v) or ("",))[0],)}
         self._fuzzy_terms = sorted((set(self._alias_keys) - initials_only) | {
@@ -445,37 +455,56 @@ class SearchIndex:
         strong = _unique_union([self._value_postings(v for v in vids if not self._weak[v]),
                                 self._text.contains(word)])
         weak = self._value_postings(v for v in vids if self._weak[v])
-        found = (_unique_union([strong, weak]), strong)
+        primary = self._value_postings(v for v in vids if self._primary[v])
+        found = (_unique_union([strong, weak]), strong, primary)
         if len(self._cache) >= _MAX_CACHE:
             self._cache.popitem(last=False)
         self._cache[key] = found
         return found
 
-    def _doc_matches(self, doc: _Doc, word: str) -> bool:
-        """The same test for one store of the delta (searched directly: there are few)."""
-        if word in doc.text or any(word in v for v in doc.values):
+    def _doc_level(self, doc: _Doc, word: str) -> int:
+        """How one store of the delta matches a word (searched directly: there are few), as the
+        base would: 0 not at all, 1 by its retailer's name only, 2 by its name, address, sign,
+        road or mall, 3 by what it is (brand, category, place)."""
+        own = {normalise(x) for x in (doc.brand, brand_zh(doc.brand) or "", doc.category,
+                                      CATEGORY_ZH.get(doc.category, ""), *doc.place) if x}
+        retailer = normalise(doc.retailer)
+
+        def level_of(v):
+            if v in own or v in self._primary_values:
+                return 3
+            return 1 if v == retailer else 2
+
+        best = 2 if word in doc.text else 0
+        for v in doc.values:
+            if best == 3:
+                break
+            if self._value_matches(v, word):
+                best = max(best, level_of(v))
+        return best
+
+    def _value_matches(self, v: str, word: str) -> bool:
+        if word in v:
             return True
         if has_cjk(word):
             return False
-        for v in doc.values:
-            forms = pinyin_forms(v) or ()
-            short = pinyin_forms(short_place_name(v)) if forms else None
-            keys = set(forms) | ({short[0]} if short else set()) | ({squash(v)} if not forms else set())
-            if not forms:
-                keys.update(runs(v))
-            if word in keys or (len(word) >= 3 and any(k.startswith(word) for k in keys)):
-                return True
-            if len(word) >= _FUZZY_MIN_LEN:
-                from rapidfuzz.distance import DamerauLevenshtein
+        forms = pinyin_forms(v) or ()
+        short = pinyin_forms(short_place_name(v)) if forms else None
+        keys = set(forms) | ({short[0]} if short else set()) | ({squash(v)} if not forms else set())
+        if not forms:
+            keys.update(runs(v))
+        if word in keys or (len(word) >= 3 and any(k.startswith(word) for k in keys)):
+            return True
+        if len(word) >= _FUZZY_MIN_LEN:
+            from rapidfuzz.distance import DamerauLevenshtein
 
-                if any(DamerauLevenshtein.distance(word, k, score_cutoff=1) <= 1 for k in keys if k):
-                    return True
+            return any(DamerauLevenshtein.distance(word, k, score_cutoff=1) <= 1 for k in keys if k)
         return False
 
     def word_matches_anything(self, word: str) -> bool:
         if len(self._match_base(word)[0]):
             return True
-        return any(self._doc_matches(d, word) for d in self._delta.values())
+        return any(self._doc_level(d, word) for d in self._delta.values())
 
     # ----------------------------------------------------------------------------- queries
     def parse(self, text: str) -> Query:
@@ -618,12 +647,16 @@ class SearchIndex:
             if not query.clauses and not places:
                 return SearchResult(_EMPTY, np.empty(0), np.empty(0, bool), None, None, query)
             # Base: matches per clause, counted; then the places and filters.
+            n_clauses = len(query.clauses)
             per_clause = [self._match_base(w) for w in query.clauses]
             if per_clause:
                 pos, score = np.unique(np.concatenate([m[0] for m in per_clause]), return_counts=True)
-                s_pos, s_count = np.unique(np.concatenate([m[1] for m in per_clause]), return_counts=True)
+                # strong: not only by the retailer's name; then how many by what the store is.
                 strong = np.zeros(len(pos), dtype=np.int64)
+                s_pos, s_count = np.unique(np.concatenate([m[1] for m in per_clause]), return_counts=True)
                 strong[np.searchsorted(pos, s_pos)] = s_count
+                p_pos, p_count = np.unique(np.concatenate([m[2] for m in per_clause]), return_counts=True)
+                strong[np.searchsorted(pos, p_pos)] += p_count * (n_clauses + 1)
             else:
                 pos = np.arange(len(self._ids), dtype=np.int64)
                 score = strong = np.zeros(len(pos), dtype=np.int64)
@@ -641,16 +674,17 @@ class SearchIndex:
                         continue
                     if not self._doc_passes(doc, filters):
                         continue
-                    sc = sum(self._doc_matches(doc, w) for w in query.clauses)
+                    levels = [self._doc_level(doc, w) for w in query.clauses]
+                    sc = sum(lv > 0 for lv in levels)
+                    st = sum(lv >= 2 for lv in levels) + sum(lv == 3 for lv in levels) * (n_clauses + 1)
                     if sc or not query.clauses:
-                        d_rows.append((doc.id, doc.lon, doc.lat, sc))
+                        d_rows.append((doc.id, doc.lon, doc.lat, sc, st))
                 if d_rows:
-                    d = np.array(d_rows, dtype=float).reshape(-1, 4)
+                    d = np.array(d_rows, dtype=float).reshape(-1, 5)
                     ids = np.concatenate((ids, d[:, 0].astype(np.int64)))
                     s_lon, s_lat = np.concatenate((s_lon, d[:, 1])), np.concatenate((s_lat, d[:, 2]))
                     score = np.concatenate((score, d[:, 3].astype(np.int64)))
-                    strong = np.concatenate((strong, d[:, 3].astype(np.int64)))
-        n_clauses = len(query.clauses)
+                    strong = np.concatenate((strong, d[:, 4].astype(np.int64)))
         place = places[0] if places else None
         dist = haversine_m(lon, lat, s_lon, s_lat) if len(ids) else np.empty(0)
         origin_dist = dist
@@ -665,12 +699,12 @@ class SearchIndex:
                 j = int(np.argmin(dist))
                 fallback = (ids[j: j + 1], dist[j: j + 1])
             ids, dist, origin_dist, score, strong = (a[inside] for a in (ids, dist, origin_dist, score, strong))
-        # Every word first; then brand, name and place matches before retailer-only ones; then
-        # nearest; then by id. One float key holds the first three (distances < 2.1e7 m), so a
+        # Every word first; then by what the store is (brand, category, place) before what its
+        # name or address mentions, before its retailer's name alone; then nearest; then by id. One float key holds the first three (distances < 2.1e7 m), so a
         # partial partition finds the best k among many matches without sorting them all.
         if len(ids) > 4 * k + 64:
-            step = 4.2e7
-            key = ((n_clauses - score) * (n_clauses + 1) + (n_clauses - strong)) * step + origin_dist
+            step, smax = 4.2e7, n_clauses * (n_clauses + 2)
+            key = ((n_clauses - score) * (smax + 1) + (smax - strong)) * step + origin_dist
             kth = np.partition(key, k - 1)[k - 1]
             sel = np.flatnonzero(key <= kth)
             ids, dist, origin_dist, score, strong = (a[sel] for a in (ids, dist, origin_dist, score, strong))

@@ -124,6 +124,11 @@ CASES = [
     ("母婴", CHENGDU, [category("Kids & Baby")]),
     ("超市 杭州", SHANGHAI, [category("Supermarket"), city("杭州市"), "from_place"]),
     ("Home Appliances", SHANGHAI, [category("Home Appliances")]),
+    # (百货 is also in the names of malls, 百货大楼: what a store is comes before what it mentions)
+    ("百货", BEIJING, [category("Department Store")]),
+    ("运动", GUANGZHOU, [category("Sportswear")]),
+    ("女鞋", SHANGHAI, [category("Footwear")]),
+    ("鞋", SHANGHAI, [("category_in", {"Footwear", "Sportswear"})]),   # 运动鞋 are shoes too
     # Malls and streets the addresses know
     ("万达广场", SHANGHAI, [address_has("万达广场"), "nearest_first"]),
     ("来福士", SHANGHAI, [address_has("来福士")]),
@@ -196,6 +201,8 @@ def test_relevance(client, query, origin, expect):
                     assert (p["city"], p["district"]) == value, (query, p["name"])
                 elif kind == "category":
                     assert p["category"] == value, (query, p["name"])
+                elif kind == "category_in":
+                    assert p["category"] in value, (query, p["name"])
                 elif kind == "address":
                     assert value in p["address"], (query, p["name"], p["address"])
 
