@@ -83,13 +83,15 @@ class SearchSync:
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._pid = None
+        self.thread: threading.Thread | None = None
         self.built_in_s: float | None = None
 
     def start(self) -> None:
         """Build in a background thread (of this process: a forked worker starts its own)."""
         self._pid = os.getpid()
         self._ready.clear()
-        threading.Thread(target=self._build_own_repo, name="o2o-search-build", daemon=True).start()
+        self.thread = threading.Thread(target=self._build_own_repo, name="o2o-search-build", daemon=True)
+        self.thread.start()
 
     def _build_own_repo(self) -> None:
         repo = self.open_repo()
@@ -102,7 +104,8 @@ class SearchSync:
             self._pid = None
             self._ready.set()
         finally:
-            repo.close()
+            if not getattr(repo, "pooled", False):  # PostGIS: the pool is the whole process's
+                repo.close()
 
     def build(self, repo: StoreRepository) -> None:
         """Build the whole index now, from every open store."""

@@ -212,6 +212,10 @@ def database_unavailable(exc: BaseException) -> bool:
 class PostgisRepository:
     """The PostgreSQL/PostGIS store repository. Cheap to create: the pool is shared per process."""
 
+    # Its connections belong to the process's pool: a thread that is done with it just drops it
+    # (``close()`` closes the pool for every thread, as before forking workers).
+    pooled = True
+
     def __init__(self, url: str):
         self.url = url
         self._tx: psycopg.Connection | None = None  # the connection of the open transaction

@@ -94,3 +94,25 @@ def test_a_wholesale_reset_elsewhere_empties_the_text_search(client, db_url):
     other.delete_all_stores()
     other.close()
     assert _search(client, "uniqlo")["features"] == []
+
+
+def test_the_background_search_build_leaves_the_connections_of_requests_alone(app, db_url, monkeypatch):
+    """The builder thread is done with its repository once the index is built; on PostGIS that
+    must not close the process's pool, which the request threads are using."""
+    import threading
+
+    from o2o.storage import postgis
+    from o2o.web import create_app
+
+    closed_by = []
+    real = postgis.close_pools
+    monkeypatch.setattr(postgis, "close_pools",
+                        lambda url=None: (closed_by.append(threading.current_thread().name), real(url))[1])
+    other = create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "t", "TESTING": True})
+    client = other.test_client()
+    sync = other.extensions["o2o"].search_sync
+    assert _search(client, "uniqlo")["features"]
+    sync.thread.join(60)
+    assert not sync.thread.is_alive()
+    assert "o2o-search-build" not in closed_by
+    assert _search(client, "uniqlo")["features"]
