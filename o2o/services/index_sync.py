@@ -93,6 +93,13 @@ class SearchSync:
         self.thread = threading.Thread(target=self._build_own_repo, name="o2o-search-build", daemon=True)
         self.thread.start()
 
+    def ensure_started(self) -> None:
+        """Start the background build unless this process has one (cheap: called per request)."""
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self.start()
+
     def _build_own_repo(self) -> None:
         repo = self.open_repo()
         try:
@@ -124,8 +131,7 @@ class SearchSync:
 
     def get(self, repo: StoreRepository, timeout_s: float = 120.0):
         """The index, up to date with the spatial index (call :meth:`IndexSync.refresh` first)."""
-        if self._pid != os.getpid():
-            self.start()
+        self.ensure_started()
         if not self._ready.wait(timeout_s) or self.rev < 0:
             self.build(repo)
         target_rev, generation = self.index_sync.rev, self.index_sync.generation

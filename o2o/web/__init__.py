@@ -61,8 +61,6 @@ def create_app(config: dict | None = None) -> Flask:
         # `flask --app app seed|import|…` must not first seed the demo data on an empty database.
         prepare_database(settings, seed_if_empty=command in (None, "run"))
         state.index_sync.load(state.repo())
-        if command in (None, "run"):
-            state.search_sync.start()  # the text-search index, built in the background
         # Don't hand this process's connections to forked gunicorn workers: each opens its own.
         state.close()
 
@@ -86,6 +84,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(retailer.bp)
     app.register_blueprint(go.bp)
     app.register_blueprint(analytics.bp)
+
+    if command in (None, "run"):
+        # The text-search index is built in a background thread, started by the first request
+        # rather than here: building it beside create_app would slow the start-up (the GIL).
+        @app.before_request
+        def _start_search_build():
+            state.search_sync.ensure_started()
 
     @app.get("/healthz")
     def healthz():
