@@ -456,7 +456,13 @@ class SearchIndex:
                                 self._text.contains(word)])
         weak = self._value_postings(v for v in vids if self._weak[v])
         primary = self._value_postings(v for v in vids if self._primary[v])
-        found = (_unique_union([strong, weak]), strong, primary)
+        pos = _unique_union([strong, weak])
+        # How each store matches: 1 by its retailer's name only, 2 by name, address, sign, road
+        # or mall, 3 by what it is (brand, category, place).
+        level = np.ones(len(pos), dtype=np.int8)
+        level[np.searchsorted(pos, strong)] = 2
+        level[np.searchsorted(pos, primary)] = 3
+        found = (pos, level)
         if len(self._cache) >= _MAX_CACHE:
             self._cache.popitem(last=False)
         self._cache[key] = found
@@ -650,13 +656,16 @@ class SearchIndex:
             n_clauses = len(query.clauses)
             per_clause = [self._match_base(w) for w in query.clauses]
             if per_clause:
-                pos, score = np.unique(np.concatenate([m[0] for m in per_clause]), return_counts=True)
-                # strong: not only by the retailer's name; then how many by what the store is.
-                strong = np.zeros(len(pos), dtype=np.int64)
-                s_pos, s_count = np.unique(np.concatenate([m[1] for m in per_clause]), return_counts=True)
-                strong[np.searchsorted(pos, s_pos)] = s_count
-                p_pos, p_count = np.unique(np.concatenate([m[2] for m in per_clause]), return_counts=True)
-                strong[np.searchsorted(pos, p_pos)] += p_count * (n_clauses + 1)
+                # strong: words matched not only by the retailer's name, plus (weighing more)
+                # those matched by what the store is.
+                weights = [(m[1] >= 2).astype(np.int64) + (m[1] == 3) * (n_clauses + 1) for m in per_clause]
+                if len(per_clause) == 1:
+                    pos, strong = per_clause[0][0], weights[0]
+                    score = np.ones(len(pos), dtype=np.int64)
+                else:
+                    pos, inverse = np.unique(np.concatenate([m[0] for m in per_clause]), return_inverse=True)
+                    score = np.bincount(inverse, minlength=len(pos)).astype(np.int64)
+                    strong = np.bincount(inverse, weights=np.concatenate(weights), minlength=len(pos)).astype(np.int64)
             else:
                 pos = np.arange(len(self._ids), dtype=np.int64)
                 score = strong = np.zeros(len(pos), dtype=np.int64)
