@@ -73,7 +73,11 @@ class NearbyParams(Filtered):
     radius_km: float | None = Field(None, ge=0, le=100,
                                     description="Only stores within this great-circle distance.")
     q: str | None = Field(None, max_length=100,
-                          description="Text search: store name, brand or address contains this.")
+                          description="Text search as shoppers type: characters, pinyin (youyiku), initials "
+                                      "(yyk), traditional characters, English in any case, a small typo, "
+                                      "category words (超市), malls and streets; a province, city or district "
+                                      "word (杭州, 徐汇) keeps only the stores there. Stores holding every "
+                                      "word first, then the nearest.")
 
 
 class ViewportParams(Filtered):
