@@ -14,7 +14,7 @@ from ..geo.index import Filters
 from ..services import finder, importer, qr, registry
 from ..services import search as search_service
 from ..services.validation import has_lone_surrogate
-from . import geojson
+from . import api_messages, geojson
 from .errors import ApiError, not_found
 from .limits import limit_writes
 from .params import NearbyParams, PlacesParams, SuggestParams, ViewportParams, parse_query
@@ -315,7 +315,9 @@ def import_stores():
     report = importer.import_rows(repo(), state().regions(), index(), g.principal, rows, atomic=atomic,
                                   default_crs=default_crs, allow_duplicates=allow_duplicates)
     report.format, report.encoding = fmt, encoding
-    return jsonify(report.to_dict()), (200 if report.stored else 422)
+    response = jsonify(api_messages.localise_report(report.to_dict()))  # Chinese if asked for
+    response.vary.add("Accept-Language")
+    return response, (200 if report.stored else 422)
 
 
 @bp.get("/retailer/stores")

@@ -1,4 +1,6 @@
-"""The contract's error format: ``{"error": {"code", "message", "field"}}`` with a 4xx status."""
+"""The contract's error format: ``{"error": {"code", "message", "field"}}`` with a 4xx status.
+
+Messages are English unless the client asks for Chinese (:mod:`o2o.web.api_messages`)."""
 
 from __future__ import annotations
 
@@ -97,6 +99,7 @@ def register(app: Flask) -> None:
     from ..services.importer import ImportError_
     from ..services.registry import Forbidden, NotFound
     from ..services.validation import FieldProblem
+    from .api_messages import localise_error
 
     @app.errorhandler(FieldProblem)
     def _field_problem(err: FieldProblem):
@@ -122,9 +125,10 @@ def register(app: Flask) -> None:
     def _api_error(err: ApiError):
         if not _wants_json():
             return error_page(err.status, headers=err.headers)
-        response = jsonify(err.to_dict())
+        response = jsonify(localise_error(err.to_dict()))
         response.status_code = err.status
         response.headers.update(err.headers)
+        response.vary.add("Accept-Language")
         return response
 
     @app.errorhandler(HTTPException)
@@ -138,8 +142,9 @@ def register(app: Flask) -> None:
                 upload = request.path.endswith("/import")
                 body["error"]["message"] = f"the {'upload' if upload else 'body'} is too large (at most {limit_mb:g} MB)"
                 body["error"]["field"] = "file" if upload else "body"
-            response = jsonify(body)
+            response = jsonify(localise_error(body))
             response.status_code = status
+            response.vary.add("Accept-Language")
             if status == 405 and err.valid_methods:
                 response.headers["Allow"] = ", ".join(err.valid_methods)
             return response
@@ -156,5 +161,6 @@ def register(app: Flask) -> None:
                                        headers={"Retry-After": "2"}))
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_json():
-            return jsonify({"error": {"code": "internal_error", "message": "internal server error"}}), 500
+            return jsonify(localise_error({"error": {"code": "internal_error",
+                                                     "message": "internal server error"}})), 500
         return error_page(500)

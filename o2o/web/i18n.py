@@ -46,8 +46,9 @@ BRAND_ZH = {b.name: b.name_zh for b in BRANDS if b.name_zh != b.name}
 
 
 # ----------------------------------------------------------------------------- choosing
-def lang_from_accept(accept) -> str | None:
-    """The first of Chinese or English in an ``Accept-Language`` list (best quality first).
+def lang_from_accept(accept, wildcard: str | None = DEFAULT_LANG) -> str | None:
+    """The first of Chinese or English in an ``Accept-Language`` list (best quality first);
+    ``*`` counts as ``wildcard`` (Chinese for the pages; the API's errors pass None).
 
     Werkzeug's ``best_match`` prefers an exact tag of lower quality (``en;q=0.5``) over a
     regional one of higher quality (``zh-TW``), so the primary subtags are compared here.
@@ -57,7 +58,9 @@ def lang_from_accept(accept) -> str | None:
             continue
         primary = value.replace("_", "-").split("-", 1)[0].lower()
         if primary == "*":
-            return DEFAULT_LANG
+            if wildcard is None:
+                continue
+            return wildcard
         if primary in LANGS:
             return primary
     return None

@@ -19,7 +19,9 @@
   var errorBox = document.getElementById("form-error");
 
   function api(method, path, body, isForm) {
-    var headers = { "X-CSRFToken": csrf, Accept: "application/json" };
+    // The API answers in the language asked for: this page's (its messages, and an import's reasons).
+    var headers = { "X-CSRFToken": csrf, Accept: "application/json",
+                    "Accept-Language": cfg.lang === "en" ? "en" : "zh-CN" };
     if (body && !isForm) headers["Content-Type"] = "application/json";
     return fetch(path, { method: method, headers: headers, credentials: "same-origin",
                          body: body ? (isForm ? body : JSON.stringify(body)) : undefined })
@@ -123,8 +125,9 @@
   function showError(err) {
     errorBox.hidden = false;
     var e = err.data && err.data.error;
-    // The API explains in English (its messages are for programs too); the page says what happened.
-    var detail = e ? e.message + (e.errors ? " (" + e.errors.map(function (x) { return x.field; }).join(", ") + ")" : "") : err.message;
+    // The API explains in the page's language (api() asks for it); every problem when there are several.
+    var sep = cfg.lang === "en" ? "; " : "；";
+    var detail = e ? (e.errors ? e.errors.map(function (x) { return x.message; }).join(sep) : e.message) : err.message;
     errorBox.textContent = _("Not saved: %(error)s", { error: detail });
     if (e && e.field && f(e.field)) f(e.field).focus();
   }
@@ -184,7 +187,8 @@
       .catch(function (err) { if (err.data && err.data.rejected) { showReport(err.data); } else { out.textContent = err.message; } });
   });
 
-  /** The report's summary in the page's language, from its counts (the API's `message` is English). */
+  /** The report's summary in the page's language, from its counts (the rows' reasons come from the API,
+   *  in the page's language too). */
   function reportSummary(r) {
     var n = O2O.formatNumber, rejected = (r.rejected || []).length;
     if (r.stored === false) {
@@ -205,7 +209,7 @@
     if (r.rejected && r.rejected.length) {
       var rows = r.rejected.slice(0, 200).map(function (x) {
         return el("tr", {}, [el("td", { text: x.line ? _("%(row)s (line %(line)s)", { row: x.row, line: x.line }) : String(x.row) }),
-                             el("td", { text: x.external_id || "", translate: "no" }), el("td", { text: x.errors.join("; ") })]);
+                             el("td", { text: x.external_id || "", translate: "no" }), el("td", { text: x.errors.join(cfg.lang === "en" ? "; " : "；") })]);
       });
       out.appendChild(el("table", { className: "report" }, [
         el("thead", {}, [el("tr", {}, [el("th", { text: _("Row") }), el("th", { text: _("Code") }), el("th", { text: _("Why") })])]),

@@ -113,6 +113,9 @@ def test_the_retailer_console_renders_in_one_language(browser, live_server, reta
     page.wait_for_selector("#upload-report .report-summary", timeout=10_000)
     summary = page.inner_text("#upload-report .report-summary")
     assert ("拒绝 1 行" in summary) if lang == "zh" else ("1 rejected" in summary), summary
+    # The row's reason comes from the API, which answers in the page's language (field names stay).
+    why = page.inner_text("#upload-report table.report tbody td:nth-child(3)")
+    assert why == ("lat 必须在 -90 到 90 之间" if lang == "zh" else "lat must be between -90 and 90"), why
     page.screenshot(path=str(ARTIFACTS / f"language-retailer-{lang}.png"), full_page=True)
     assert not errors
     context.close()

@@ -55,6 +55,7 @@ def test_sign_in_drop_a_pin_save_and_see_it_on_the_shopper_map(page, live_server
     page.click("#save")
     page.wait_for_selector("#form-error:not([hidden])")
     assert "lat" in page.inner_text("#form-error")
+    assert "lat 必须在 -90 到 90 之间" in page.inner_text("#form-error")  # the API's reason, in the page's language
 
     # The shopper map finds the new store next to where it was dropped.
     page.goto(live_server + "/?lat=30.2605&lon=120.17&z=17&brand=BrowserBrand")
