@@ -70,11 +70,14 @@
         var kind = document.createElement("span");
         kind.className = "kind";
         kind.textContent = kindLabel(item.type);
-        var text = O2O.data(item.text);
+        // Brands and categories by the page's language's name (优衣库 / Uniqlo), the other beside it.
+        var english = O2O.lang === "en" && (item.type === "brand" || item.type === "category") && item.name;
+        var text = O2O.data(english ? item.name : item.text);
         text.className = "text";
         li.appendChild(kind);
         li.appendChild(text);
-        var extra = item.type === "brand" && item.name && item.name !== item.text ? item.name
+        var extra = english ? (item.name_zh && item.name_zh !== item.name ? item.name_zh : "")
+          : item.type === "brand" && item.name && item.name !== item.text ? item.name
           : item.type === "place" ? [item.city !== item.text ? item.city : null, item.province !== item.text && item.province !== item.city ? item.province : null].filter(Boolean).join(" · ")
           : item.type === "store" && item.distance_m !== undefined ? O2O.formatDistance(item.distance_m) : "";
         if (extra) {
@@ -97,7 +100,9 @@
       if (!item) return;
       close();
       if (item.query) input.value = item.query;
-      else if (item.type !== "place" && item.type !== "store") input.value = item.text;
+      else if (item.type !== "place" && item.type !== "store") {
+        input.value = O2O.lang === "en" && item.name ? item.name : item.text;
+      }
       options.choose(item);
     }
 

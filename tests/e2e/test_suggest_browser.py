@@ -102,5 +102,7 @@ def test_suggestions_in_english(browser, live_server):
     page.wait_for_selector(".suggestions li", timeout=5_000)
     kinds = page.locator(".suggestions .kind").all_inner_texts()
     assert "Brand" in kinds, kinds
+    brand = page.locator(".suggestions .suggestion.brand").first
+    assert brand.locator(".text").inner_text() == "Uniqlo" and brand.locator(".more").inner_text() == "优衣库"
     assert_rendered_in(page, "en", "suggestions")
     context.close()
