@@ -72,6 +72,8 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init(app, settings.get("RATELIMIT_STORAGE"), settings["SCANS_PER_MINUTE"])
     from . import security
     security.init(app)  # Content-Security-Policy and the other security headers
+    from . import caching
+    caching.init(app)  # ETag and 304 on the public API's GETs
     app.config["PERMANENT_SESSION_LIFETIME"] = 12 * 3600
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

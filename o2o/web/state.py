@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import current_app
+from flask import current_app, g, has_request_context, request
 
 from ..services.index_sync import IndexSync, SearchSync
 from .features import FeatureCache
@@ -42,7 +42,17 @@ class AppState:
         return repo
 
     def index(self):
-        """The process's store index, refreshed with any change made by any process."""
+        """The process's store index, refreshed with any change made by any process.
+
+        A GET needs one look at the revision however often it asks (its ETag, then its view):
+        a request that only reads is answered from one consistent revision.
+        """
+        if has_request_context() and request.method in ("GET", "HEAD"):
+            if g.get("_o2o_index_fresh"):
+                return self.index_sync.index
+            index = self.index_sync.refresh(self.repo())
+            g._o2o_index_fresh = True
+            return index
         return self.index_sync.refresh(self.repo())
 
     def search(self):
