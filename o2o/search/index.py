@@ -361,6 +361,7 @@ class SearchIndex:
         self._generation = getattr(self, "_generation", 0) + 1
         self._segmenter_words = None
         self._areas = None
+        self._brands = None
         self._forms_cache: dict[str, set[str]] = getattr(self, "_forms_cache", {})
 
     def upsert(self, store: dict) -> None:
@@ -385,6 +386,7 @@ class SearchIndex:
 
     def _changed(self) -> None:
         self._cache.clear()
+        self._brands = None
         if len(self._delta) + self._n_dead > max(self.min_rebuild, self.rebuild_fraction * len(self._ids)):
             self.compact()
 
@@ -570,10 +572,7 @@ class SearchIndex:
 
     def segment(self, run: str) -> list[str]:
         """Chinese words of a run (jieba, told the index's brands, places, roads and malls)."""
-        tokenizer = self._tokenizer()
-        if tokenizer is None:
-            return self._max_match(run)
-        return [w for w in tokenizer.lcut(run, HMM=True) if w.strip()]
+        return [w for w in self._tokenizer().lcut(run, HMM=True) if w.strip()]
 
     def _tokenizer(self):
         tokenizer = _shared_tokenizer()
@@ -596,18 +595,6 @@ class SearchIndex:
         for zh in CATEGORY_WORDS.values():
             words.update(w for w in zh if has_cjk(w) and len(w) >= 2)
         return words
-
-    def _max_match(self, run: str) -> list[str]:
-        """Forward maximum matching over the index's own words (when jieba is not wanted)."""
-        words = self._dictionary_words()
-        out, i = [], 0
-        while i < len(run):
-            for end in range(min(len(run), i + 12), i, -1):
-                if run[i:end] in words or end == i + 1:
-                    out.append(run[i:end])
-                    i = end
-                    break
-        return out
 
     def warm(self) -> None:
         """Load the segmenter now (about a second), so the first query does not wait for it."""
@@ -730,12 +717,15 @@ class SearchIndex:
     def brand_names(self) -> list[tuple[str, str | None, int]]:
         """(brand, Chinese name, open stores) of every brand in the index, most stores first."""
         with self._lock:
-            vocab, codes = self._codes["brand"]
-            counts = np.bincount(codes[self._alive], minlength=len(vocab)) if len(codes) else []
-            totals = {name: int(counts[code]) for name, code in vocab.items()}
-            for doc in self._delta.values():
-                totals[doc.brand] = totals.get(doc.brand, 0) + 1
-        return sorted(((b, brand_zh(b), n) for b, n in totals.items() if n > 0), key=lambda r: (-r[2], r[0]))
+            if self._brands is None:  # counted once per change of the index, not per keystroke
+                vocab, codes = self._codes["brand"]
+                counts = np.bincount(codes[self._alive], minlength=len(vocab)) if len(codes) else []
+                totals = {name: int(counts[code]) for name, code in vocab.items()}
+                for doc in self._delta.values():
+                    totals[doc.brand] = totals.get(doc.brand, 0) + 1
+                self._brands = sorted(((b, brand_zh(b), n) for b, n in totals.items() if n > 0),
+                                      key=lambda r: (-r[2], r[0]))
+            return self._brands
 
     def forms_of(self, *names: str | None) -> set[str]:
         """Every typed form of these names (cached): folded, squashed, pinyin, initials."""
@@ -836,9 +826,3 @@ def prefix_quality(typed: str, forms: Iterable[str]) -> int | None:
         elif best is None and inside and typed in form:
             best = 2
     return best
-
-
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    return float(haversine_m(lon1, lat1, np.array([lon2]), np.array([lat2]))[0])
-
-

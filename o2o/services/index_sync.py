@@ -120,14 +120,17 @@ class SearchSync:
 
         started = time.perf_counter()
         with self._lock:
-            generation = self.index_sync.generation
-            rev = repo.current_rev()
-            self.index.load(repo.iter_stores())
-            self.rev, self.generation = rev, generation
+            self._load_all(repo, self.index_sync.generation)
         self.built_in_s = time.perf_counter() - started
         self._pid = os.getpid()
         self._ready.set()
         self.index.warm()  # the word segmenter: after ready, so searches need not wait for it
+
+    def _load_all(self, repo: StoreRepository, generation: int) -> None:
+        """Every open store, at the revision read first (later changes are applied after)."""
+        rev = repo.current_rev()
+        self.index.load(repo.iter_stores())
+        self.rev, self.generation = rev, generation
 
     def get(self, repo: StoreRepository, timeout_s: float = 120.0):
         """The index, up to date with the spatial index (call :meth:`IndexSync.refresh` first)."""
@@ -139,9 +142,7 @@ class SearchSync:
             return self.index
         with self._lock:
             if generation != self.generation:
-                rev = repo.current_rev()
-                self.index.load(repo.iter_stores())
-                self.rev, self.generation = rev, generation
+                self._load_all(repo, generation)
             elif target_rev > self.rev:
                 changed = [row[0] for row in repo.index_rows(self.rev)]
                 found = {s["id"]: s for s in repo.get_stores(changed)}

@@ -7,7 +7,8 @@ touches the database.
 from __future__ import annotations
 
 from ..seed.catalogue import CATEGORY_ZH
-from ..search.index import CATEGORY_WORDS, SearchIndex, distance_m, prefix_quality
+from ..geo.distance import haversine_m
+from ..search.index import CATEGORY_WORDS, SearchIndex, prefix_quality
 from ..search.places import Place
 from ..search.text import normalise, runs, squash
 
@@ -36,7 +37,7 @@ def find_places(search: SearchIndex, text: str, limit: int = 10, lon: float | No
 
     def row(quality, place, area=False):
         # Near the shopper (within 50 km) first, at equal quality: 徐汇区 for "xu" in Shanghai.
-        far = 0 if lon is None or distance_m(lon, lat, *place.centre) <= 50_000 else 1
+        far = 0 if lon is None or haversine_m(lon, lat, *place.centre) <= 50_000 else 1
         if area:
             return (quality, far, _LEVEL_RANK[place.level], 0, 0, place.name, place)
         return (quality, far, _LEVEL_RANK[place.level], -search.place_store_count(place),

@@ -24,14 +24,20 @@ def _phone(browser, locale="zh-CN"):
     return context, page
 
 
+def _open_finder(browser, live_server, locale="zh-CN"):
+    """The finder on a phone at People's Square, its first list shown."""
+    context, page = _phone(browser, locale)
+    page.goto(live_server + "/?lat=31.2304&lon=121.4737&z=13")
+    page.wait_for_selector("#results li", timeout=15_000)
+    return context, page
+
+
 def _centre(page):
     return page.evaluate("(() => { const c = window.o2oMap.getCenter(); return [c.lat, c.lng]; })()")
 
 
 def test_suggestions_are_a_combobox_driven_by_the_keyboard(browser, live_server):
-    context, page = _phone(browser)
-    page.goto(live_server + "/?lat=31.2304&lon=121.4737&z=13")
-    page.wait_for_selector("#results li", timeout=15_000)
+    context, page = _open_finder(browser, live_server)
     box = page.locator("#q")
     assert box.get_attribute("role") == "combobox" and box.get_attribute("aria-expanded") == "false"
     box.click()
@@ -59,9 +65,7 @@ def test_suggestions_are_a_combobox_driven_by_the_keyboard(browser, live_server)
 
 
 def test_choosing_a_place_flies_the_map_there(browser, live_server):
-    context, page = _phone(browser)
-    page.goto(live_server + "/?lat=31.2304&lon=121.4737&z=13")
-    page.wait_for_selector("#results li", timeout=15_000)
+    context, page = _open_finder(browser, live_server)
     page.locator("#q").type("hangzhou", delay=30)
     option = page.locator(".suggestions [role=option]", has_text="杭州市").first
     option.wait_for(timeout=5_000)
@@ -80,9 +84,7 @@ def test_choosing_a_place_flies_the_map_there(browser, live_server):
 
 
 def test_a_search_that_names_a_place_shows_its_stores(browser, live_server):
-    context, page = _phone(browser)
-    page.goto(live_server + "/?lat=31.2304&lon=121.4737&z=13")
-    page.wait_for_selector("#results li", timeout=15_000)
+    context, page = _open_finder(browser, live_server)
     page.locator("#q").fill("优衣库 北京")
     page.locator("#search-form button[type=submit]").click()
     page.wait_for_function("() => Math.abs(window.o2oMap.getCenter().lat - 39.9) < 0.7", timeout=8_000)
@@ -95,9 +97,7 @@ def test_a_search_that_names_a_place_shows_its_stores(browser, live_server):
 
 
 def test_suggestions_in_english(browser, live_server):
-    context, page = _phone(browser, locale="en-US")
-    page.goto(live_server + "/?lat=31.2304&lon=121.4737&z=13")
-    page.wait_for_selector("#results li", timeout=15_000)
+    context, page = _open_finder(browser, live_server, locale="en-US")
     page.locator("#q").type("youyi", delay=40)
     page.wait_for_selector(".suggestions li", timeout=5_000)
     kinds = page.locator(".suggestions .kind").all_inner_texts()
