@@ -16,11 +16,13 @@ from folium.plugins import FastMarkerCluster
 
 from .geo import crs as crs_mod
 
-LEAFLET_JS = [("leaflet", "/vendor/leaflet/leaflet.js")]
-LEAFLET_CSS = [("leaflet_css", "/vendor/leaflet/leaflet.css")]
-CLUSTER_JS = [("markerclusterjs", "/vendor/leaflet.markercluster/leaflet.markercluster.js")]
-CLUSTER_CSS = [("markerclustercss", "/vendor/leaflet.markercluster/MarkerCluster.css"),
-               ("markerclusterdefaultcss", "/vendor/leaflet.markercluster/MarkerCluster.Default.css")]
+# folium's names for the files it loads, and the app's own copies (served under content-hashed
+# URLs, see o2o/web/assets.py).
+LEAFLET_JS = [("leaflet", "vendor/leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+CLUSTER_JS = [("markerclusterjs", "vendor/leaflet.markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [("markerclustercss", "vendor/leaflet.markercluster/MarkerCluster.css"),
+               ("markerclusterdefaultcss", "vendor/leaflet.markercluster/MarkerCluster.Default.css")]
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
@@ -35,14 +37,20 @@ class TileSettings:
         return self.url == "none"
 
 
+def _versioned(files: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    from .web.assets import asset_url  # the web layer's URLs; imported late, maps stay Flask-free
+
+    return [(name, asset_url(path)) for name, path in files]
+
+
 def localise(element) -> None:
     """Point an element's JavaScript and CSS at the app's own copies (CDN-free)."""
     if isinstance(element, folium.Map):
-        element.default_js = list(LEAFLET_JS)
-        element.default_css = list(LEAFLET_CSS)
+        element.default_js = _versioned(LEAFLET_JS)
+        element.default_css = _versioned(LEAFLET_CSS)
     elif isinstance(element, (FastMarkerCluster, folium.plugins.MarkerCluster)):
-        element.default_js = list(CLUSTER_JS)
-        element.default_css = list(CLUSTER_CSS)
+        element.default_js = _versioned(CLUSTER_JS)
+        element.default_css = _versioned(CLUSTER_CSS)
 
 
 def _base_map(tiles: TileSettings, location, zoom: int, map_id: str) -> folium.Map:

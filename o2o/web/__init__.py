@@ -80,7 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # valid for the session's life
 
     app.register_blueprint(api.bp)
-    app.register_blueprint(assets.bp)
+    assets.init(app)  # static/ and /vendor/ under content-hashed URLs, precompressed
     app.register_blueprint(pages.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(retailer.bp)
