@@ -64,6 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
         # Don't hand this process's connections to forked gunicorn workers: each opens its own.
         state.close()
 
+    from . import compression
+    compression.init(app)  # first of the after_request hooks, so it runs last (after the ETag)
     errors.register(app)
     from . import analytics, api, assets, docs, go, i18n, limits, pages, retailer
 

@@ -36,6 +36,8 @@ import brotli
 from flask import Blueprint, Flask, Response, abort, request
 from werkzeug.security import safe_join
 
+from .compression import negotiate
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 STATIC = ROOT / "static"
 NODE_MODULES = ROOT / "node_modules"
@@ -67,6 +69,9 @@ SHELL_VENDOR = (
 )
 # Files in static/ that are not part of the shell (the service worker must not cache itself).
 NOT_SHELL = ("sw.js",)
+
+# Brotli at its best beats the others on text; gzip for the clients without it.
+STATIC_ENCODINGS = ("br", "gzip")
 
 _HASHED_NAME = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_CHARS}}})(?P<ext>\.[^./]+)$")
 _HASH_DIR = re.compile(rf"^(?P<hash>[0-9a-f]{{{HASH_CHARS}}})/(?P<rest>.+)$")
@@ -181,38 +186,11 @@ def asset_version() -> str:
     return _digest("\n".join(shell_assets()).encode())
 
 
-def _accepted_encoding(header: str) -> str | None:
-    """``br`` or ``gzip`` as ``Accept-Encoding`` allows (brotli first), else None.
-
-    >>> _accepted_encoding("gzip, deflate, br, zstd")
-    'br'
-    >>> _accepted_encoding("gzip;q=1.0, br;q=0")
-    'gzip'
-    >>> _accepted_encoding("identity") is None
-    True
-    """
-    accepted = {}
-    for part in header.lower().split(","):
-        name, _, params = part.strip().partition(";")
-        quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        accepted[name.strip()] = quality
-    for encoding in ("br", "gzip"):
-        if accepted.get(encoding, accepted.get("*", 0.0)) > 0:
-            return encoding
-    return None
-
-
 def _send(entry: _File, versioned: bool) -> Response:
     """The file's answer: compressed as accepted, its variant's ETag, the cache policy."""
     encoding = None
     if entry.compressible:
-        encoding = _accepted_encoding(request.headers.get("Accept-Encoding", ""))
+        encoding = negotiate(request.headers.get("Accept-Encoding", ""), STATIC_ENCODINGS)
     tag = entry.digest if encoding is None else f"{entry.digest}-{encoding}"
     headers = {
         "Cache-Control": IMMUTABLE if versioned else REVALIDATE,

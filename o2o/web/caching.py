@@ -18,6 +18,7 @@ import time
 
 from flask import Flask, request
 
+from .compression import etag_variants
 from .state import state
 
 # Public GETs of the API whose answers follow the stores (``/api/v1/stores…``: nearby, viewport,
@@ -47,6 +48,16 @@ def etag_for_request() -> str:
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
+def _held_variant(tag: str) -> str | None:
+    """The form of ``tag`` that ``If-None-Match`` names, if any: the identity tag, or a
+    compressed answer's (``tag:br``, see compression.py)."""
+    wanted = request.if_none_match
+    for variant in etag_variants(tag):
+        if wanted.contains_weak(variant):
+            return variant
+    return None
+
+
 def init(app: Flask) -> None:
     @app.before_request
     def _not_modified():
@@ -58,9 +69,10 @@ def init(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the view itself reports a database that is down
             return None
         environ["o2o.etag"] = tag
-        if "HTTP_IF_NONE_MATCH" in environ and request.if_none_match.contains_weak(tag):
+        held = _held_variant(tag) if "HTTP_IF_NONE_MATCH" in environ else None
+        if held is not None:
             response = app.response_class(status=304)
-            response.headers["ETag"] = f'"{tag}"'
+            response.headers["ETag"] = f'"{held}"'
             response.headers["Cache-Control"] = "no-cache"
             response.headers["Vary"] = "Accept-Language"
             return response
