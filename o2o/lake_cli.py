@@ -187,24 +187,17 @@ def heatmap_command(lake, res, since, until, brands, retailers, categories, prov
                             lambda: query.heatmap_local(lake, res, **args))
     except FileNotFoundError as exc:
         raise _lake_error(exc) from None
-    ids = h3agg.cell_strings(cells["cell"].to_numpy())
-    counts = cells["count"].tolist()
     if output and output.lower().endswith((".geojson", ".json")):
-        polys = h3agg.cell_polygons(cells["cell"].to_numpy())
-        body = {"type": "FeatureCollection", "layer": "scans", "res": res, "total": total,
-                "max": max(counts, default=0),
-                "features": [{"type": "Feature", "id": i, "geometry": g, "properties": {"h3": i, "count": c}}
-                             for i, c, g in zip(ids, counts, polys)]}
         with open(output, "w", encoding="utf-8") as fh:
-            json.dump(body, fh, ensure_ascii=False)
+            json.dump(h3agg.heatmap_collection(cells, total, layer="scans", res=res), fh, ensure_ascii=False)
     else:
-        rows = [{"h3": i, "count": c} for i, c in zip(ids, counts)]
+        rows = h3agg.heatmap_rows(cells)
         if output:
             with open(output, "w", encoding="utf-8", newline="") as fh:
                 _write_csv(rows, ["h3", "count"], fh)
         else:
             _write_csv(rows, ["h3", "count"], sys.stdout)
-    click.echo(f"{total:,} counted scans in {len(ids):,} cells at resolution {res}"
+    click.echo(f"{total:,} counted scans in {len(cells):,} cells at resolution {res}"
                + (f" → {output}" if output else ""), err=True)
 
 

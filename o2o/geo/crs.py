@@ -17,12 +17,13 @@ and returns the same shape.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
-WGS84 = "wgs84"
-GCJ02 = "gcj02"
-BD09 = "bd09"
-SYSTEMS = (WGS84, GCJ02, BD09)
+# The systems' names, once: the type of every `crs` field (so the OpenAPI enum comes from here).
+Crs = Literal["wgs84", "gcj02", "bd09"]
+WGS84, GCJ02, BD09 = SYSTEMS = get_args(Crs)
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 algorithm.
 _A = 6378245.0

@@ -59,3 +59,25 @@ def cell_polygons(cell_ids: np.ndarray, precision: int = 5) -> list[dict]:
 def resolution_for_zoom(zoom: float) -> int:
     """The H3 resolution that gives hexagons a few dozen pixels wide at a Web Mercator zoom."""
     return int(min(MAX_RES, max(MIN_RES, round(zoom * 0.55 + 0.6))))
+
+
+def heatmap_rows(cells: pd.DataFrame) -> list[dict]:
+    """``[{"h3": "87309…", "count": n}, …]``: the cells of :func:`aggregate` as table rows (CSV)."""
+    return [{"h3": i, "count": c} for i, c in zip(cell_strings(cells["cell"].to_numpy()), cells["count"].tolist())]
+
+
+def heatmap_collection(cells: pd.DataFrame, total: int, **members) -> dict:
+    """The cells of :func:`aggregate` as a GeoJSON FeatureCollection of hexagons, each Feature's
+    properties ``{h3, count}``; ``total``, ``max`` and ``members`` (e.g. layer, res) beside them.
+    The one builder of the heatmap answer (the analytics API and ``flask scans heatmap``).
+
+    >>> body = heatmap_collection(aggregate([121.47, 121.4701], [31.23, 31.2301], 7), 2, res=7)
+    >>> body["type"], body["total"], body["max"], body["res"], body["features"][0]["properties"]["count"]
+    ('FeatureCollection', 2, 2, 7, 2)
+    """
+    rows = heatmap_rows(cells)
+    polygons = cell_polygons(cells["cell"].to_numpy())
+    features = [{"type": "Feature", "id": row["h3"], "geometry": polygon, "properties": row}
+                for row, polygon in zip(rows, polygons)]
+    return {"type": "FeatureCollection", "features": features, **members, "total": int(total),
+            "max": max((row["count"] for row in rows), default=0)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -76,12 +76,12 @@ class StoreFields(BaseModel):
     category: str | None = Field(None, min_length=1, max_length=60)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
-    crs: str | None = None
+    crs: crs_mod.Crs | None = None
     address: str | None = Field(None, max_length=300)
     hours: str | None = Field(None, max_length=100)
     phone: str | None = Field(None, max_length=40)
     online_url: str | None = Field(None, max_length=500)
-    status: str | None = None
+    status: Literal["open", "closed"] | None = None
     allow_duplicate: bool = False
 
     @field_validator("external_id", "name", "brand", "category", "address", "hours", "phone", "online_url",
@@ -127,47 +127,76 @@ class StoreFields(BaseModel):
             raise ValueError("must be a telephone number (digits, spaces, + - ( ))")
         return value
 
-    @field_validator("status")
-    @classmethod
-    def _status(cls, value):
-        if value is not None and value not in ("open", "closed"):
-            raise ValueError("must be open or closed")
-        return value
+class FieldError(ValueError):
+    """A validator's error that names its own field (a model check about one of several fields)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
+# What a pydantic error kind means, after the field's name. The one mapping from pydantic's
+# errors to the API's messages (the store fields and the query parameters alike); every shape
+# has its Chinese template in o2o/web/api_messages.py.
 _MESSAGES = {
     "missing": "is required",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
     "finite_number": "must be a finite number",
     "string_type": "must be text",
+    "string_too_short": "must not be empty",
     "bool_parsing": "must be true or false",
     "bool_type": "must be true or false",
-    "extra_forbidden": "is not a store field",
+    "extra_forbidden": "is not a store field",  # only the store models refuse unknown fields
 }
+_RANGE = {"greater_than_equal", "less_than_equal", "greater_than", "less_than", "int_parsing_size"}
 
 
-def _problems(exc: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for err in exc.errors():
-        field = str(err["loc"][0]) if err.get("loc") else "body"
-        kind = err["type"]
-        ctx = err.get("ctx") or {}
-        if kind in ("greater_than_equal", "less_than_equal"):
-            info = StoreFields.model_fields[field]
-            lo = next((m.ge for m in info.metadata if getattr(m, "ge", None) is not None), None)
-            hi = next((m.le for m in info.metadata if getattr(m, "le", None) is not None), None)
-            message = f"must be between {lo:g} and {hi:g}"
-        elif kind == "string_too_long":
-            message = f"is too long (at most {ctx.get('max_length')} characters)"
-        elif kind == "string_too_short":
-            message = "must not be empty"
-        elif kind == "value_error":
-            message = str(err["msg"]).removeprefix("Value error, ")
-        else:
-            message = _MESSAGES.get(kind, err["msg"])
-        out.append((field, f"{field} {message}" if not message.startswith(field) else message))
-    return out
+def _bounds(model: type[BaseModel], field: str) -> tuple[Any, Any]:
+    info = model.model_fields.get(field)
+    metadata = info.metadata if info is not None else ()
+    lo = next((m.ge for m in metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((m.le for m in metadata if getattr(m, "le", None) is not None), None)
+    return lo, hi
+
+
+def _problem(model: type[BaseModel], err: dict) -> tuple[str, str]:
+    loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+    field = loc[0] if loc else "body"
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if isinstance(ctx.get("error"), FieldError):
+        return ctx["error"].field, ctx["error"].message
+    lo, hi = _bounds(model, field) if kind in _RANGE else (None, None)
+    if lo is not None and hi is not None:
+        message = f"must be between {lo:g} and {hi:g}"
+    elif kind == "string_too_long":
+        message = f"is too long (at most {ctx.get('max_length')} characters)"
+    elif kind == "literal_error":  # "'json', 'geojson' or 'csv'"
+        message = "must be " + str(ctx.get("expected", "")).replace("'", "")
+    elif kind == "value_error":
+        message = str(err.get("msg", "")).removeprefix("Value error, ")
+    elif kind in _MESSAGES:
+        message = _MESSAGES[kind]
+    else:
+        return field, f"{field}: {err.get('msg', 'invalid value')}"
+    return field, message if message.startswith(field) else f"{field} {message}"
+
+
+def field_problems(model: type[BaseModel], exc: ValidationError) -> list[tuple[str, str]]:
+    """Every problem of a pydantic error as ``(field, message)``, the message naming the field.
+
+    >>> try:
+    ...     StoreFields.model_validate({"lat": 91, "status": "gone"})
+    ... except ValidationError as exc:
+    ...     field_problems(StoreFields, exc)
+    [('lat', 'lat must be between -90 and 90'), ('status', 'status must be open or closed')]
+    """
+    return [_problem(model, err) for err in exc.errors()]
 
 
 def check_online_url(url: str, domains: tuple[str, ...] | list[str]) -> str | None:
@@ -209,7 +238,7 @@ def clean_store(data: dict, domains: tuple[str, ...] | list[str], partial: bool 
     try:
         fields = StoreFields.model_validate(data)
     except ValidationError as exc:
-        raise FieldProblem(_problems(exc)) from None
+        raise FieldProblem(field_problems(StoreFields, exc)) from None
     given = fields.model_dump(exclude_unset=True)
     problems = []
     if not partial:

@@ -11,15 +11,18 @@ import io
 import math
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from ..services import windows
 from ..services.export import spreadsheet_safe
+from ..services.validation import FieldError
 from . import auth
 from .errors import ApiError
 from .limits import SIGN_IN, limit
 from .pages import _client_config
-from .params import Filtered, ViewportParams, _FieldError, parse_query
+from .params import Filtered, ViewportParams, parse_query
 from .state import repo, state
 
 bp = Blueprint("analytics", __name__)
@@ -28,7 +31,7 @@ bp = Blueprint("analytics", __name__)
 class AnalyticsParams(Filtered):
     since: str | None = Field(None, description="Start, inclusive: ISO 8601 (UTC when no zone is given).")
     until: str | None = Field(None, description="End, exclusive: ISO 8601 (UTC when no zone is given).")
-    format: str = Field("json", description="json (GeoJSON for maps) or csv.", json_schema_extra={"enum": ["json", "geojson", "csv"]})
+    format: Literal["json", "geojson", "csv"] = Field("json", description="json (GeoJSON for maps) or csv.")
 
     @field_validator("since", "until")
     @classmethod
@@ -39,13 +42,6 @@ class AnalyticsParams(Filtered):
             windows.parse_time(value)
         except ValueError:
             raise ValueError(f"{info.field_name} must be an ISO 8601 date or time, e.g. 2026-11-11T00:00:00+08:00") from None
-        return value
-
-    @field_validator("format")
-    @classmethod
-    def _format(cls, value):
-        if value not in ("json", "geojson", "csv"):
-            raise ValueError("format must be json, geojson or csv")
         return value
 
     def window(self) -> windows.Window:
@@ -60,35 +56,26 @@ class AnalyticsParams(Filtered):
 
 
 class HeatmapParams(AnalyticsParams):
-    layer: str = Field(..., description="stores or scans", json_schema_extra={"enum": ["stores", "scans"]})
+    layer: Literal["stores", "scans"] = Field(..., description="Open stores or counted scans.")
     res: int = Field(6, ge=3, le=9, description="H3 resolution (3–9)")
     bbox: str | None = Field(None, description="Only this viewport: minLon,minLat,maxLon,maxLat")
-
-    @field_validator("layer")
-    @classmethod
-    def _layer(cls, value):
-        if value not in ("stores", "scans"):
-            raise ValueError("layer must be stores or scans")
-        return value
 
     def bounds(self):
         if not self.bbox:
             return None
         try:
             return ViewportParams.model_construct(bbox=self.bbox).bounds()
-        except _FieldError as exc:
+        except FieldError as exc:
             raise ApiError(400, "invalid_parameter", exc.message, "bbox") from None
 
 
 class RegionParams(AnalyticsParams):
-    level: str = Field("province", description="province or city", json_schema_extra={"enum": ["province", "city"]})
+    level: Literal["province", "city"] = Field("province", description="One row per province or per city.")
 
-    @field_validator("level")
-    @classmethod
-    def _level(cls, value):
-        if value not in ("province", "city"):
-            raise ValueError("level must be province or city")
-        return value
+
+class CoverageParams(AnalyticsParams):
+    view: Literal["provinces", "gaps"] = Field(
+        "provinces", description="With format=csv: the per-province table or the list of gaps.")
 
 
 def _services():
@@ -128,16 +115,9 @@ def heatmap():
     p = parse_query(HeatmapParams, request.args)
     svc, h3agg = _services()
     cells, total = svc.heatmap(repo(), p.layer, p.res, p.window(), p.flt(), p.bounds())
-    ids = h3agg.cell_strings(cells["cell"].to_numpy())
-    counts = cells["count"].tolist()
     if p.format == "csv":
-        return _csv([{"h3": i, "count": c} for i, c in zip(ids, counts)], ["h3", "count"], f"heatmap-{p.layer}")
-    polys = h3agg.cell_polygons(cells["cell"].to_numpy())
-    features = [{"type": "Feature", "id": i, "geometry": geom, "properties": {"h3": i, "count": c}}
-                for i, c, geom in zip(ids, counts, polys)]
-    body = {"type": "FeatureCollection", "features": features, "layer": p.layer, "res": p.res,
-            "total": total, "max": max(counts, default=0)}
-    response = jsonify(body)
+        return _csv(h3agg.heatmap_rows(cells), ["h3", "count"], f"heatmap-{p.layer}")
+    response = jsonify(h3agg.heatmap_collection(cells, total, layer=p.layer, res=p.res))
     response.mimetype = "application/geo+json"
     return response
 
@@ -181,15 +161,12 @@ def regions():
 @auth.require("analyst")
 def coverage():
     """Share of urban population within 1, 3 and 5 km of an open store; the largest gaps."""
-    p = parse_query(AnalyticsParams, request.args)
+    p = parse_query(CoverageParams, request.args)
     svc, _ = _services()
     per_province, gaps = svc.coverage(repo(), state().regions(), p.flt())
-    view = request.args.get("view", "provinces")
-    if view not in ("provinces", "gaps"):
-        raise ApiError(400, "invalid_parameter", "view must be provinces or gaps", "view")
     if p.format == "csv":
-        df = per_province if view == "provinces" else gaps
-        return _csv(_records(df), list(df.columns), f"coverage-{view}")
+        df = per_province if p.view == "provinces" else gaps
+        return _csv(_records(df), list(df.columns), f"coverage-{p.view}")
     gap_rows = _records(gaps)
     if p.format == "geojson":
         return jsonify({"type": "FeatureCollection", "features": [

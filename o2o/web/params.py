@@ -9,13 +9,12 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
 
 from ..geo import crs as crs_mod
-from ..services.validation import NUMBER_TEXT
+from ..services.validation import NUMBER_TEXT, FieldError, field_problems
 from .errors import ApiError
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -62,8 +61,7 @@ class Filtered(_Query):
     brand: list[Name] = Field(default_factory=list, description="Exact brand name; repeatable.")
     retailer: list[Name] = Field(default_factory=list, description="Exact retailer name; repeatable.")
     category: list[Name] = Field(default_factory=list, description="Exact category name; repeatable.")
-    crs: str = Field("wgs84", description="Coordinate system of the input and output: wgs84, gcj02 or bd09.",
-                     json_schema_extra={"enum": list(crs_mod.SYSTEMS)})
+    crs: crs_mod.Crs = Field("wgs84", description="Coordinate system of the input and output.")
 
 
 class NearbyParams(Filtered):
@@ -92,73 +90,27 @@ class ViewportParams(Filtered):
     def bounds(self) -> tuple[float, float, float, float]:
         parts = self.bbox.split(",")
         if len(parts) != 4:
-            raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat")
+            raise FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat")
         try:
             if not all(NUMBER_TEXT.fullmatch(p.strip()) for p in parts):
                 raise ValueError
             w, s, e, n = (float(p) for p in parts)
         except ValueError:
-            raise _FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
+            raise FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
         if not all(math.isfinite(v) for v in (w, s, e, n)):
-            raise _FieldError("bbox", "bbox values must be finite numbers")
+            raise FieldError("bbox", "bbox values must be finite numbers")
         if not (-180 <= w <= 180 and -180 <= e <= 180):
-            raise _FieldError("bbox", "bbox longitudes must be between -180 and 180")
+            raise FieldError("bbox", "bbox longitudes must be between -180 and 180")
         if not (-90 <= s <= 90 and -90 <= n <= 90):
-            raise _FieldError("bbox", "bbox latitudes must be between -90 and 90")
+            raise FieldError("bbox", "bbox latitudes must be between -90 and 90")
         if w > e or s > n:
-            raise _FieldError("bbox", "bbox must list the minimum before the maximum (minLon,minLat,maxLon,maxLat)")
+            raise FieldError("bbox", "bbox must list the minimum before the maximum (minLon,minLat,maxLon,maxLat)")
         return w, s, e, n
-
-
-class _FieldError(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def _describe_range(info: FieldInfo) -> tuple[Any, Any]:
-    lo = hi = None
-    for m in info.metadata:
-        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
-        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
-    return lo, hi
-
-
-def _message(model: type[BaseModel], err: dict) -> tuple[str, str]:
-    loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
-    field = loc[0] if loc else "body"
-    kind = err.get("type", "")
-    info = model.model_fields.get(field)
-    ctx_error = (err.get("ctx") or {}).get("error")
-    if isinstance(ctx_error, _FieldError):
-        return ctx_error.field, ctx_error.message
-    if kind == "missing":
-        return field, f"{field} is required"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "int_parsing_size") \
-            and info is not None:
-        lo, hi = _describe_range(info)
-        if lo is not None and hi is not None:
-            return field, f"{field} must be between {lo:g} and {hi:g}"
-    if kind == "finite_number":
-        return field, f"{field} must be a finite number"
-    if kind in ("float_parsing", "float_type"):
-        return field, f"{field} must be a number"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return field, f"{field} must be a whole number"
-    if kind == "string_too_long":
-        return field, f"{field} is too long (at most {err['ctx']['max_length']} characters)"
-    if kind == "string_too_short":
-        return field, f"{field} must not be empty"
-    if kind == "value_error":
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        return field, msg if field in msg else f"{field}: {msg}"
-    return field, f"{field}: {err.get('msg', 'invalid value')}"
 
 
 def validation_error(model: type[BaseModel], exc: ValidationError) -> ApiError:
     """The first problem of a pydantic error, as a 400 naming the field."""
-    field, message = _message(model, exc.errors()[0])
+    field, message = field_problems(model, exc)[0]
     return ApiError(400, "invalid_parameter", message, field)
 
 
@@ -189,14 +141,13 @@ class _TextQuery(_Query):
     limit: int = Field(10, ge=1, le=50, description="How many results at most.")
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude of the shopper (optional).")
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude of the shopper (optional).")
-    crs: str = Field("wgs84", description="Coordinate system of lat/lon and of the answer: wgs84, gcj02 or bd09.",
-                     json_schema_extra={"enum": list(crs_mod.SYSTEMS)})
+    crs: crs_mod.Crs = Field("wgs84", description="Coordinate system of lat/lon and of the answer.")
 
     @model_validator(mode="after")
     def _both_or_neither(self):
         if (self.lat is None) != (self.lon is None):
             missing = "lon" if self.lon is None else "lat"
-            raise _FieldError(missing, f"{missing} is required with {'lat' if missing == 'lon' else 'lon'}")
+            raise FieldError(missing, f"{missing} is required with {'lat' if missing == 'lon' else 'lon'}")
         return self
 
 
@@ -208,3 +159,24 @@ class SuggestParams(_TextQuery):
     """``/api/v1/suggest``: as-you-type suggestions (brands, categories, places, stores)."""
 
     limit: int = Field(10, ge=1, le=10, description="How many suggestions at most (10).")
+
+
+# ----------------------------------------------------------------------------- documented only
+# Parameters that o2o/web/api.py reads one by one (flags, a QR scale, a poster size): their
+# models give the OpenAPI document the same types and ranges.
+class CrsParams(_Query):
+    crs: crs_mod.Crs = Field("wgs84", description="Coordinate system of the coordinates in the answer.")
+
+
+class ImportParams(_Query):
+    atomic: bool = Field(False, description="Store every row or none.")
+    allow_duplicates: bool = Field(False, description="Store rows that look like an open store nearby.")
+    crs: crs_mod.Crs = Field("wgs84", description="Coordinate system of rows without a crs column.")
+
+
+class PosterParams(_Query):
+    size: Literal["a5", "a4"] = Field("a5", description="Paper size of each poster.")
+
+
+class QrParams(_Query):
+    scale: int = Field(None, ge=1, le=40, description="Pixels (PNG) or units (SVG) per module.")
