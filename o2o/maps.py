@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass
 
 import folium
@@ -23,6 +24,9 @@ LEAFLET_CSS = [("leaflet_css", "vendor/leaflet/leaflet.css")]
 CLUSTER_JS = [("markerclusterjs", "vendor/leaflet.markercluster/leaflet.markercluster.js")]
 CLUSTER_CSS = [("markerclustercss", "vendor/leaflet.markercluster/MarkerCluster.css"),
                ("markerclusterdefaultcss", "vendor/leaflet.markercluster/MarkerCluster.Default.css")]
+# folium's map header sets its own viewport (maximum-scale=1, user-scalable=no): on a page of ours
+# it would stop shoppers zooming the text (WCAG 1.4.4); the page's own viewport meta is the one.
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\s*')
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
@@ -120,7 +124,7 @@ def embed(m: folium.Map) -> dict:
     root = m.get_root()
     root.render()
     return {
-        "head": root.header.render(),
+        "head": _FOLIUM_VIEWPORT.sub("", root.header.render()),
         "html": root.html.render(),
         "script": "<script>\n" + root.script.render() + "\n</script>",
     }

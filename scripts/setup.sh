@@ -33,11 +33,29 @@ if ! command -v npm >/dev/null 2>&1; then
   log "installing Node.js and npm from Debian (for Leaflet and its plugins)"
   as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm >/dev/null
 fi
-lock_stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
-if [ ! -f "$lock_stamp" ]; then
-  log "installing front-end packages (npm ci)"
+# The app needs only the dependencies; the tests also need the devDependencies (axe-core). Each kind
+# of install has its own stamp; a full install also serves the app, so run.sh and test.sh don't undo
+# each other.
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+full_stamp="node_modules/.installed-$lock_hash-full"
+app_stamp="node_modules/.installed-$lock_hash-app"
+if [ $want_test = 1 ] && [ ! -f "$full_stamp" ]; then
+  log "installing front-end packages with the test tools (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
-  touch "$lock_stamp"
+  touch "$full_stamp"
+elif [ $want_test = 0 ] && [ ! -f "$full_stamp" ] && [ ! -f "$app_stamp" ]; then
+  log "installing front-end packages (npm ci --omit=dev)"
+  npm ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$app_stamp"
+fi
+# Lighthouse (bench/lighthouse, a package of its own) for the tests that run its deterministic audits.
+if [ $want_test = 1 ]; then
+  lh_stamp="bench/lighthouse/node_modules/.installed-$(sha256sum bench/lighthouse/package-lock.json | cut -c1-16)"
+  if [ ! -f "$lh_stamp" ]; then
+    log "installing Lighthouse for the tests (npm ci in bench/lighthouse)"
+    (cd bench/lighthouse && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$lh_stamp"
+  fi
 fi
 
 if [ $want_test = 1 ]; then
