@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 DEFAULT_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -58,16 +59,24 @@ def load(overrides: dict | None = None, environ=os.environ) -> dict:
 
 
 def secret_key(instance_dir: str | Path) -> str:
-    """The key kept in ``instance/secret_key``, generated on first use (readable by us only)."""
+    """The key kept in ``instance/secret_key``, generated on first use (readable by us only).
+
+    Processes starting together (gunicorn's workers, a command in another terminal) agree on one
+    key: the file appears whole or not at all (written aside, then linked into place), so nobody
+    reads it empty halfway through its writing.
+    """
     path = Path(instance_dir) / "secret_key"
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker wrote it first: use theirs
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(key)
-    return key
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # fails if another process was first: use theirs
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+    return path.read_text().strip()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from flask import Flask, jsonify
 from flask.sessions import SecureCookieSessionInterface
 
 from .. import config as config_mod
-from ..storage import open_repository
 from . import errors
+from .startup import SERVE, SETUPS, flask_cli_command, prepare_database  # noqa: F401  (re-exported)
 from .state import AppState
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -30,12 +29,16 @@ class CachedSerializerSessions(SecureCookieSessionInterface):
         return self._cached[1]
 
 
-# Commands that look at or change the schema themselves: the app must not migrate it first.
-SCHEMA_COMMANDS = ("db", "migrate-data")
+def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
+    """Build the app: settings, database (migrated, seeded on first start), index, blueprints.
 
-
-def create_app(config: dict | None = None) -> Flask:
-    """Build the app: settings, database (migrated, seeded on first start), index, blueprints."""
+    ``setup`` is what this process needs of the database (:mod:`o2o.web.startup`): ``"serve"``
+    (a server, the tests: migrated, seeded if empty, the index loaded), ``"command"`` (a ``flask``
+    command: migrated once a server's set-up is done, nothing seeded) or ``"schema"`` (``flask db
+    …``: untouched). ``app.py`` decides it from the command line; this function reads no ``sys.argv``.
+    """
+    if setup not in SETUPS:
+        raise ValueError(f"setup must be one of {', '.join(SETUPS)}, not {setup!r}")
     settings = config_mod.load(config)
     app = Flask(
         "o2o",
@@ -47,7 +50,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["O2O"] = settings
     app.config["SECRET_KEY"] = settings["SECRET_KEY"] or config_mod.secret_key(app.instance_path)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
-    app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.session_interface = CachedSerializerSessions()
@@ -56,10 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     state = AppState(settings["DATABASE_URL"], settings.get("READ_DATABASE_URL"), settings["DB_BUSY_TIMEOUT_MS"])
     app.extensions["o2o"] = state
-    command = flask_cli_command()
-    if command not in SCHEMA_COMMANDS:
-        # `flask --app app seed|import|…` must not first seed the demo data on an empty database.
-        prepare_database(settings, seed_if_empty=command in (None, "run"))
+    # `flask --app app seed|import|…` must not first seed the demo data on an empty database.
+    prepare_database(settings, setup)
+    if setup == SERVE:
         state.index_sync.load(state.repo())
         # Don't hand this process's connections to forked gunicorn workers: each opens its own.
         state.close()
@@ -89,7 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(go.bp)
     app.register_blueprint(analytics.bp)
 
-    if command in (None, "run"):
+    if setup == SERVE:
         # The text-search index is built in a background thread, started by the first request
         # rather than here: building it beside create_app would slow the start-up (the GIL).
         @app.before_request
@@ -103,45 +104,3 @@ def create_app(config: dict | None = None) -> Flask:
 
 
     return app
-
-
-def flask_cli_command(argv: list[str] | None = None) -> str | None:
-    """The sub-command when this process is the ``flask`` command line, else None.
-
-    >>> flask_cli_command(["/usr/bin/flask", "--app", "app", "seed", "--stores", "5"])
-    'seed'
-    >>> flask_cli_command(["gunicorn", "app:app"]) is None
-    True
-    """
-    argv = sys.argv if argv is None else argv
-    if not argv or os.path.basename(argv[0]) not in ("flask", "__main__.py"):
-        return None
-    if os.path.basename(argv[0]) == "__main__.py" and "flask" not in argv[0]:
-        return None
-    skip = False
-    for arg in argv[1:]:
-        if skip:
-            skip = False
-        elif arg in ("--app", "-A", "--env-file", "-e"):
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return None
-
-
-def prepare_database(settings: dict, seed_if_empty: bool = True) -> None:
-    """Migrate the schema and, on an empty database, seed the demo data, once across workers.
-
-    Several gunicorn workers may start at once; a lock file beside the database makes one of
-    them seed while the others wait, then find the stores there.
-    """
-    repo = open_repository(settings["DATABASE_URL"])
-    try:
-        with repo.startup_lock():
-            repo.migrate()
-            if seed_if_empty and settings["SEED_STORES"] > 0 and repo.count_stores() == 0:
-                from ..services.seeding import seed
-
-                seed(repo, settings["SEED_STORES"], settings["SEED_SCANS"], settings["RANDOM_SEED"])
-    finally:
-        repo.close()
