@@ -30,6 +30,7 @@ import mimetypes
 import re
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import brotli
@@ -87,8 +88,8 @@ def _digest(data: bytes) -> str:
 class _File:
     """One file's bytes, hash and compressed forms (made on first demand, then kept)."""
 
-    path: Path
-    stamp: tuple[int, int]           # (mtime_ns, size) when read
+    path: Path | None                # None: bytes the app made (send_bytes)
+    stamp: tuple[int, int] | None    # (mtime_ns, size) when read
     body: bytes
     digest: str
     mimetype: str
@@ -111,6 +112,7 @@ class _File:
 
 _lock = threading.Lock()
 _files: dict[Path, _File] = {}
+_blobs: dict[str, _File] = {}
 _packages: dict[str, str] = {}
 
 
@@ -186,14 +188,31 @@ def asset_version() -> str:
     return _digest("\n".join(shell_assets()).encode())
 
 
-def _send(entry: _File, versioned: bool) -> Response:
+def send_bytes(name: str, make: Callable[[], bytes], mimetype: str, cache_control: str) -> Response:
+    """Bytes the app makes once per process (``make()``, called once), sent like a static file:
+    compressed once at the best levels, as the client accepts, an ETag per encoding, 304.
+
+    >>> send_bytes("geodata/provinces", lambda: outlines, "application/geo+json",
+    ...            "public, max-age=86400")   # doctest: +SKIP
+    """
+    entry = _blobs.get(name)
+    if entry is None:
+        with _lock:
+            entry = _blobs.get(name)
+            if entry is None:
+                body = make()
+                entry = _blobs[name] = _File(None, None, body, _digest(body), mimetype)
+    return _send(entry, cache_control=cache_control)
+
+
+def _send(entry: _File, versioned: bool = False, cache_control: str | None = None) -> Response:
     """The file's answer: compressed as accepted, its variant's ETag, the cache policy."""
     encoding = None
     if entry.compressible:
         encoding = negotiate(request.headers.get("Accept-Encoding", ""), STATIC_ENCODINGS)
     tag = entry.digest if encoding is None else f"{entry.digest}-{encoding}"
     headers = {
-        "Cache-Control": IMMUTABLE if versioned else REVALIDATE,
+        "Cache-Control": cache_control or (IMMUTABLE if versioned else REVALIDATE),
         "ETag": f'"{tag}"',
         "Vary": "Accept-Encoding",
         "X-Content-Type-Options": "nosniff",

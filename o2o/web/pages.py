@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from ..geo.hours import is_open_at, now_beijing
 from ..geo.index import Filters
 from ..services import finder
-from . import geojson, i18n
+from . import assets, geojson, i18n
 from .errors import ApiError, PageText
 from .params import ViewportParams, parse_query
 from .params import store_id as parse_store_id
@@ -129,24 +129,22 @@ def brand_page(slug: str):
 @bp.get("/geodata/<level>.geojson")
 def outlines(level: str):
     """Offline basemap outlines: provinces and cities whole; districts for a ``bbox`` only."""
-    from ..basemap import LEVELS_WHOLE, MAX_BBOX_DEG, TOLERANCE_DEG, outlines_geojson, outlines_gzip, outlines_in_bbox
+    from ..basemap import LEVELS_WHOLE, MAX_BBOX_DEG, TOLERANCE_DEG, outlines_geojson, outlines_in_bbox
 
     if level not in TOLERANCE_DEG:
         abort(404)
-    headers = {"Vary": "Accept-Encoding"}
     if level in LEVELS_WHOLE and "bbox" not in request.args:
-        if "gzip" in request.accept_encodings:
-            body = outlines_gzip(level)
-            headers["Content-Encoding"] = "gzip"
-        else:
-            body = outlines_geojson(level)
+        # Made and compressed once per process (brotli at its best: a quarter to a third smaller
+        # than gzip), with an ETag: a day later, a 304.
+        return assets.send_bytes(f"geodata/{level}", lambda: outlines_geojson(level),
+                                 "application/geo+json", "public, max-age=86400")
     else:
         w, s, e, n = parse_query(ViewportParams, request.args).bounds()
         if e - w > MAX_BBOX_DEG or n - s > MAX_BBOX_DEG:
             raise ApiError(400, "invalid_parameter",
                            f"bbox must be at most {MAX_BBOX_DEG:g} degrees across for {level}", "bbox")
         body = outlines_in_bbox(level, (w, s, e, n))
-    response = Response(body, mimetype="application/geo+json", headers=headers)
+    response = Response(body, mimetype="application/geo+json")
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response

@@ -212,3 +212,15 @@ def test_a_store_pages_description_names_the_store_and_its_address(app, client):
 def test_a_brand_pages_description_names_the_brand_and_its_count(client):
     text = description(client, "/brands/uniqlo?lang=en")
     assert text.startswith("Uniqlo:") and "3 open stores" in text   # tests/conftest.py: 3 open, 1 closed
+
+
+def test_whole_basemap_outlines_are_compressed_once_with_an_etag(client, monkeypatch):
+    plain = client.get("/geodata/provinces.geojson")
+    assert plain.status_code == 200 and plain.get_json()["type"] == "FeatureCollection"
+    packed = client.get("/geodata/provinces.geojson", headers={"Accept-Encoding": CHROME})
+    assert packed.headers["Content-Encoding"] == "br" and brotli.decompress(packed.data) == plain.data
+    assert "max-age=86400" in packed.headers["Cache-Control"] and "accept-encoding" in vary(packed)
+    monkeypatch.setattr(assets.brotli, "compress", lambda *a, **k: pytest.fail("compressed again"))
+    again = client.get("/geodata/provinces.geojson",
+                       headers={"Accept-Encoding": CHROME, "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
