@@ -68,8 +68,9 @@ SHELL_VENDOR = (
     "vendor/leaflet.markercluster/MarkerCluster.css",
     "vendor/leaflet.markercluster/MarkerCluster.Default.css",
 )
-# Files in static/ that are not part of the shell (the service worker must not cache itself).
-NOT_SHELL = ("sw.js",)
+# Scripts in static/js/ that are not part of the shell: the service worker (it must not cache
+# itself) and the staff consoles' (never kept offline, and no shopper needs them).
+NOT_SHELL = ("sw.js", "retailer.js", "analytics.js")
 
 # Brotli at its best beats the others on text; gzip for the clients without it.
 STATIC_ENCODINGS = ("br", "gzip")
@@ -172,8 +173,8 @@ def asset_url(path: str) -> str:
 
 
 def shell_assets() -> list[str]:
-    """The versioned URLs of the app shell: every script and style in ``static/`` (the service
-    worker aside), the favicon, Leaflet (script, style, marker images) and markercluster."""
+    """The versioned URLs of the app shell: the shopper pages' scripts and every style in
+    ``static/``, the favicon, Leaflet (script, style, marker images) and markercluster."""
     names = sorted(
         [str(p.relative_to(STATIC)) for p in (STATIC / "js").glob("*.js") if p.name not in NOT_SHELL]
         + [str(p.relative_to(STATIC)) for p in (STATIC / "css").glob("*.css")]

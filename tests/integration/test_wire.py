@@ -164,6 +164,7 @@ def test_the_shell_is_versioned_and_served(client):
     shell = assets.shell_assets()
     assert any(u.startswith("/static/css/app.") for u in shell)
     assert any(u.endswith("/leaflet.js") for u in shell) and any(u.endswith("/marker-icon.png") for u in shell)
+    assert not any(name in u for u in shell for name in ("/sw.", "/retailer.", "/analytics."))
     assert re.fullmatch(r"[0-9a-f]{10}", assets.asset_version())
     for url in shell:
         r = client.get(url)
