@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .seed import DEFAULT_RANDOM_SEED
-from .storage import database_unavailable, open_repository
+from .storage import Conflict, StorageFull, Unavailable, database_unavailable, open_repository
 
 
 def _repo():
     return open_repository(current_app.config["O2O"]["DATABASE_URL"])
+
+
+@contextmanager
+def _storage(migrate: bool = False, conflict: str | None = None):
+    """The app's repository for one command (migrated first if asked), closed after; a storage
+    failure or a bad value ends the command with one line (``conflict``: what a clash means)."""
+    repo = _repo()
+    try:
+        if migrate:
+            repo.migrate()
+        yield repo
+    except Conflict as exc:
+        raise click.ClickException(conflict or str(exc)) from None
+    except StorageFull:
+        raise click.ClickException("the database's storage is full: nothing was stored") from None
+    except Unavailable as exc:
+        raise click.ClickException(f"the database is busy or unreachable: {exc}") from None
+    except (ValueError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        repo.close()
 
 
 @click.command("seed")
@@ -33,16 +55,12 @@ def seed_command(n_stores, n_scans, random_seed, replace):
     cfg = current_app.config["O2O"]
     n_stores = cfg["SEED_STORES"] if n_stores is None else n_stores
     n_scans = cfg["SEED_SCANS"] if n_scans is None else n_scans
-    repo = _repo()
-    try:
-        repo.migrate()
+    with _storage(migrate=True) as repo:
         if repo.count_stores():
             if not replace:
                 raise click.ClickException("the database already has stores (use --replace)")
             repo.delete_all_stores()
         result = seed(repo, n_stores, n_scans, random_seed)
-    finally:
-        repo.close()
     click.echo(f"seeded {result['stores']} stores of {result['retailers']} retailers and "
                f"{result['scans']} scans (random seed {random_seed})")
 
@@ -82,52 +100,22 @@ def retailer_create(name, domains):
     """Create a retailer; prints its id and its API key (once: only a hash is kept)."""
     from .services import accounts
 
-    repo = _repo()
-    try:
-        repo.migrate()
-        try:
-            retailer_id, key = accounts.create_retailer(repo, name, list(domains))
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
-        except Exception as exc:  # e.g. the name is taken
-            if "UNIQUE" in str(exc):
-                raise click.ClickException(f"a retailer named {name!r} already exists") from None
-            raise
-    finally:
-        repo.close()
+    with _storage(migrate=True, conflict=f"a retailer named {name!r} already exists") as repo:
+        retailer_id, key = accounts.create_retailer(repo, name, list(domains))
     click.echo(f"retailer id: {retailer_id}")
     click.echo(f"domains: {', '.join(accounts.normalise_domain(d) for d in domains)}")
     click.echo("API key (shown once; keep it safe):")
     click.echo(key)
 
 
-@retailer_group.command("rotate-key")
-@click.argument("retailer_id", type=int)
-@with_appcontext
-def retailer_rotate(retailer_id):
-    """Give a retailer a new key; the old one stops working at once."""
-    _rotate("r", retailer_id)
-
-
-@retailer_group.command("revoke")
-@click.argument("retailer_id", type=int)
-@with_appcontext
-def retailer_revoke(retailer_id):
-    """Revoke a retailer's key (it can sign in again only after rotate-key)."""
-    _revoke("r", retailer_id)
-
-
 @retailer_group.command("list")
 @with_appcontext
 def retailer_list():
     """List retailers: id, name, domains, whether a key is active."""
-    repo = _repo()
-    try:
+    with _storage() as repo:
         for r in repo.list_retailers():
             state = "key active" if r["key_hash"] else ("revoked" if r["revoked_at"] else "no key")
             click.echo(f"{r['id']}\t{r['name']}\t{','.join(r['domains'])}\t{state}")
-    finally:
-        repo.close()
 
 
 @click.group("analyst")
@@ -142,46 +130,38 @@ def analyst_create(name):
     """Create an analyst; prints its API key (once: only a hash is kept)."""
     from .services import accounts
 
-    repo = _repo()
-    try:
-        repo.migrate()
-        try:
-            analyst_id, key = accounts.create_analyst(repo, name)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
-    finally:
-        repo.close()
+    with _storage(migrate=True) as repo:
+        analyst_id, key = accounts.create_analyst(repo, name)
     click.echo(f"analyst id: {analyst_id}")
     click.echo("API key (shown once; keep it safe):")
     click.echo(key)
 
 
-@analyst_group.command("rotate-key")
-@click.argument("analyst_id", type=int)
-@with_appcontext
-def analyst_rotate(analyst_id):
-    """Give an analyst a new key; the old one stops working at once."""
-    _rotate("a", analyst_id)
+def _key_commands(group: click.Group, kind: str, who: str) -> None:
+    """``rotate-key`` and ``revoke`` of a group: retailers (``kind`` r) or analysts (a)."""
+
+    @group.command("rotate-key", help=f"Give {who} a new key; the old one stops working at once.")
+    @click.argument("principal_id", metavar="ID", type=int)
+    @with_appcontext
+    def rotate(principal_id):
+        _rotate(kind, principal_id)
+
+    @group.command("revoke", help=f"Revoke {who}'s key (it can sign in again only after rotate-key).")
+    @click.argument("principal_id", metavar="ID", type=int)
+    @with_appcontext
+    def revoke(principal_id):
+        _revoke(kind, principal_id)
 
 
-@analyst_group.command("revoke")
-@click.argument("analyst_id", type=int)
-@with_appcontext
-def analyst_revoke(analyst_id):
-    """Revoke an analyst's key."""
-    _revoke("a", analyst_id)
+_key_commands(retailer_group, "r", "a retailer")
+_key_commands(analyst_group, "a", "an analyst")
 
 
 def _rotate(kind, principal_id):
     from .services import accounts
 
-    repo = _repo()
-    try:
+    with _storage() as repo:
         key = accounts.rotate_key(repo, kind, principal_id)
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        repo.close()
     click.echo("new API key (shown once; the old key no longer works):")
     click.echo(key)
 
@@ -189,13 +169,8 @@ def _rotate(kind, principal_id):
 def _revoke(kind, principal_id):
     from .services import accounts
 
-    repo = _repo()
-    try:
+    with _storage() as repo:
         accounts.revoke_key(repo, kind, principal_id)
-    except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        repo.close()
     click.echo(f"revoked the key of {accounts.KINDS[kind][:-1]} {principal_id}")
 
 
@@ -214,9 +189,7 @@ def import_command(file, retailer_id, atomic, crs, allow_duplicates):
     from .services import accounts, importer
     from .services.index_sync import IndexSync
 
-    repo = _repo()
-    try:
-        repo.migrate()
+    with _storage(migrate=True) as repo:
         row = repo.get_retailer(retailer_id)
         if row is None:
             raise click.ClickException(f"no retailer with id {retailer_id}")
@@ -230,18 +203,19 @@ def import_command(file, retailer_id, atomic, crs, allow_duplicates):
         principal = accounts.Principal("retailer", row["id"], row["name"], tuple(row["domains"]))
         with open(file, "rb") as fh:
             data = fh.read()
-        try:
-            rows, fmt, encoding = importer.parse(data, file)
-        except importer.ImportError_ as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"{file}: {len(rows)} rows of {fmt.upper()} ({encoding})", err=True)
+        parsed = importer.parse(data, file)  # a file that cannot be read: one line
+        rows = parsed.rows
+        click.echo(f"{file}: {len(rows)} rows of {parsed.format.upper()}"
+                   + (f" ({parsed.encoding})" if parsed.encoding else ""), err=True)
+        for header in parsed.unknown_columns:
+            click.echo(f"column not understood, not stored: {header}", err=True)
         sync = IndexSync()
         sync.load(repo)
         bar = lambda it: tqdm(it, total=len(rows), desc="checking rows", unit="row", file=sys.stderr)
         report = importer.import_rows(repo, load_regions(), sync.index, principal, rows, atomic=atomic,
                                       default_crs=crs, allow_duplicates=allow_duplicates, progress=bar)
-    finally:
-        repo.close()
+        report.format, report.encoding = parsed.format, parsed.encoding
+        report.columns, report.unknown_columns = parsed.columns, parsed.unknown_columns
     result = report.to_dict()
     for rejected in result["rejected"]:
         where = f"row {rejected['row']}" + (f" (line {rejected['line']})" if rejected.get("line") else "")
@@ -257,22 +231,29 @@ def db_group():
     """The database schema: see its version, upgrade it."""
 
 
+@contextmanager
+def _schema_db():
+    """``(url, repository)`` of the configured database, for the schema commands; a database out of
+    reach ends the command with one line naming it (without its password)."""
+    url = current_app.config["O2O"]["DATABASE_URL"]
+    repo = _open_or_fail(url)
+    try:
+        yield url, repo
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise click.ClickException(f"{_safe_url(url)}: {exc.__cause__ or exc}") from None
+        raise
+    finally:
+        repo.close()
+
+
 @db_group.command("upgrade")
 @with_appcontext
 def db_upgrade():
     """Create the schema on a new database, or upgrade an older one, to the latest version."""
-    url = current_app.config["O2O"]["DATABASE_URL"]
-    repo = _open_or_fail(url)
-    try:
-        with repo.startup_lock():
-            before = repo.schema_version()
-            after = repo.migrate()
-    except Exception as exc:
-        if database_unavailable(exc):
-            raise click.ClickException(f"{_safe_url(url)}: {exc}")
-        raise
-    finally:
-        repo.close()
+    with _schema_db() as (url, repo), repo.startup_lock():
+        before = repo.schema_version()
+        after = repo.migrate()
     word = "already at" if before == after else f"upgraded from {before} to"
     click.echo(f"{_safe_url(url)}: schema {word} version {after}")
 
@@ -281,16 +262,8 @@ def db_upgrade():
 @with_appcontext
 def db_version():
     """Print the schema version of the database and the latest this code knows."""
-    url = current_app.config["O2O"]["DATABASE_URL"]
-    repo = _open_or_fail(url)
-    try:
+    with _schema_db() as (url, repo):
         click.echo(f"{_safe_url(url)}: schema version {repo.schema_version()} (latest {repo.latest_version()})")
-    except Exception as exc:
-        if database_unavailable(exc):
-            raise click.ClickException(f"{_safe_url(url)}: {exc}")
-        raise
-    finally:
-        repo.close()
 
 
 def _open_or_fail(url: str):

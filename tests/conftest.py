@@ -24,11 +24,15 @@ _pg_counter = itertools.count()
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "both_backends: run the module's db_url tests on SQLite and on PostGIS")
+    config.addinivalue_line("markers", "all_backends: run the module's db_url tests on SQLite, PostGIS and the "
+                                       "in-memory fake")
 
 
 def pytest_generate_tests(metafunc):
     """Modules marked ``both_backends`` run every test that uses ``db_url`` once per backend."""
-    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("all_backends"):
+        metafunc.parametrize("db_url", ["sqlite", "postgis", "memory"], indirect=True)
+    elif "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
         metafunc.parametrize("db_url", ["sqlite", "postgis"], indirect=True)
 
 
@@ -165,6 +169,8 @@ def db_url(request, tmp_path):
     """The test's database URL: SQLite in a temporary folder, or (``both_backends``) PostGIS too."""
     if getattr(request, "param", "sqlite") == "postgis":
         return request.getfixturevalue("pg_url")
+    if getattr(request, "param", "sqlite") == "memory":
+        return f"memory://{request.node.nodeid}"
     return f"sqlite:///{tmp_path / 'o2o.db'}"
 
 

@@ -22,13 +22,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, workers: int = 1, timeout_s: int = 120, seed_stores: int = 0, **env_extra):
+def start_gunicorn(url: str, workers: int = 1, timeout_s: int = 120, seed_stores: int = 0, threads: int = 1,
+                   **env_extra):
     """gunicorn serving the app on ``url``'s database on a free loopback port, in its own process
-    group (so :func:`kill` takes the master and every worker). Returns ``(process, base URL)``."""
+    group (so :func:`kill` takes the master and every worker), with ``threads`` threads per worker.
+    Returns ``(process, base URL)``."""
     env = dict(os.environ, O2O_DATABASE_URL=url, O2O_SEED_STORES=str(seed_stores), O2O_SEED_SCANS="0",
                O2O_SECRET_KEY="t", O2O_TILES="none", **env_extra)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--timeout", str(timeout_s),
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+                             "--timeout", str(timeout_s),
                              "--no-control-socket", "--bind", f"127.0.0.1:{port}", "app:app"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)

@@ -47,23 +47,27 @@ def normalise_domain(host: str) -> str:
 
 
 def create_retailer(repo: StoreRepository, name: str, domains: list[str]) -> tuple[int, str]:
-    """A new retailer and its key (returned once; only its hash is kept)."""
+    """A new retailer and its key (returned once; only its hash is kept), in one transaction.
+
+    A name already taken raises :class:`~o2o.storage.errors.Conflict`."""
     name = name.strip()
     if not name:
         raise ValueError("the name must not be empty")
     clean = [normalise_domain(d) for d in domains]
     if not clean:
         raise ValueError("give at least one --domain")
-    retailer_id = repo.create_retailer(name, clean)
-    return retailer_id, rotate_key(repo, "r", retailer_id)
+    with repo.transaction():  # a retailer is never left without its key
+        retailer_id = repo.create_retailer(name, clean)
+        return retailer_id, rotate_key(repo, "r", retailer_id)
 
 
 def create_analyst(repo: StoreRepository, name: str) -> tuple[int, str]:
     if not name.strip():
         raise ValueError("the name must not be empty")
     placeholder = hash_key(secrets.token_hex(16))
-    analyst_id = repo.create_analyst(name.strip(), placeholder)
-    return analyst_id, rotate_key(repo, "a", analyst_id)
+    with repo.transaction():
+        analyst_id = repo.create_analyst(name.strip(), placeholder)
+        return analyst_id, rotate_key(repo, "a", analyst_id)
 
 
 def rotate_key(repo: StoreRepository, kind: str, principal_id: int) -> str:

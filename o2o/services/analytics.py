@@ -18,6 +18,7 @@ from ..geo import h3agg
 from ..geo.distance import EARTH_RADIUS_M, unit_vectors
 from ..geo.hours import BEIJING
 from ..storage.base import StoreRepository
+from ..storage.rows import OpenStore, PlaceCount
 from .windows import Filter, Window, parse_time  # noqa: F401  (re-exported)
 
 COVERAGE_RADII_KM = (1, 3, 5)
@@ -39,14 +40,14 @@ def heatmap(repo: StoreRepository, layer: str, res: int, window: Window = Window
     if layer == "stores":
         since, until = window.iso()
         rows = repo.open_stores_table(*flt.args(), since=since, until=until)
-        lon = np.array([r[1] for r in rows], dtype=float)
-        lat = np.array([r[2] for r in rows], dtype=float)
+        lon = np.array([r.lon for r in rows], dtype=float)
+        lat = np.array([r.lat for r in rows], dtype=float)
         weights = np.ones(len(rows), dtype=np.int64)
     elif layer == "scans":
         rows = repo.scans_by_place(window.since, window.until, *flt.args())
-        lon = np.array([r[1] for r in rows], dtype=float)
-        lat = np.array([r[2] for r in rows], dtype=float)
-        weights = np.array([r[6] for r in rows], dtype=np.int64)
+        lon = np.array([r.lon for r in rows], dtype=float)
+        lat = np.array([r.lat for r in rows], dtype=float)
+        weights = np.array([r.scans for r in rows], dtype=np.int64)
     else:
         raise ValueError("layer must be stores or scans")
     keep = _in_bbox(lon, lat, bbox)
@@ -75,10 +76,9 @@ def regions(repo: StoreRepository, level: str, window: Window = Window(), flt: F
     if level not in ("province", "city"):
         raise ValueError("level must be province or city")
     keys = ["province"] if level == "province" else ["province", "city"]
-    stores = pd.DataFrame(repo.open_stores_table(*flt.args()),
-                          columns=["id", "lon", "lat", "brand", "retailer", "category", "province", "city"])
+    stores = pd.DataFrame(repo.open_stores_table(*flt.args()), columns=list(OpenStore._fields))
     scans = pd.DataFrame(repo.scans_by_place(window.since, window.until, *flt.args()),
-                         columns=["store_id", "lon", "lat", "province", "city", "brand", "count"])
+                         columns=list(PlaceCount._fields)).rename(columns={"scans": "count"})
     per_region = stores.groupby(keys).agg(stores=("id", "size"), west=("lon", "min"), south=("lat", "min"),
                                           east=("lon", "max"), north=("lat", "max"))
     scan_sum = scans.groupby(keys)["count"].sum().rename("scans")
@@ -116,7 +116,7 @@ def coverage(repo: StoreRepository, regions_obj, flt: Filter = Filter(), gaps: i
     places = urban_places(regions_obj).copy()
     stores = repo.open_stores_table(*flt.args())
     if stores:
-        tree = cKDTree(unit_vectors([r[1] for r in stores], [r[2] for r in stores]))
+        tree = cKDTree(unit_vectors([r.lon for r in stores], [r.lat for r in stores]))
         chord, _ = tree.query(unit_vectors(places["lon"], places["lat"]), k=1)
         places["nearest_store_m"] = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(chord / 2, 1))
     else:

@@ -146,3 +146,27 @@ def brand_by_slug(repo: StoreRepository, slug: str) -> dict | None:
         if brand["slug"] == slug:
             return brand
     return None
+
+
+@dataclass
+class BrandStores:
+    brand: dict                     # name, slug, stores (open)
+    stores: list[dict]              # the brand's open stores, each with distance_m, nearest first
+    origin: tuple[float, float]     # (lon, lat) the distances are from
+
+
+DEFAULT_ORIGIN = (116.397, 39.909)  # Tiananmen, when a brand has no open store to centre on
+
+
+def brand_stores(repo: StoreRepository, index: StoreIndex, slug: str,
+                 origin: tuple[float, float] | None = None) -> BrandStores | None:
+    """A brand's open stores nearest ``origin`` first (without one: from the brand's biggest city);
+    None when no brand has this slug."""
+    brand = brand_by_slug(repo, slug)
+    if brand is None:
+        return None
+    if origin is None:
+        centres = repo.city_centres(1, brand=brand["name"])
+        origin = (centres[0]["lon"], centres[0]["lat"]) if centres else DEFAULT_ORIGIN
+    ids, dist = index.nearest(origin[0], origin[1], k=max(brand["stores"], 1), filters=Filters.of([brand["name"]]))
+    return BrandStores(brand, _with_distance(repo, ids, dist), origin)

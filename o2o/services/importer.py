@@ -25,6 +25,7 @@ from ..geo.index import StoreIndex
 from ..storage.base import StoreRepository
 from .accounts import Principal
 from .registry import DUPLICATE_RADIUS_M, find_duplicate
+from .units import unit_of_work
 from .validation import FieldProblem, clean_store, has_lone_surrogate
 
 MAX_ROWS = 200_000
@@ -218,7 +219,6 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
                 atomic: bool = False, default_crs: str | None = None, allow_duplicates: bool = False,
                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> Report:
     """Validate, locate and store rows; see the module docstring."""
-    report = Report(atomic=atomic, rows=len(rows))
     problems: dict[int, list[str]] = {}
     clean: dict[int, dict] = {}
     seen_codes: dict[str, int] = {}
@@ -269,6 +269,16 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
             else:
                 clean[n].update(province=province, city=city, district=district)
 
+    # The codes that exist, the writes they imply and the writes themselves: one unit of work, so
+    # a concurrent import of the same new codes cannot insert them twice (it runs again instead).
+    return unit_of_work(repo, lambda: _store(repo, index, retailer, rows, {n: dict(f) for n, f in clean.items()},
+                                             dict(problems), atomic))
+
+
+def _store(repo: StoreRepository, index: StoreIndex, retailer: Principal, rows: list[Row], clean: dict[int, dict],
+           problems: dict[int, list[str]], atomic: bool) -> Report:
+    """Inside the import's transaction: compare the clean rows with the stores there, and write."""
+    report = Report(atomic=atomic, rows=len(rows))
     existing = repo.find_store_ids(retailer.id, [f["external_id"] for f in clean.values()])
     current = repo.stores_by_ids_raw(list(existing.values())) if existing else {}
     updates = []

@@ -33,7 +33,7 @@ class IndexSync:
 
     def _load(self, repo: StoreRepository) -> None:
         rev = repo.current_rev()
-        rows = [r for r in repo.index_rows(0) if r[6] == "open"]
+        rows = [r for r in repo.index_rows(0) if r.status == "open"]
         columns = list(zip(*rows)) if rows else [[]] * 7
         self.index.load(*columns[:6])
         self.rev = rev
@@ -144,7 +144,7 @@ class SearchSync:
             if generation != self.generation:
                 self._load_all(repo, generation)
             elif target_rev > self.rev:
-                changed = [row[0] for row in repo.index_rows(self.rev)]
+                changed = [row.id for row in repo.index_rows(self.rev)]
                 found = {s["id"]: s for s in repo.get_stores(changed)}
                 for sid in changed:
                     store = found.get(sid)

@@ -12,6 +12,7 @@ import secrets
 from ..geo.index import Filters, StoreIndex
 from ..storage.base import StoreRepository
 from .accounts import Principal
+from .units import unit_of_work
 from .validation import FieldProblem, clean_store
 
 DUPLICATE_RADIUS_M = 20.0
@@ -64,17 +65,22 @@ def register(repo: StoreRepository, regions, index: StoreIndex, retailer: Princi
              payload: dict) -> tuple[dict, bool]:
     """Create a store, or update the retailer's store with the same ``external_id``.
 
-    Returns ``(store, created)``.
+    Returns ``(store, created)``. One unit of work: the look-up of the code and the write are one
+    transaction, and a concurrent registration of the same new code turns into an update.
     """
     fields = clean_store(payload, retailer.domains)
     allow_duplicate = fields.pop("allow_duplicate", False)
+    fields.update(locate(regions, fields["lon"], fields["lat"]))  # before the transaction: it takes ms
+    return unit_of_work(repo, lambda: _register(repo, index, retailer, dict(fields), allow_duplicate))
+
+
+def _register(repo, index, retailer, fields, allow_duplicate) -> tuple[dict, bool]:
     external_id = fields.get("external_id")
     if external_id:
         existing = repo.find_store_ids(retailer.id, [external_id]).get(external_id)
         if existing is not None:
-            store = _apply_update(repo, regions, index, retailer, existing, fields, allow_duplicate)
+            store = _apply_update(repo, index, retailer, existing, fields, allow_duplicate)
             return store, False
-    fields.update(locate(regions, fields["lon"], fields["lat"]))
     if not allow_duplicate:
         dup = find_duplicate(index, fields["brand"], fields["lon"], fields["lat"])
         if dup:
@@ -105,10 +111,13 @@ def update(repo: StoreRepository, regions, index: StoreIndex, retailer: Principa
     owned_store(repo, retailer, store_id)
     fields = clean_store(payload, retailer.domains, partial=True)
     allow_duplicate = fields.pop("allow_duplicate", False)
-    return _apply_update(repo, regions, index, retailer, store_id, fields, allow_duplicate)
+    if "lon" in fields:  # a move: its new region (before the transaction: it takes ms)
+        fields.update(locate(regions, fields["lon"], fields["lat"]))
+    return unit_of_work(repo, lambda: _apply_update(repo, index, retailer, store_id, dict(fields),
+                                                    allow_duplicate))
 
 
-def _apply_update(repo, regions, index, retailer, store_id, fields, allow_duplicate) -> dict:
+def _apply_update(repo, index, retailer, store_id, fields, allow_duplicate) -> dict:
     current = owned_store(repo, retailer, store_id)
     if fields.get("external_id") and fields["external_id"] != current["external_id"]:
         taken = repo.find_store_ids(retailer.id, [fields["external_id"]])
@@ -118,8 +127,6 @@ def _apply_update(repo, regions, index, retailer, store_id, fields, allow_duplic
                                code="conflict")
     lon = fields.get("lon", current["lon"])
     lat = fields.get("lat", current["lat"])
-    if "lon" in fields:
-        fields.update(locate(regions, lon, lat))
     status = fields.get("status", current["status"])
     brand = fields.get("brand", current["brand"])
     moved_or_reopened = "lon" in fields or "brand" in fields or (status == "open" and current["status"] != "open")
@@ -132,5 +139,6 @@ def _apply_update(repo, regions, index, retailer, store_id, fields, allow_duplic
 
 def close(repo: StoreRepository, retailer: Principal, store_id: int) -> dict:
     """Close a store: it leaves the searches, its record and history stay."""
-    owned_store(repo, retailer, store_id)
-    return repo.update_store(store_id, {"status": "closed"})
+    with repo.transaction():
+        owned_store(repo, retailer, store_id)
+        return repo.update_store(store_id, {"status": "closed"})

@@ -84,3 +84,33 @@ def redirect_url(store: dict, domains: list[str] | tuple[str, ...]) -> str:
     query = [(k, v) for k, v in own if k != "o2o_store"] + [("o2o_store", str(store["id"]))]
     query += [(k, v) for k, v in CAMPAIGN.items() if k not in own_keys]  # the retailer's own win
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
+
+
+class StoreClosed(Exception):
+    """The store has closed: no redirect, no scan."""
+
+    def __init__(self, store: dict):
+        super().__init__(f"{store['name']} has closed; find another store at /")
+        self.store = store
+
+
+def record(repo, store_id: int, user_agent: str | None, address: str | None, secret: str,
+           scanned_at: int) -> str:
+    """A shopper scanned a store's QR code: record the scan and return where to send them.
+
+    One unit of work: the store is read and the scan written in one transaction, so the 302 that
+    follows always has its row. Raises :class:`~o2o.services.registry.NotFound` (no such store),
+    :class:`StoreClosed` and :class:`UnsafeRedirect` (nothing recorded then)."""
+    from .registry import NotFound
+
+    with repo.transaction():
+        store = repo.get_store(store_id)
+        if store is None:
+            raise NotFound(f"no store with id {store_id}")
+        if store["status"] != "open":
+            raise StoreClosed(store)
+        retailer = repo.get_retailer(store["retailer_id"]) or {"domains": []}
+        target = redirect_url(store, retailer["domains"])
+        repo.record_scan(store, scanned_at, client_kind(user_agent), client_hash(secret, address, user_agent),
+                         DEDUP_WINDOW_S)
+    return target

@@ -7,7 +7,9 @@ as plain dicts with the contract's field names (:data:`STORE_FIELDS`).
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator, Protocol
+from typing import ContextManager, Iterable, Iterator, Protocol
+
+from .rows import EndedSession, HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
 # The contract's store fields, in the order exports list them.
 STORE_FIELDS = (
@@ -52,74 +54,205 @@ def canonical_row(table: str, row) -> tuple:
 INDEX_FIELDS = ("id", "lon", "lat", "brand", "retailer", "category", "status")
 
 
-class StoreRepository(Protocol):
-    """What the services and the web layer need from a database; a backend implements all of it."""
+class Schema(Protocol):
+    """Creating and upgrading the schema, and the transaction every write runs in."""
 
-    # -- schema and housekeeping
-    def migrate(self, target: int | None = None) -> int: ...
-    def schema_version(self) -> int: ...
-    def latest_version(self) -> int: ...
-    def startup_lock(self): ...
-    def close(self) -> None: ...
-    def transaction(self): ...
+    def migrate(self, target: int | None = None) -> int:
+        """Bring the schema up to date (or to version ``target``); returns the version reached.
+        Safe to run twice and from two processes at once."""
 
-    # -- change tracking: every write bumps a database-wide revision
-    def current_rev(self) -> int: ...
-    def sync_marks(self) -> tuple[int, int]: ...
-    def index_rows(self, since_rev: int = 0) -> Iterator[tuple]: ...
+    def schema_version(self) -> int:
+        """The schema version of the database (0: empty)."""
 
-    # -- reading stores
-    def count_stores(self, status: str | None = None) -> int: ...
-    def get_store(self, store_id: int) -> dict | None: ...
-    def get_stores(self, store_ids: Iterable[int]) -> list[dict]: ...
-    def stores_by_ids_raw(self, store_ids: list[int]) -> dict[int, dict]: ...
-    def iter_stores(self) -> Iterator[dict]: ...
-    def stores_of_retailer(self, retailer_id: int) -> list[dict]: ...
-    def find_store_ids(self, retailer_id: int, external_ids: Iterable[str]) -> dict[str, int]: ...
-    def brand_counts(self) -> list[tuple[str, int]]: ...
-    def category_counts(self) -> list[tuple[str, int]]: ...
-    def city_centres(self, limit: int = 60, brand: str | None = None) -> list[dict]: ...
+    def latest_version(self) -> int:
+        """The newest schema version this code knows."""
+
+    def startup_lock(self) -> ContextManager[None]:
+        """Held while one process migrates and seeds; other processes wait for it."""
+
+    def transaction(self) -> ContextManager["StoreRepository"]:
+        """One unit of work: everything inside commits together, or nothing does.
+
+        Nested calls join the outer transaction. A unique-key clash raises
+        :class:`~o2o.storage.errors.Conflict`, a full disk :class:`~o2o.storage.errors.StorageFull`,
+        a busy or unreachable database :class:`~o2o.storage.errors.Unavailable`; the original error
+        is never hidden by a failed rollback."""
+
+    def close(self) -> None:
+        """Give back the connection(s); the repository is not used again."""
+
+    def storage_full(self) -> bool:
+        """Whether writes fail for want of space: this process saw one fail so and none succeed
+        since (:data:`~o2o.storage.errors.health`), or (SQLite) the file cannot grow."""
+
+
+class Changes(Protocol):
+    """Change tracking: every store write bumps one database-wide revision."""
+
+    def current_rev(self) -> int:
+        """The revision of the last committed store write."""
+
+    def sync_marks(self) -> tuple[int, int]:
+        """``(revision, revision of the last wholesale reset)`` in one read."""
+
+    def index_rows(self, since_rev: int = 0) -> Iterator[IndexRow]:
+        """The stores (open or closed) written after revision ``since_rev``."""
+
+
+class StoreReads(Protocol):
+    """Reading stores (dicts with :data:`STORE_FIELDS`)."""
+
+    def count_stores(self, status: str | None = None) -> int:
+        """How many stores, or how many with ``status``."""
+
+    def get_store(self, store_id: int) -> dict | None:
+        """One store, or None (also for ids out of range)."""
+
+    def get_stores(self, store_ids: Iterable[int]) -> list[dict]:
+        """Stores by id in the order asked; unknown ids are left out."""
+
+    def stores_by_ids_raw(self, store_ids: list[int]) -> dict[int, dict]:
+        """Rows of the stores table itself (``rev`` included, no retailer name) by id."""
+
+    def iter_stores(self) -> Iterator[dict]:
+        """Every store in id order, a page at a time."""
+
+    def stores_of_retailer(self, retailer_id: int) -> list[dict]:
+        """A retailer's stores, open and closed, in id order."""
+
+    def find_store_ids(self, retailer_id: int, external_ids: Iterable[str]) -> dict[str, int]:
+        """``external_id → id`` for those of a retailer's store codes that exist."""
+
+    def brand_counts(self) -> list[NameCount]:
+        """Every brand with its number of open stores (0 when all are closed), by name."""
+
+    def category_counts(self) -> list[NameCount]:
+        """Every category with open stores and their number, by name."""
+
+    def city_centres(self, limit: int = 60, brand: str | None = None) -> list[dict]:
+        """Cities with the most open stores (of ``brand``): province, city, stores, mean lon/lat."""
+
     def nearest(self, lon: float, lat: float, k: int, radius_m: float | None = None,
-                brands=None, retailers=None, categories=None) -> list[tuple[int, float]]: ...
-    def store_history(self, store_id: int) -> list[dict]: ...
+                brands=None, retailers=None, categories=None) -> list[tuple[int, float]]:
+        """``(id, great-circle metres)`` of the ``k`` nearest open stores in the filters, ties by id."""
 
-    # -- writing stores (each in its own transaction, bumping the revision)
-    def insert_stores(self, rows: Iterable[dict]) -> int: ...
-    def insert_store(self, record: dict) -> int: ...
-    def update_store(self, store_id: int, changes: dict) -> dict | None: ...
-    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]]) -> None: ...
-    def delete_all_stores(self) -> None: ...
+    def store_history(self, store_id: int) -> list[dict]:
+        """Earlier values of a store, oldest change first: ``{"rev", "changed_at", "before"}``."""
 
-    # -- scans and the analytics reads
+
+class StoreWrites(Protocol):
+    """Writing stores; each call is its own transaction unless inside :meth:`Schema.transaction`."""
+
+    def insert_stores(self, rows: Iterable[dict]) -> int:
+        """Insert new stores in bulk (the seed) under one new revision; returns how many."""
+
+    def insert_store(self, record: dict) -> int:
+        """Insert one store (writable fields and ``retailer_id``); returns its id."""
+
+    def update_store(self, store_id: int, changes: dict) -> dict | None:
+        """Change writable fields, keeping the old values in the history; the store, or None.
+        Nothing changed: no new revision."""
+
+    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]]) -> None:
+        """An import: insert and update many stores under one revision, all or nothing."""
+
+    def delete_all_stores(self) -> None:
+        """Remove every store, its history and its scans (re-seeding); retailers stay."""
+
+
+class Scans(Protocol):
+    """QR scans and the analytics reads over them."""
+
     def record_scan(self, store: dict, scanned_at: int, client_kind: str, client_hash: str,
-                    dedup_window_s: int) -> bool: ...
-    def insert_scans(self, rows) -> int: ...
-    def count_scans(self, counted_only: bool = False) -> int: ...
-    def scans_by_place(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]: ...
-    def scans_by_hour(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]: ...
-    def scan_time_range(self) -> tuple[int | None, int | None]: ...
-    def scan_batches(self, batch_size: int = 500_000, after_id: int = 0) -> Iterator[list[tuple]]: ...
+                    dedup_window_s: int) -> bool:
+        """Store one scan; whether it counts (not a bot, not the same client within the window)."""
+
+    def insert_scans(self, rows) -> int:
+        """Insert scan tuples (:data:`SCAN_FIELDS` without ``id``) in bulk; returns how many."""
+
+    def count_scans(self, counted_only: bool = False) -> int:
+        """How many scans (only the counted ones)."""
+
+    def scans_by_place(self, since=None, until=None, brands=None, retailers=None,
+                       categories=None) -> list[PlaceCount]:
+        """Counted scans per store in ``[since, until)`` (epoch s), the store's place as it is now."""
+
+    def scans_by_hour(self, since=None, until=None, brands=None, retailers=None,
+                      categories=None) -> list[HourCount]:
+        """Counted scans per UTC hour in ``[since, until)``, hours in order, empty hours left out."""
+
+    def scan_time_range(self) -> TimeRange:
+        """First and last counted scan."""
+
+    def scan_batches(self, batch_size: int = 500_000, after_id: int = 0) -> Iterator[list[tuple]]:
+        """Every scan after ``after_id`` in id order, as lists of :data:`SCAN_FIELDS` tuples."""
+
     def open_stores_table(self, brands=None, retailers=None, categories=None, since: str | None = None,
-                          until: str | None = None) -> list[tuple]: ...
+                          until: str | None = None) -> list[OpenStore]:
+        """Open stores in the filters, created in ``[since, until)`` (ISO UTC) when given."""
 
-    # -- whole tables, for moving a database between backends (canonical rows, id order)
-    def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]: ...
-    def load_table(self, table: str, rows: list[tuple]) -> int: ...
-    def finish_load(self, rev: int, reset_rev: int) -> None: ...
 
-    # -- sessions ended before their time (signing out)
-    def end_session(self, sid: str, expires_at: int) -> None: ...
-    def session_ended(self, sid: str) -> bool: ...
-    def ended_sessions(self) -> list[tuple[str, int]]: ...
+class TableCopy(Protocol):
+    """Whole tables, for moving a database between backends (canonical rows, id order)."""
 
-    # -- retailers and analysts
-    def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int: ...
-    def get_retailer(self, retailer_id: int) -> dict | None: ...
-    def list_retailers(self) -> list[dict]: ...
-    def set_retailer_domains(self, retailer_id: int, domains: list[str]) -> None: ...
-    def create_analyst(self, name: str, key_hash: str) -> int: ...
-    def principal_by_id(self, table: str, principal_id: int) -> dict | None: ...
-    def set_key_hash(self, table: str, principal_id: int, key_hash: str | None) -> bool: ...
+    def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]:
+        """Every row of ``table`` (a key of :data:`TABLES`) in id order, canonical, in pages."""
+
+    def load_table(self, table: str, rows: list[tuple]) -> int:
+        """Insert canonical rows with their ids; returns how many."""
+
+    def finish_load(self, rev: int, reset_rev: int) -> None:
+        """After loading: set the revision marks and let new ids follow the loaded ones."""
+
+
+class Sessions(Protocol):
+    """Web sessions ended before their time (signing out)."""
+
+    def end_session(self, sid: str, expires_at: int) -> None:
+        """Remember a signed-out session until ``expires_at`` (epoch s); forget expired ones."""
+
+    def session_ended(self, sid: str) -> bool:
+        """Whether the session was signed out."""
+
+    def ended_sessions(self) -> list[EndedSession]:
+        """Every ended session still remembered, by sid."""
+
+
+class Principals(Protocol):
+    """Retailers and analysts, and the hashes of their keys."""
+
+    def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int:
+        """A new retailer (names are unique: :class:`~o2o.storage.errors.Conflict`); its id."""
+
+    def get_retailer(self, retailer_id: int) -> dict | None:
+        """A retailer: id, name, domains (a sorted list), key_hash, created_at, revoked_at."""
+
+    def list_retailers(self) -> list[dict]:
+        """Every retailer in id order."""
+
+    def set_retailer_domains(self, retailer_id: int, domains: list[str]) -> None:
+        """Replace a retailer's domains."""
+
+    def create_analyst(self, name: str, key_hash: str) -> int:
+        """A new analyst; its id."""
+
+    def principal_by_id(self, table: str, principal_id: int) -> dict | None:
+        """A retailer or analyst (``table``: ``retailers`` or ``analysts``) by id, or None."""
+
+    def set_key_hash(self, table: str, principal_id: int, key_hash: str | None) -> bool:
+        """Store a new key hash (rotation) or None with ``revoked_at`` set (revocation);
+        whether the principal exists."""
+
+
+class StoreRepository(Schema, Changes, StoreReads, StoreWrites, Scans, TableCopy, Sessions, Principals,
+                      Protocol):
+    """Everything the services and the web layer need from a database; every backend implements it."""
+
+
+def interface_methods() -> list[str]:
+    """The names of every method of :class:`StoreRepository`, across its parts."""
+    parts = [c for c in StoreRepository.__mro__ if c not in (object, Protocol) and c.__module__ == __name__]
+    return sorted({name for part in parts for name in vars(part) if not name.startswith("_")})
 
 
 def database_unavailable(err: BaseException) -> bool:
@@ -127,6 +260,10 @@ def database_unavailable(err: BaseException) -> bool:
     to a bug (a 500)."""
     import sqlite3
 
+    from .errors import Unavailable
+
+    if isinstance(err, Unavailable):
+        return True
     if isinstance(err, sqlite3.OperationalError):
         text = str(err).lower()
         return "locked" in text or "busy" in text
@@ -152,4 +289,8 @@ def open_repository(url: str, busy_timeout_ms: int | None = None) -> StoreReposi
         from .postgis import PostgisRepository
 
         return PostgisRepository.from_url(url)
+    if url.startswith("memory:"):
+        from .memory import MemoryRepository
+
+        return MemoryRepository.from_url(url)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")

@@ -21,21 +21,19 @@ cannot.
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Iterable, Iterator
 
 import psycopg
 from psycopg import sql as pgsql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from .base import STORE_FIELDS, TABLES, canonical_row
-
-SCHEMA_VERSION_KEY = "schema_version"
+from .core import BOOL_COLUMNS, EPOCH_COLUMNS, SCHEMA_VERSION_KEY, Dialect, SqlRepository, raise_named, utc_now  # noqa: F401
+from .errors import Conflict, StorageFull, Unavailable
 MIGRATION_LOCK = 0x6F326F  # advisory lock key: "o2o"
 STARTUP_LOCK = 0x6F326F + 1
 
@@ -131,36 +129,11 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-_WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",
-             "district", "hours", "phone", "online_url", "status")
-
-
-def _ts(column: str) -> str:
-    """A timestamptz column as the repository hands times out: ISO 8601 UTC with a Z, to the second."""
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-
-_STORE_COLUMNS = (
-    "s.id, s.retailer_id, s.external_id, s.name, s.brand, r.name AS retailer, s.category, s.lat, s.lon,"
-    " s.address, s.province, s.city, s.district, s.hours, s.phone, s.online_url, s.status,"
-    f" {_ts('s.created_at')} AS created_at, {_ts('s.updated_at')} AS updated_at"
-)
-_SELECT_STORE = f"SELECT {_STORE_COLUMNS} FROM stores s JOIN retailers r ON r.id = s.retailer_id"
-_RAW_STORE = (
-    "SELECT id, retailer_id, external_id, name, brand, category, lat, lon, address, province, city,"
-    f" district, hours, phone, online_url, status, {_ts('created_at')} AS created_at,"
-    f" {_ts('updated_at')} AS updated_at, rev FROM stores"
-)
-_PRINCIPAL = {
-    "retailers": f"SELECT id, name, domains, key_hash, {_ts('created_at')} AS created_at,"
-                 f" {_ts('revoked_at')} AS revoked_at FROM retailers",
-    "analysts": f"SELECT id, name, key_hash, {_ts('created_at')} AS created_at,"
-                f" {_ts('revoked_at')} AS revoked_at FROM analysts",
-}
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+DIALECT = Dialect(
+    name="postgis", param="%s", iso="to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    epoch="extract(epoch FROM {})::bigint", from_epoch="to_timestamp(?)", as_int="{}::int", true="true",
+    hour="extract(epoch FROM date_trunc('hour', {}))::bigint", text_order=' COLLATE "C"',
+    has_meta="SELECT to_regclass('meta') IS NOT NULL", for_update=" FOR UPDATE", max_in=0)
 
 
 def _epoch(t: int | None) -> datetime | None:
@@ -209,9 +182,25 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, (psycopg.OperationalError, PoolTimeout))
 
 
-class PostgisRepository:
+def named_error(exc: BaseException) -> Exception | None:
+    """What a PostgreSQL error means for the storage layer, or None (a defect: left as it is)."""
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        diag = exc.diag
+        key = re.match(r"Key \((.*?)\)=", diag.message_detail or "")
+        columns = tuple(c.strip() for c in key[1].split(",")) if key else (diag.constraint_name or "?",)
+        return Conflict(diag.table_name or "?", columns)
+    if getattr(exc, "sqlstate", None) == "53100":  # disk_full: could not extend a file
+        return StorageFull("the database's disk is full: nothing was written")
+    if database_unavailable(exc):
+        return Unavailable(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    return None
+
+
+class PostgisRepository(SqlRepository):
     """The PostgreSQL/PostGIS store repository. Cheap to create: the pool is shared per process."""
 
+    dialect = DIALECT
+    MIGRATIONS = MIGRATIONS
     # Its connections belong to the process's pool: a thread that is done with it just drops it
     # (``close()`` closes the pool for every thread, as before forking workers).
     pooled = True
@@ -232,11 +221,11 @@ class PostgisRepository:
         """Return this process's connections to the database (used before forking workers)."""
         close_pools(self.url)
 
-    # --------------------------------------------------------------------------- connections
     @property
     def pool(self) -> ConnectionPool:
         return pool_for(self.url)
 
+    # --------------------------------------------------------------------------- primitives
     @contextmanager
     def _conn(self):
         """The open transaction's connection, or one from the pool for a single statement."""
@@ -246,21 +235,71 @@ class PostgisRepository:
         with self.pool.connection() as conn:
             yield conn
 
-    def _read(self, query, params=None, one: bool = False, row_factory=None):
+    def _query(self, sql: str, params=(), one: bool = False, dicts: bool = False):
         """Run a read; if the connection turns out dead (a server restart), retry once on a fresh one."""
+        sql = self.dialect.q(sql)
         for attempt in (0, 1):
             try:
                 with self._conn() as conn:
-                    cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
-                    cur.execute(query, params)
+                    cur = conn.cursor(row_factory=dict_row) if dicts else conn.cursor()
+                    cur.execute(sql, params)
                     return cur.fetchone() if one else cur.fetchall()
-            except psycopg.OperationalError:
+            except psycopg.OperationalError as exc:
                 if attempt or self._tx is not None:
-                    raise
+                    raise_named(exc, named_error(exc))
                 self.pool.check()  # drop every idle connection that died with it
+            except psycopg.Error as exc:
+                raise_named(exc, named_error(exc))
 
-    def _dict_read(self, query, params=None, one: bool = False):
-        return self._read(query, params, one, row_factory=dict_row)
+    def _execute(self, sql: str, params=()):
+        try:
+            return self._tx.execute(self.dialect.q(sql), params)
+        except psycopg.Error as exc:
+            raise_named(exc, named_error(exc))
+
+    def _executemany(self, sql: str, rows) -> None:
+        try:
+            self._tx.cursor().executemany(self.dialect.q(sql), rows)
+        except psycopg.Error as exc:
+            raise_named(exc, named_error(exc))
+
+    def _insert_many(self, table: str, columns: tuple[str, ...], rows) -> int:
+        """``COPY`` the rows in (epoch seconds and 0/1 flags converted to the column types)."""
+        times = [i for i, c in enumerate(columns) if c in EPOCH_COLUMNS]
+        flags = [i for i, c in enumerate(columns) if c in BOOL_COLUMNS]
+        n = 0
+        try:
+            # The table's own name, unquoted (one of ours): what pg_stat_activity shows, e.g. COPY stores (…)
+            with self._tx.cursor().copy(pgsql.SQL(f"COPY {table} ({{}}) FROM STDIN").format(
+                    pgsql.SQL(",").join(map(pgsql.Identifier, columns)))) as copy:
+                for row in rows:
+                    if times or flags:
+                        row = list(row)
+                        for i in times:
+                            row[i] = _epoch(row[i])
+                        for i in flags:
+                            row[i] = bool(row[i])
+                    copy.write_row(row)
+                    n += 1
+        except psycopg.Error as exc:
+            raise_named(exc, named_error(exc))
+        return n
+
+    def _run_script(self, script: str) -> None:
+        try:
+            self._tx.execute(script)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise RuntimeError(
+                "the PostGIS extension is missing and this user may not create it: run"
+                " `CREATE EXTENSION postgis` as a superuser in this database") from exc
+
+    def _lock_migrations(self) -> None:
+        self._execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    def _restart_ids(self, tables) -> None:
+        for table in tables:  # ids start again after the highest (at 1 when empty), as on SQLite
+            self._execute(f"SELECT setval(pg_get_serial_sequence(?, 'id'), COALESCE(max(id), 1),"
+                          f" max(id) IS NOT NULL) FROM {table}", (table,))
 
     @contextmanager
     def transaction(self):
@@ -269,13 +308,16 @@ class PostgisRepository:
             yield self  # nested: the outer transaction decides
             return
         pool = self.pool
-        conn = pool.getconn()
         try:
-            conn.execute("SELECT 1")  # a connection that died with the server fails here, before any work
-        except psycopg.OperationalError:
-            pool.putconn(conn)  # the pool sees it is broken and discards it
-            pool.check()
             conn = pool.getconn()
+            try:
+                conn.execute("SELECT 1")  # a connection that died with the server fails here, before any work
+            except psycopg.OperationalError:
+                pool.putconn(conn)  # the pool sees it is broken and discards it
+                pool.check()
+                conn = pool.getconn()
+        except psycopg.Error as exc:
+            raise_named(exc, named_error(exc))
         try:
             with conn.transaction():
                 self._tx = conn
@@ -283,8 +325,11 @@ class PostgisRepository:
                     yield self
                 finally:
                     self._tx = None
+        except psycopg.Error as exc:  # the commit itself failed
+            raise_named(exc, named_error(exc))
         finally:
             pool.putconn(conn)
+        self._committed()
 
     @contextmanager
     def startup_lock(self):
@@ -296,459 +341,28 @@ class PostgisRepository:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK,))
 
-    # --------------------------------------------------------------------------- schema
-    def schema_version(self) -> int:
-        row = self._read("SELECT to_regclass('meta') IS NOT NULL", one=True)
-        if not row[0]:
-            return 0
-        row = self._read("SELECT value FROM meta WHERE key = %s", (SCHEMA_VERSION_KEY,), one=True)
-        return int(row[0]) if row else 0
-
-    def latest_version(self) -> int:
-        return len(MIGRATIONS)
-
-    def migrate(self, target: int | None = None) -> int:
-        """Bring the schema up to date (or to ``target``); safe to run twice and from two processes."""
-        target = len(MIGRATIONS) if target is None else target
-        with self.transaction():
-            self._tx.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            version = self.schema_version()
-            for number in range(version + 1, target + 1):
-                try:
-                    self._tx.execute(MIGRATIONS[number - 1])
-                except psycopg.errors.InsufficientPrivilege as exc:
-                    raise RuntimeError(
-                        "the PostGIS extension is missing and this user may not create it: run"
-                        " `CREATE EXTENSION postgis` as a superuser in this database") from exc
-                self._tx.execute(
-                    "INSERT INTO meta (key, value) VALUES (%s, %s)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (SCHEMA_VERSION_KEY, str(number)))
-            return max(version, target)
-
-    def _next_rev(self) -> int:
-        row = self._tx.execute(
-            "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'rev' RETURNING value").fetchone()
-        return int(row[0])
-
-    # --------------------------------------------------------------------------- changes
-    def current_rev(self) -> int:
-        row = self._read("SELECT value FROM meta WHERE key = 'rev'", one=True)
-        return int(row[0]) if row else 0
-
-    def sync_marks(self) -> tuple[int, int]:
-        marks = dict(self._read("SELECT key, value FROM meta WHERE key IN ('rev', 'reset_rev')"))
-        return int(marks.get("rev", 0)), int(marks.get("reset_rev", 0))
-
-    def index_rows(self, since_rev: int = 0) -> Iterator[tuple]:
-        return iter(self._read(
-            "SELECT s.id, s.lon, s.lat, s.brand, r.name, s.category, s.status"
-            " FROM stores s JOIN retailers r ON r.id = s.retailer_id WHERE s.rev > %s", (since_rev,)))
-
-    # --------------------------------------------------------------------------- stores
-    def count_stores(self, status: str | None = None) -> int:
-        if status is None:
-            return self._read("SELECT count(*) FROM stores", one=True)[0]
-        return self._read("SELECT count(*) FROM stores WHERE status = %s", (status,), one=True)[0]
-
-    def get_store(self, store_id: int) -> dict | None:
-        if not 0 < int(store_id) < 2**63:
-            return None
-        return self._dict_read(_SELECT_STORE + " WHERE s.id = %s", (int(store_id),), one=True)
-
-    def get_stores(self, store_ids: Iterable[int]) -> list[dict]:
-        ids = [int(i) for i in store_ids if 0 < int(i) < 2**63]
-        if not ids:
-            return []
-        rows = {r["id"]: r for r in self._dict_read(_SELECT_STORE + " WHERE s.id = ANY(%s)", (ids,))}
-        return [rows[i] for i in ids if i in rows]
-
-    def iter_stores(self) -> Iterator[dict]:
-        # A server-side cursor: every store, without holding them all in memory.
-        with self.pool.connection() as conn:
-            with conn.transaction():
-                cur = conn.cursor("o2o_iter_stores", row_factory=dict_row)
-                cur.itersize = 2000
-                cur.execute(_SELECT_STORE + " ORDER BY s.id")
-                yield from cur
-
-    def brand_counts(self) -> list[tuple[str, int]]:
-        rows = self._read("SELECT brand, count(*) FILTER (WHERE status = 'open') FROM stores"
-                          " GROUP BY brand ORDER BY brand COLLATE \"C\"")
-        return [(r[0], int(r[1])) for r in rows]
-
-    def category_counts(self) -> list[tuple[str, int]]:
-        rows = self._read("SELECT category, count(*) FROM stores WHERE status = 'open'"
-                          " GROUP BY category ORDER BY category COLLATE \"C\"")
-        return [(r[0], int(r[1])) for r in rows]
-
-    def city_centres(self, limit: int = 60, brand: str | None = None) -> list[dict]:
-        return self._dict_read(
-            "SELECT province, city, count(*) AS stores, avg(lon) AS lon, avg(lat) AS lat FROM stores"
-            " WHERE status = 'open' AND city IS NOT NULL AND (%(brand)s::text IS NULL OR brand = %(brand)s)"
-            " GROUP BY province, city ORDER BY stores DESC, city COLLATE \"C\" LIMIT %(limit)s",
-            {"brand": brand, "limit": limit})
-
-    @staticmethod
-    def _filters(brands, retailers, categories) -> tuple[str, list]:
-        sql, params = "", []
-        for column, values in (("s.brand", brands), ("r.name", retailers), ("s.category", categories)):
-            if values:
-                sql += f" AND {column} = ANY(%s)"
-                params.append(list(values))
-        return sql, params
-
+    # --------------------------------------------------------------------------- k-nearest (GiST)
     def nearest(self, lon: float, lat: float, k: int, radius_m: float | None = None,
                 brands=None, retailers=None, categories=None) -> list[tuple[int, float]]:
         """(id, great-circle metres) of the k nearest open stores: GiST k-nearest on the sphere."""
         if k <= 0:
             return []
-        point = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography"
+        point = "ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography"
         here = [float(lon), float(lat)]
         flt, fparams = self._filters(brands, retailers, categories)
         within, wparams = "", []
         if radius_m is not None:
-            within, wparams = f" AND ST_DWithin(s.geog, {point}, %s, false)", [*here, float(radius_m)]
+            within, wparams = f" AND ST_DWithin(s.geog, {point}, ?, false)", [*here, float(radius_m)]
         join = " JOIN retailers r ON r.id = s.retailer_id" if retailers else ""
         # ORDER BY the distance alone, so the GiST index drives the scan (adding ``id`` to the ORDER BY
         # would sort every row instead). Ties at the cut are settled here: fetch one more than asked
         # and widen while the (k+1)-th is as far as the k-th, then order ties by id.
         query = (f"SELECT s.id, ST_Distance(s.geog, {point}, false) FROM stores s{join}"
-                 f" WHERE s.status = 'open'{within}{flt} ORDER BY s.geog <-> {point} LIMIT %s")
+                 f" WHERE s.status = 'open'{within}{flt} ORDER BY s.geog <-> {point} LIMIT ?")
         limit = k + 1
         while True:
-            rows = self._read(query, [*here, *wparams, *fparams, *here, limit])
+            rows = self._query(query, [*here, *wparams, *fparams, *here, limit])
             if len(rows) < limit or rows[k][1] != rows[k - 1][1]:
                 break
             limit *= 2
         return sorted(((int(r[0]), float(r[1])) for r in rows), key=lambda r: (r[1], r[0]))[:k]
-
-    def insert_stores(self, rows: Iterable[dict]) -> int:
-        """Insert new stores with COPY, in one transaction (the seed's bulk path)."""
-        now = utc_now()
-        columns = [f for f in STORE_FIELDS if f not in ("id", "retailer")] + ["rev"]
-        n = 0
-        with self.transaction():
-            rev = self._next_rev()
-            with self._tx.cursor().copy(
-                    pgsql.SQL("COPY stores ({}) FROM STDIN").format(
-                        pgsql.SQL(",").join(map(pgsql.Identifier, columns)))) as copy:
-                for row in rows:
-                    created = row.get("created_at") or now
-                    copy.write_row([
-                        *(row.get(c) for c in columns[:-4]), row.get("status") or "open",
-                        created, row.get("updated_at") or created, rev])
-                    n += 1
-        return n
-
-    def insert_store(self, record: dict) -> int:
-        with self.transaction():
-            rev = self._next_rev()
-            now = utc_now()
-            row = {f: record.get(f) for f in _WRITABLE}
-            row.update(retailer_id=record["retailer_id"], created_at=now, updated_at=now, rev=rev,
-                       status=record.get("status") or "open")
-            query = pgsql.SQL("INSERT INTO stores ({}) VALUES ({}) RETURNING id").format(
-                pgsql.SQL(",").join(map(pgsql.Identifier, row)),
-                pgsql.SQL(",").join(pgsql.Placeholder() * len(row)))
-            return int(self._tx.execute(query, list(row.values())).fetchone()[0])
-
-    def _raw(self, conn, store_ids: list[int], lock: bool = False) -> dict[int, dict]:
-        cur = conn.cursor(row_factory=dict_row)
-        cur.execute(_RAW_STORE + " WHERE id = ANY(%s)" + (" FOR UPDATE" if lock else ""), (store_ids,))
-        return {r["id"]: r for r in cur}
-
-    def update_store(self, store_id: int, changes: dict) -> dict | None:
-        changes = {k: v for k, v in changes.items() if k in _WRITABLE}
-        if not 0 < int(store_id) < 2**63:
-            return None
-        with self.transaction():
-            before = self._raw(self._tx, [int(store_id)], lock=True).get(int(store_id))
-            if before is None:
-                return None
-            if any(before.get(k) != v for k, v in changes.items()):
-                self._apply_changes([(int(store_id), before, changes)], self._next_rev(), utc_now())
-        return self.get_store(store_id)
-
-    def _apply_changes(self, items: list[tuple[int, dict, dict]], rev: int, now: str) -> int:
-        """Within a transaction: keep the old values in the history, then update (pipelined)."""
-        history, updates = [], []
-        for store_id, before, changes in items:
-            changed = {k: v for k, v in changes.items() if k in _WRITABLE and before.get(k) != v}
-            if not changed:
-                continue
-            history.append((store_id, rev, now, json.dumps({k: before[k] for k in changed}, ensure_ascii=False)))
-            updates.append((changed, store_id))
-        if not history:
-            return 0
-        cur = self._tx.cursor()
-        cur.executemany("INSERT INTO store_history (store_id, rev, changed_at, before) VALUES (%s, %s, %s, %s)",
-                        history)
-        by_columns: dict[tuple, list] = {}
-        for changed, store_id in updates:
-            by_columns.setdefault(tuple(changed), []).append([*changed.values(), now, rev, store_id])
-        for columns, params in by_columns.items():
-            query = pgsql.SQL("UPDATE stores SET {}, updated_at = %s, rev = %s WHERE id = %s").format(
-                pgsql.SQL(", ").join(pgsql.SQL("{} = %s").format(pgsql.Identifier(c)) for c in columns))
-            cur.executemany(query, params)
-        return len(history)
-
-    def store_history(self, store_id: int) -> list[dict]:
-        if not 0 < int(store_id) < 2**63:
-            return []
-        rows = self._read(f"SELECT rev, {_ts('changed_at')}, before FROM store_history WHERE store_id = %s"
-                          " ORDER BY id", (int(store_id),))
-        return [{"rev": r[0], "changed_at": r[1], "before": r[2]} for r in rows]
-
-    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]]) -> None:
-        """An import: new stores by COPY, changed ones in a pipeline, all in one transaction."""
-        now = utc_now()
-        with self.transaction():
-            rev = self._next_rev()
-            if inserts:
-                cols = [*_WRITABLE, "retailer_id", "created_at", "updated_at", "rev"]
-                with self._tx.cursor().copy(pgsql.SQL("COPY stores ({}) FROM STDIN").format(
-                        pgsql.SQL(",").join(map(pgsql.Identifier, cols)))) as copy:
-                    for r in inserts:
-                        copy.write_row([*(r.get(f) if f != "status" else (r.get(f) or "open") for f in _WRITABLE),
-                                        retailer_id, now, now, rev])
-            if updates:
-                before = self._raw(self._tx, [sid for sid, _ in updates], lock=True)
-                self._apply_changes([(sid, before[sid], ch) for sid, ch in updates if sid in before], rev, now)
-
-    def stores_by_ids_raw(self, store_ids: list[int]) -> dict[int, dict]:
-        with self._conn() as conn:
-            return self._raw(conn, [int(i) for i in store_ids])
-
-    def find_store_ids(self, retailer_id: int, external_ids: Iterable[str]) -> dict[str, int]:
-        codes = list(dict.fromkeys(external_ids))
-        if not codes:
-            return {}
-        rows = self._read("SELECT external_id, id FROM stores WHERE retailer_id = %s AND external_id = ANY(%s)",
-                          (retailer_id, codes))
-        return {r[0]: r[1] for r in rows}
-
-    def stores_of_retailer(self, retailer_id: int) -> list[dict]:
-        return self._dict_read(_SELECT_STORE + " WHERE s.retailer_id = %s ORDER BY s.id", (int(retailer_id),))
-
-    def delete_all_stores(self) -> None:
-        with self.transaction():
-            self._tx.execute("DELETE FROM scans")
-            self._tx.execute("DELETE FROM store_history")
-            self._tx.execute("DELETE FROM stores")
-            # Ids start again at 1, as on SQLite: the same seed gives the same stores, ids included.
-            for table in ("scans", "store_history", "stores"):
-                self._tx.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1, false)", (table,))
-            rev = self._next_rev()
-            self._tx.execute("INSERT INTO meta (key, value) VALUES ('reset_rev', %s)"
-                             " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(rev),))
-
-    # --------------------------------------------------------------------------- scans
-    SCAN_COLUMNS = ("store_id", "retailer_id", "brand", "category", "lon", "lat", "province", "city",
-                    "scanned_at", "client_kind", "client_hash", "counted")
-
-    def record_scan(self, store: dict, scanned_at: int, client_kind: str, client_hash: str,
-                    dedup_window_s: int) -> bool:
-        """Store one scan in one statement; returns whether it counts (no bot, no repeat in the window)."""
-        if self._tx is not None:
-            return self._record_scan_on(self._tx, store, scanned_at, client_kind, client_hash, dedup_window_s)
-        row = self._read(
-            "INSERT INTO scans (store_id, retailer_id, brand, category, lon, lat, province, city, scanned_at,"
-            " client_kind, client_hash, counted) SELECT %(id)s, %(rid)s, %(brand)s, %(cat)s, %(lon)s, %(lat)s,"
-            " %(prov)s, %(city)s, to_timestamp(%(t)s), %(kind)s, %(hash)s, %(kind)s <> 'bot' AND NOT EXISTS ("
-            "  SELECT 1 FROM scans WHERE store_id = %(id)s AND client_hash = %(hash)s"
-            "  AND scanned_at > to_timestamp(%(t)s - %(win)s)) RETURNING counted",
-            {"id": store["id"], "rid": store["retailer_id"], "brand": store["brand"], "cat": store["category"],
-             "lon": store["lon"], "lat": store["lat"], "prov": store["province"], "city": store["city"],
-             "t": int(scanned_at), "kind": client_kind, "hash": client_hash, "win": int(dedup_window_s)},
-            one=True)
-        return bool(row[0])
-
-    def _record_scan_on(self, conn, store, scanned_at, client_kind, client_hash, dedup_window_s) -> bool:
-        repeat = conn.execute(
-            "SELECT 1 FROM scans WHERE store_id = %s AND client_hash = %s AND scanned_at > to_timestamp(%s) LIMIT 1",
-            (store["id"], client_hash, int(scanned_at) - int(dedup_window_s))).fetchone()
-        counted = client_kind != "bot" and repeat is None
-        conn.execute(
-            "INSERT INTO scans (store_id, retailer_id, brand, category, lon, lat, province, city, scanned_at,"
-            " client_kind, client_hash, counted) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,to_timestamp(%s),%s,%s,%s)",
-            (store["id"], store["retailer_id"], store["brand"], store["category"], store["lon"], store["lat"],
-             store["province"], store["city"], int(scanned_at), client_kind, client_hash, counted))
-        return counted
-
-    def insert_scans(self, rows) -> int:
-        """Bulk insert scan tuples in SCAN_COLUMNS order (the demo data) with COPY."""
-        n = 0
-        with self.transaction():
-            with self._tx.cursor().copy(
-                    "COPY scans (store_id, retailer_id, brand, category, lon, lat, province, city, scanned_at,"
-                    " client_kind, client_hash, counted) FROM STDIN") as copy:
-                for r in rows:
-                    r = list(r)
-                    r[8] = _epoch(r[8])
-                    r[11] = bool(r[11])
-                    copy.write_row(r)
-                    n += 1
-        return n
-
-    def count_scans(self, counted_only: bool = False) -> int:
-        return self._read("SELECT count(*) FROM scans" + (" WHERE counted" if counted_only else ""), one=True)[0]
-
-    def scan_batches(self, batch_size: int = 500_000, after_id: int = 0) -> Iterator[list[tuple]]:
-        last = int(after_id)
-        while True:
-            rows = self._read(
-                "SELECT id, store_id, retailer_id, brand, category, lon, lat, province, city,"
-                " extract(epoch FROM scanned_at)::bigint, client_kind, client_hash, counted::int"
-                " FROM scans WHERE id > %s ORDER BY id LIMIT %s", (last, batch_size))
-            if not rows:
-                return
-            yield [tuple(r) for r in rows]
-            last = rows[-1][0]
-
-    @staticmethod
-    def _window(since, until, prefix: str = "") -> tuple[str, list]:
-        sql, params = [f"{prefix}counted"], []
-        if since is not None:
-            sql.append(f"{prefix}scanned_at >= to_timestamp(%s)")
-            params.append(int(since))
-        if until is not None:
-            sql.append(f"{prefix}scanned_at < to_timestamp(%s)")
-            params.append(int(until))
-        return " AND ".join(sql), params
-
-    def scans_by_place(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]:
-        window, params = self._window(since, until)
-        flt, fparams = self._filters(brands, retailers, categories)
-        return [tuple(r) for r in self._read(
-            "SELECT s.id, s.lon, s.lat, s.province, s.city, s.brand, c.n FROM"
-            f" (SELECT store_id, count(*) AS n FROM scans WHERE {window} GROUP BY store_id) c"
-            f" JOIN stores s ON s.id = c.store_id JOIN retailers r ON r.id = s.retailer_id WHERE true{flt}",
-            params + fparams)]
-
-    def scans_by_hour(self, since=None, until=None, brands=None, retailers=None, categories=None) -> list[tuple]:
-        flt, fparams = self._filters(brands, retailers, categories)
-        hour = "extract(epoch FROM date_trunc('hour', sc.scanned_at))::bigint"
-        window, params = self._window(since, until, "sc.")
-        join = " JOIN stores s ON s.id = sc.store_id JOIN retailers r ON r.id = s.retailer_id" if flt else ""
-        return [tuple(r) for r in self._read(
-            f"SELECT {hour} AS hour, count(*) FROM scans sc{join} WHERE {window}{flt} GROUP BY 1 ORDER BY 1",
-            params + fparams)]
-
-    def scan_time_range(self) -> tuple[int | None, int | None]:
-        row = self._read("SELECT extract(epoch FROM min(scanned_at))::bigint,"
-                         " extract(epoch FROM max(scanned_at))::bigint FROM scans WHERE counted", one=True)
-        return row[0], row[1]
-
-    def open_stores_table(self, brands=None, retailers=None, categories=None, since: str | None = None,
-                          until: str | None = None) -> list[tuple]:
-        flt, params = self._filters(brands, retailers, categories)
-        if since:
-            flt += " AND s.created_at >= %s::timestamptz"
-            params.append(since)
-        if until:
-            flt += " AND s.created_at < %s::timestamptz"
-            params.append(until)
-        return [tuple(r) for r in self._read(
-            "SELECT s.id, s.lon, s.lat, s.brand, r.name, s.category, s.province, s.city FROM stores s"
-            f" JOIN retailers r ON r.id = s.retailer_id WHERE s.status = 'open'{flt}", params)]
-
-    # --------------------------------------------------------------------------- sessions
-    def end_session(self, sid: str, expires_at: int) -> None:
-        """Remember a signed-out session until ``expires_at`` (epoch s); forget expired ones."""
-        with self.transaction():
-            self._tx.execute("DELETE FROM ended_sessions WHERE expires_at < now()")
-            self._tx.execute("INSERT INTO ended_sessions (sid, expires_at) VALUES (%s, to_timestamp(%s))"
-                             " ON CONFLICT DO NOTHING", (sid, int(expires_at)))
-
-    def session_ended(self, sid: str) -> bool:
-        return self._read("SELECT 1 FROM ended_sessions WHERE sid = %s", (sid,), one=True) is not None
-
-    def ended_sessions(self) -> list[tuple[str, int]]:
-        """(sid, expires_at) of every ended session still remembered (moved by migrate-data)."""
-        return [(r[0], int(r[1])) for r in self._read(
-            "SELECT sid, extract(epoch FROM expires_at)::bigint FROM ended_sessions ORDER BY sid COLLATE \"C\"")]
-
-    # --------------------------------------------------------------------------- whole tables
-    _DUMP_EXPR = {"created_at": _ts("created_at"), "updated_at": _ts("updated_at"),
-                  "revoked_at": _ts("revoked_at"), "changed_at": _ts("changed_at"),
-                  "scanned_at": "extract(epoch FROM scanned_at)::bigint", "counted": "counted::int"}
-
-    def dump_table(self, table: str, batch_size: int = 50_000) -> Iterator[list[tuple]]:
-        """Every row of a table in id order, canonical (see :func:`canonical_row`), in pages."""
-        columns = ", ".join(self._DUMP_EXPR.get(c, c) for c in TABLES[table])
-        last = 0
-        while True:
-            rows = self._read(f"SELECT {columns} FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
-                              (last, batch_size))
-            if not rows:
-                return
-            yield [canonical_row(table, r) for r in rows]
-            last = rows[-1][0]
-
-    def load_table(self, table: str, rows: list[tuple]) -> int:
-        """COPY canonical rows in, ids kept (a migration; the caller may hold the transaction)."""
-        columns = TABLES[table]
-        scans = table == "scans"
-        with self.transaction():
-            with self._tx.cursor().copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-                    pgsql.Identifier(table), pgsql.SQL(",").join(map(pgsql.Identifier, columns)))) as copy:
-                for row in rows:
-                    if scans:
-                        row = list(row)
-                        row[9], row[12] = _epoch(row[9]), bool(row[12])
-                    copy.write_row(row)
-        return len(rows)
-
-    def finish_load(self, rev: int, reset_rev: int) -> None:
-        """Set the revision marks and move every id sequence past the ids copied in."""
-        with self.transaction():
-            for key, value in (("rev", rev), ("reset_rev", reset_rev)):
-                self._tx.execute("INSERT INTO meta (key, value) VALUES (%s, %s)"
-                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value)))
-            for table in TABLES:
-                self._tx.execute(pgsql.SQL(
-                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL)"
-                    " FROM {}").format(pgsql.Identifier(table)), (table,))
-
-    # --------------------------------------------------------------------------- retailers
-    def create_retailer(self, name: str, domains: list[str], key_hash: str | None = None) -> int:
-        with self.transaction():
-            return int(self._tx.execute(
-                "INSERT INTO retailers (name, domains, key_hash, created_at) VALUES (%s, %s, %s, now())"
-                " RETURNING id", (name, json.dumps(sorted(set(domains))), key_hash)).fetchone()[0])
-
-    def set_key_hash(self, table: str, principal_id: int, key_hash: str | None) -> bool:
-        if table not in ("retailers", "analysts"):
-            raise ValueError(table)
-        with self.transaction():
-            cur = self._tx.execute(
-                pgsql.SQL("UPDATE {} SET key_hash = %s, revoked_at = %s WHERE id = %s").format(
-                    pgsql.Identifier(table)),
-                (key_hash, None if key_hash else datetime.now(timezone.utc), principal_id))
-            return cur.rowcount == 1
-
-    def principal_by_id(self, table: str, principal_id: int) -> dict | None:
-        if table not in ("retailers", "analysts"):
-            raise ValueError(table)
-        if not 0 < int(principal_id) < 2**63:
-            return None
-        return self._dict_read(_PRINCIPAL[table] + " WHERE id = %s", (int(principal_id),), one=True)
-
-    def create_analyst(self, name: str, key_hash: str) -> int:
-        with self.transaction():
-            return int(self._tx.execute(
-                "INSERT INTO analysts (name, key_hash, created_at) VALUES (%s, %s, now()) RETURNING id",
-                (name, key_hash)).fetchone()[0])
-
-    def set_retailer_domains(self, retailer_id: int, domains: list[str]) -> None:
-        with self.transaction():
-            self._tx.execute("UPDATE retailers SET domains = %s WHERE id = %s",
-                             (json.dumps(sorted(set(domains))), retailer_id))
-
-    def get_retailer(self, retailer_id: int) -> dict | None:
-        return self.principal_by_id("retailers", retailer_id)
-
-    def list_retailers(self) -> list[dict]:
-        return self._dict_read(_PRINCIPAL["retailers"] + " ORDER BY id")
-

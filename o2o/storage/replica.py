@@ -14,6 +14,8 @@ import's current rows) goes to the primary.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from .base import StoreRepository
 
 # Reads that may come from a caught-up replica.
@@ -33,6 +35,17 @@ class ReplicaRouter:
         self._seen_rev = 0        # the newest revision this process has seen on the primary
         self._replica_rev = -1    # the replica's revision when last asked
         self.reads = {"primary": 0, "replica": 0}
+        self._in_transaction = 0  # a unit of work reads what it decides on from the primary
+
+    @contextmanager
+    def transaction(self):
+        """The primary's transaction; every read inside it goes to the primary too."""
+        with self.primary.transaction():
+            self._in_transaction += 1
+            try:
+                yield self
+            finally:
+                self._in_transaction -= 1
 
     # The revision: always the primary's.
     def sync_marks(self) -> tuple[int, int]:
@@ -47,6 +60,8 @@ class ReplicaRouter:
 
     def reader(self) -> StoreRepository:
         """The replica if it holds every revision seen so far, else the primary."""
+        if self._in_transaction:
+            return self.primary
         if self._replica_rev < self._seen_rev:
             try:
                 self._replica_rev = self.replica.current_rev()

@@ -112,6 +112,8 @@ TEMPLATES = [
     N_("size must be a4 or a5"),
     N_("scale must be a whole number between %(lo)s and %(hi)s"),
     N_("the database is busy or unreachable; try again shortly"),
+    N_("the database's storage is full: nothing was stored; try again later"),
+    N_("%(field)s is already taken: another write stored the same value first"),
     N_("internal server error"),
     N_("bbox must be at most %(degrees)s degrees across for %(level)s"),
     N_("%(name)s has closed; find another store at /"),

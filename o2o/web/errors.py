@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException
 
-from ..storage import database_unavailable
+from ..storage import Conflict, StorageFull, database_unavailable
 
 
 class ApiError(Exception):
@@ -51,7 +51,7 @@ _PAGE_TITLES = {
     400: lazy_gettext("Bad request"), 401: lazy_gettext("Sign-in needed"), 403: lazy_gettext("Not allowed"),
     404: lazy_gettext("Not found"), 405: lazy_gettext("Not supported"), 409: lazy_gettext("Conflict"),
     410: lazy_gettext("Gone"), 413: lazy_gettext("Too large"), 429: lazy_gettext("Too many requests"),
-    500: lazy_gettext("Server error"), 503: lazy_gettext("Unavailable"),
+    500: lazy_gettext("Server error"), 503: lazy_gettext("Unavailable"), 507: lazy_gettext("Storage full"),
 }
 _PAGE_MESSAGES = {
     400: lazy_gettext("Something in that request was not right."),
@@ -65,6 +65,7 @@ _PAGE_MESSAGES = {
     429: lazy_gettext("Too many requests: please wait a moment and try again."),
     500: lazy_gettext("Something went wrong."),
     503: lazy_gettext("The service is busy or restarting: please try again shortly."),
+    507: lazy_gettext("Our storage is full: nothing was saved. Please try again later."),
 }
 
 
@@ -81,7 +82,8 @@ def error_page(status: int, description=None, headers=None):
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "payload_too_large",
-          415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited", 503: "unavailable"}
+          415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited", 503: "unavailable",
+          507: "storage_full"}
 
 
 def _wants_json() -> bool:
@@ -120,6 +122,19 @@ def register(app: Flask) -> None:
     @app.errorhandler(ImportError_)
     def _bad_file(err):
         return _api_error(ApiError(400, "invalid_file", str(err), err.field))
+
+    @app.errorhandler(Conflict)
+    def _conflict(err: Conflict):
+        # A unique key taken by a concurrent write that a unit of work could not turn into an update.
+        field = err.columns[-1]
+        return _api_error(ApiError(409, "conflict", f"{field} is already taken: another write stored the same "
+                                                    "value first", field))
+
+    @app.errorhandler(StorageFull)
+    def _storage_full(err: StorageFull):
+        app.logger.error("storage full on %s %s: %s", request.method, request.path, err.__cause__ or err)
+        return _api_error(ApiError(507, "storage_full", "the database's storage is full: nothing was stored; "
+                                                        "try again later", headers={"Retry-After": "60"}))
 
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):

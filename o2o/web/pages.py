@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from ..geo.hours import is_open_at, now_beijing
-from ..geo.index import Filters
 from ..services import finder
 from . import assets, geojson, i18n
-from .browsers import in_app_browser
 from .errors import ApiError, PageText
 from .params import ViewportParams, parse_query
 from .params import store_id as parse_store_id
@@ -62,24 +60,28 @@ def my():
                            config_json=_client_config(cities=cities, brands=[b["name"] for b in brands]))
 
 
+def _store_or_404(store_id: str) -> dict:
+    """The store a page's URL names, or a 404 page saying there is none."""
+    store = repo().get_store(parse_store_id(store_id))
+    if store is None:
+        abort(404, description=PageText(_("There is no store %(id)s.", id=parse_store_id(store_id))))
+    return store
+
+
 @bp.get("/stores/<store_id>")
 def store_page(store_id: str):
-    store_id = parse_store_id(store_id)
-    store = repo().get_store(store_id)
-    if store is None:
-        abort(404, description=PageText(_("There is no store %(id)s.", id=store_id)))
+    store = _store_or_404(store_id)
+    store_id = store["id"]
     from .. import maps
 
     tiles = tile_settings()
     m = maps.embed(maps.store_map(store, tiles))
     links = geojson.nav_links(store)
-    response = make_response(render_template(
+    return render_template(
         "store.html", store=store, map=m, links=links, go_url=geojson.go_url(store_id),
         open_now=is_open_at(store["hours"], now_beijing()), brand_slug=finder.brand_slug(store["brand"]),
-        offline=tiles.offline, tiles_crs=tiles.crs, in_app=in_app_browser(request.headers.get("User-Agent")),
-    ))
-    response.vary.add("User-Agent")  # WeChat and QQ get other navigation buttons
-    return response
+        offline=tiles.offline, tiles_crs=tiles.crs,
+    )
 
 
 @bp.get("/stores/<store_id>/poster.pdf")
@@ -87,10 +89,8 @@ def store_poster(store_id: str):
     """A printable QR poster of one store (``?size=a5`` or ``a4``)."""
     from ..services.posters import posters_pdf
 
-    store_id = parse_store_id(store_id)
-    store = repo().get_store(store_id)
-    if store is None:
-        abort(404, description=PageText(_("There is no store %(id)s.", id=store_id)))
+    store = _store_or_404(store_id)
+    store_id = store["id"]
     if store["status"] != "open":
         abort(410, description=PageText(_("This store has closed.")))
     size = request.args.get("size", "a5").lower()
@@ -103,28 +103,18 @@ def store_poster(store_id: str):
 
 @bp.get("/brands/<slug>")
 def brand_page(slug: str):
-    r = repo()
-    brand = finder.brand_by_slug(r, slug)
-    if brand is None:
-        abort(404, description=PageText(_("There is no such brand.")))
-    filters = Filters.of([brand["name"]])
     lat, lon = request.args.get("lat", type=float), request.args.get("lon", type=float)
     origin = None
     if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
         origin = (lon, lat)
-    idx = index()
-    if origin is None:  # no position: centre on the brand's biggest city
-        centres = r.city_centres(1, brand=brand["name"])
-        origin = (centres[0]["lon"], centres[0]["lat"]) if centres else (116.397, 39.909)
-    ids, dist = idx.nearest(origin[0], origin[1], k=max(brand["stores"], 1), filters=filters)
-    stores = [s for s in r.get_stores(ids.tolist())]
-    for s, d in zip(stores, dist.tolist()):
-        s["distance_m"] = d
+    view = finder.brand_stores(repo(), index(), slug, origin)
+    if view is None:
+        abort(404, description=PageText(_("There is no such brand.")))
     from .. import maps
 
     tiles = tile_settings()
-    m = maps.embed(maps.stores_map(stores, tiles, popup_label=_("Store page")))
-    return render_template("brand.html", brand=brand, stores=stores[:200], total=len(stores),
+    m = maps.embed(maps.stores_map(view.stores, tiles, popup_label=_("Store page")))
+    return render_template("brand.html", brand=view.brand, stores=view.stores[:200], total=len(view.stores),
                            map=m, located=request.args.get("lat") is not None,
                            offline=tiles.offline, tiles_crs=tiles.crs)
 

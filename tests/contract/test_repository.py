@@ -15,13 +15,13 @@ import pytest
 
 from o2o.geo.distance import haversine_m
 from o2o.geo.index import StoreIndex
-from o2o.storage import open_repository
-from o2o.storage.base import SCAN_FIELDS, STORE_FIELDS, StoreRepository
+from o2o.storage import Conflict, open_repository
+from o2o.storage.base import SCAN_FIELDS, STORE_FIELDS, interface_methods
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-pytestmark = pytest.mark.both_backends  # db_url: SQLite, then PostGIS
+pytestmark = pytest.mark.all_backends  # db_url: SQLite, PostGIS, then the in-memory fake
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def store(retailer_id, n, **kw):
 
 
 def test_implements_the_whole_interface(repo):
-    wanted = [name for name in vars(StoreRepository) if not name.startswith("_")]
+    wanted = interface_methods()
     assert [name for name in wanted if not callable(getattr(repo, name, None))] == []
 
 
@@ -334,3 +334,20 @@ def test_ended_sessions_are_remembered_until_they_expire(repo):
     assert repo.session_ended("abc") is True
     repo.end_session("later", now + 60)  # each call forgets the expired ones
     assert repo.session_ended("old") is False and repo.session_ended("later") is True
+
+
+def test_a_unique_key_clash_is_a_conflict_naming_the_key_and_changes_nothing(repo):
+    rid = repo.create_retailer("R", ["r.tmall.com"])
+    with pytest.raises(Conflict) as clash:
+        repo.create_retailer("R", ["other.tmall.com"])
+    assert (clash.value.table, clash.value.columns) == ("retailers", ("name",))
+    repo.insert_store(store(rid, 1))
+    rev = repo.current_rev()
+    with pytest.raises(Conflict) as clash:
+        repo.insert_store(store(rid, 1, name="again"))
+    assert (clash.value.table, clash.value.columns) == ("stores", ("retailer_id", "external_id"))
+    other = repo.insert_store(store(rid, 2))
+    with pytest.raises(Conflict):
+        repo.update_store(other, {"external_id": "E1"})
+    assert repo.count_stores() == 2 and repo.current_rev() == rev + 1 and repo.get_store(other)["external_id"] == "E2"
+    assert [r["name"] for r in repo.list_retailers()] == ["R"]

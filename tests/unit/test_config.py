@@ -37,10 +37,14 @@ def test_secret_key_is_generated_once(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
-def test_the_sqlite_backend_implements_the_whole_repository_interface():
-    from o2o.storage.base import StoreRepository
+def test_every_backend_implements_the_whole_repository_interface():
+    from o2o.storage.base import interface_methods
+    from o2o.storage.memory import MemoryRepository
+    from o2o.storage.postgis import PostgisRepository
     from o2o.storage.sqlite import SqliteRepository
 
-    wanted = {n for n in vars(StoreRepository) if not n.startswith("_")}
-    missing = {n for n in wanted if not callable(getattr(SqliteRepository, n, None))}
-    assert not missing, missing
+    wanted = interface_methods()
+    assert len(wanted) > 40
+    for backend in (SqliteRepository, PostgisRepository, MemoryRepository):
+        missing = {n for n in wanted if not callable(getattr(backend, n, None))}
+        assert not missing, (backend, missing)
