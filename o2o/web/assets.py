@@ -219,7 +219,7 @@ def _send(entry: _File, versioned: bool = False, cache_control: str | None = Non
         "X-Content-Type-Options": "nosniff",
     }
     variants = (entry.digest, f"{entry.digest}-br", f"{entry.digest}-gzip")
-    if any(request.if_none_match.contains(v) for v in variants):
+    if any(request.if_none_match.contains_weak(v) for v in variants):
         return Response(status=304, headers=headers)
     body = entry.body if encoding is None else entry.encoded(encoding)
     if encoding is not None:

@@ -2,9 +2,9 @@
 
 Flask-Compress compresses a text answer of 1 KB or more as the request's ``Accept-Encoding``
 allows, and adds ``Vary: Accept-Encoding`` to every answer. The algorithm is the first that the
-client accepts of zstd, brotli and gzip, at levels chosen for the hot path (``nearby`` answers
-~27 kB of GeoJSON per request; bench/bench_wire.py measures what each costs): zstd 3 takes a
-fraction of a millisecond for a better ratio than gzip 9, brotli 4 is near it, gzip is kept low.
+client accepts of zstd (Chromium), brotli (Safari) and gzip, each at its fastest level: this runs
+on the hot path (``nearby`` answers ~27 kB of GeoJSON per request), where a higher level costs
+several times the CPU for a few hundred bytes less (bench/bench_wire.py measures both).
 
 Static files and the vendor libraries do not come through here: they are compressed once, at
 their best levels, by :mod:`o2o.web.assets`. Images, PDFs and vector tiles are left alone.
@@ -21,6 +21,9 @@ from flask import Flask, request
 from flask_compress import Compress
 
 ALGORITHMS = ("zstd", "br", "gzip")
+# The fastest level of each: on a nearby answer (27 kB of GeoJSON) they cost a fraction of what
+# the next levels cost for answers only 5-15 % larger (bench/bench_wire.py, docs/benchmarks.md).
+ZSTD_LEVEL, BR_LEVEL, GZIP_LEVEL = 1, 1, 1
 MIN_BYTES = 1024
 MIMETYPES = [
     "text/html", "text/css", "text/plain", "text/csv", "text/xml", "text/javascript",
@@ -84,9 +87,9 @@ def init(app: Flask) -> None:
         COMPRESS_MIMETYPES=MIMETYPES,
         COMPRESS_ALGORITHM=list(ALGORITHMS),
         COMPRESS_ALGORITHM_STREAMING=list(ALGORITHMS),
-        COMPRESS_ZSTD_LEVEL=3,
-        COMPRESS_BR_LEVEL=4,
-        COMPRESS_LEVEL=5,                # gzip
+        COMPRESS_ZSTD_LEVEL=ZSTD_LEVEL,
+        COMPRESS_BR_LEVEL=BR_LEVEL,
+        COMPRESS_LEVEL=GZIP_LEVEL,
         COMPRESS_MIN_SIZE=MIN_BYTES,
         # caching.py has already answered 304 before the view ran: no second look here.
         COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,
