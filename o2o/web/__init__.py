@@ -68,7 +68,7 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     from . import compression
     compression.init(app)  # first of the after_request hooks, so it runs last (after the ETag)
     errors.register(app)
-    from . import analytics, api, assets, docs, go, i18n, limits, pages, retailer
+    from . import analytics, api, assets, docs, go, i18n, limits, offline, pages, retailer
 
     i18n.init(app)  # Chinese by default, English on request; compiles stale catalogues
 
@@ -89,6 +89,7 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     app.register_blueprint(retailer.bp)
     app.register_blueprint(go.bp)
     app.register_blueprint(analytics.bp)
+    offline.init(app)  # the web app manifest, the service worker, the offline page
 
     if setup == SERVE:
         # The text-search index is built in a background thread, started by the first request

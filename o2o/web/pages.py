@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from ..geo.hours import is_open_at, now_beijing
 from ..services import finder
 from . import assets, geojson, i18n
+from .browsers import in_app_browser
 from .errors import ApiError, PageText
 from .params import ViewportParams, parse_query
 from .params import store_id as parse_store_id
@@ -77,11 +78,13 @@ def store_page(store_id: str):
     tiles = tile_settings()
     m = maps.embed(maps.store_map(store, tiles))
     links = geojson.nav_links(store)
-    return render_template(
+    response = make_response(render_template(
         "store.html", store=store, map=m, links=links, go_url=geojson.go_url(store_id),
         open_now=is_open_at(store["hours"], now_beijing()), brand_slug=finder.brand_slug(store["brand"]),
-        offline=tiles.offline, tiles_crs=tiles.crs,
-    )
+        offline=tiles.offline, tiles_crs=tiles.crs, in_app=in_app_browser(request.headers.get("User-Agent")),
+    ))
+    response.vary.add("User-Agent")  # WeChat and QQ get other navigation buttons
+    return response
 
 
 @bp.get("/stores/<store_id>/poster.pdf")

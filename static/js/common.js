@@ -288,5 +288,65 @@
     return i < 0;
   };
 
+  // ------------------------------------------------------------------ WeChat and QQ
+  // Their in-app browsers do not hand a link over to another app: Amap's navigation link only
+  // shows Amap's web page there. Offer what works instead (o2o/web/browsers.py does the same on
+  // the server for the store page): open in the system browser (··· menu), copy the address, geo:.
+  O2O.inAppBrowser = function (userAgent) {
+    var ua = userAgent === undefined ? global.navigator.userAgent : userAgent || "";
+    if (/MicroMessenger\//i.test(ua)) return "wechat";
+    if (/(?:^|[\s;(])QQ\/\d/.test(ua)) return "qq";   // QQ's in-app browser; not the QQ Browser app
+    return null;
+  };
+  /** A store's navigation buttons for a popup: Amap and geo:, or in WeChat/QQ a hint, "copy address"
+   *  and geo:. `p` is a store Feature's properties. */
+  O2O.navigationButtons = function (p) {
+    var app = O2O.inAppBrowser();
+    if (!app) {
+      return [O2O.el("a", { href: p.nav.amap, target: "_blank", rel: "noopener", className: "button primary", text: gettext("Navigate") }),
+              O2O.el("a", { href: p.nav.geo, className: "button", text: gettext("Maps app") })];
+    }
+    return [O2O.el("p", { className: "in-app-hint", text: app === "qq"
+              ? gettext("In QQ, navigation apps do not open: tap ··· (top right) → Open in browser, or copy the address.")
+              : gettext("In WeChat, navigation apps do not open: tap ··· (top right) → Open in browser, or copy the address.") }),
+            O2O.el("button", { type: "button", className: "button primary", "data-copy": p.address || "", text: gettext("Copy address") }),
+            O2O.el("a", { href: p.nav.geo, className: "button", text: gettext("Maps app") })];
+  };
+  /** Put `text` on the clipboard: the Clipboard API, else a selected textarea and the copy
+   *  command (older in-app browsers, http). Resolves to whether it worked. */
+  O2O.copyText = function (text) {
+    function byCommand() {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "copy-buffer";
+      document.body.appendChild(area);
+      area.select();
+      area.setSelectionRange(0, text.length);
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      return ok;
+    }
+    var clip = global.navigator.clipboard;
+    if (clip && typeof clip.writeText === "function") {
+      return clip.writeText(text).then(function () { return true; }, function () { return byCommand(); });
+    }
+    return Promise.resolve(byCommand());
+  };
+  // Any button with data-copy (the store page's, the popups'): copy, and say how it went.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target && ev.target.closest ? ev.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var live = button.parentNode.querySelector(".copy-result");
+    if (!live) {
+      live = O2O.el("span", { className: "copy-result", role: "status" });
+      button.parentNode.insertBefore(live, button.nextSibling);
+    }
+    O2O.copyText(button.getAttribute("data-copy")).then(function (ok) {
+      live.textContent = ok ? gettext("Address copied") : gettext("Could not copy: select the address and copy it");
+    });
+  });
+
   global.O2O = O2O;
 })(window);

@@ -44,9 +44,15 @@
       else if (v !== null && v !== undefined && v !== "") qs.append(k, v);
     });
     return fetch(path + "?" + qs.toString(), { signal: ctrl.signal, headers: { Accept: "application/json" } })
+      .catch(function (err) {
+        if (err.name !== "AbortError") { err.offline = true; O2O.connection.lost(); }
+        throw err;
+      })
       .then(function (r) {
+        var savedAt = O2O.savedAt(r);  // an answer the service worker kept, offline: since when
         return r.json().then(function (body) {
           if (!r.ok) throw new Error((body.error && body.error.message) || ("HTTP " + r.status));
+          if (savedAt) body.savedAt = savedAt;
           return body;
         });
       });
@@ -74,12 +80,11 @@
       O2O.el("div", { className: "hours" }, [_("Hours") + " ", p.hours ? O2O.data(p.hours) : "—", " ", badge]),
       dist,
       followButton(p.brand, p.brand_zh),
-      O2O.el("div", { className: "popup-actions" }, [
-        O2O.el("a", { href: p.nav.amap, target: "_blank", rel: "noopener", className: "button primary", text: _("Navigate") }),
-        O2O.el("a", { href: p.nav.geo, className: "button", text: _("Maps app") }),
+      // Amap and geo:, or in WeChat/QQ what works there (common.js)
+      O2O.el("div", { className: "popup-actions" }, O2O.navigationButtons(p).concat([
         O2O.el("a", { href: p.url, className: "button", text: _("Details") }),
         O2O.el("a", { href: p.go_url, rel: "noopener", className: "button buy", text: _("Buy online") })
-      ])
+      ]))
     ]);
   }
 
@@ -165,8 +170,15 @@
     return { lat: c.lat, lon: c.lng, from: "centre" };
   }
 
+  // Stores the service worker kept (no network): the list says since when.
+  var staleEl = O2O.el("p", { className: "stale-note", role: "note" });
+  staleEl.hidden = true;
+  titleEl.parentNode.insertBefore(staleEl, titleEl.nextSibling);
+
   function renderList(body, from) {
     listEl.textContent = "";
+    staleEl.hidden = !body.savedAt;
+    staleEl.textContent = body.savedAt ? O2O.staleNote(body.savedAt) : "";
     var features = body.features;
     if (!features.length && body.nearest) features = [body.nearest];
     titleEl.textContent = !features.length ? _("No stores match")
@@ -233,7 +245,8 @@
           }
           var n = body.features.length;
           setStatus(O2O.fragment(ngettext("%(num)s store matches “%(q)s”", "%(num)s stores match “%(q)s”", n),
-                                 { num: O2O.formatNumber(n), q: O2O.data(state.q) }));
+                                 { num: O2O.formatNumber(n), q: O2O.data(state.q) })
+                    .concat(body.savedAt ? [" · ", O2O.staleNote(body.savedAt)] : []));
         }).catch(handleError);
       return;
     }
@@ -242,6 +255,7 @@
       var parts = [ngettext("%(num)s store in view", "%(num)s stores in view", body.total)];
       if (state.brand.length) parts.push(" · ", O2O.data(state.brand.map(function (b) { return O2O.brandLabel(b); }).join(", ")));
       if (state.category) parts.push(" · ", O2O.categoryNode(state.category));
+      if (body.savedAt) parts.push(" · ", O2O.staleNote(body.savedAt));
       setStatus(parts);
     }).catch(handleError);
     api("list", "/api/v1/stores/nearby", Object.assign({ lat: o.lat.toFixed(6), lon: o.lon.toFixed(6), k: 30 }, f))
@@ -249,7 +263,12 @@
   }
 
   function handleError(err) {
-    if (err.name !== "AbortError") setStatus(O2O.fragment(_("Could not load stores: %(error)s"), { error: O2O.data(err.message) }));
+    if (err.name === "AbortError") return;
+    if (err.offline) {  // no network, and nothing the service worker kept for this view
+      setStatus(state.q ? _("Search needs a connection.") : _("No connection: stores will show again once it is back."));
+      return;
+    }
+    setStatus(O2O.fragment(_("Could not load stores: %(error)s"), { error: O2O.data(err.message) }));
   }
 
   function writeUrl() {
@@ -300,6 +319,10 @@
 
   document.getElementById("search-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
+    if (navigator.onLine === false) {  // the note under the search box says so too (suggest.js)
+      setStatus(_("Search needs a connection."));
+      return;
+    }
     var text = qInput.value.trim();
     var brand = cfg.brands.filter(function (b) {  // the English name, or the Chinese one shown
       return b.toLowerCase() === text.toLowerCase() || O2O.brandLabel(b) === text;
@@ -336,6 +359,7 @@
 
   // ------------------------------------------------------------------ start
   map.on("moveend", scheduleRefresh);
+  window.addEventListener("online", scheduleRefresh);  // back online: fresh stores for the view
   var lat = parseFloat(params.get("lat")), lon = parseFloat(params.get("lon")), z = parseInt(params.get("z"), 10);
   if (isFinite(lat) && isFinite(lon)) {
     map.setView([lat, lon], isFinite(z) ? z : 14);

@@ -38,12 +38,16 @@
     if (!origin) { status.textContent = _("Share your location or choose a city to see the nearest stores."); return; }
     var qs = new URLSearchParams({ lat: origin[0].toFixed(6), lon: origin[1].toFixed(6), k: "30", crs: crs });
     brands.forEach(function (b) { qs.append("brand", b); });
-    fetch("/api/v1/stores/nearby?" + qs.toString()).then(function (r) { return r.json(); }).then(function (body) {
+    fetch("/api/v1/stores/nearby?" + qs.toString()).then(function (r) {
+      var savedAt = O2O.savedAt(r);  // an answer the service worker kept, offline: since when
+      return r.json().then(function (body) { body.savedAt = savedAt; return body; });
+    }).then(function (body) {
       var features = body.features || [];
       // (Messages one by one: the extractor does not look inside another call's arguments.)
       var storesText = ngettext("%(num)s store", "%(num)s stores", features.length);
       var brandsText = ngettext("%(num)s followed brand", "%(num)s followed brands", brands.length);
-      status.textContent = _("%(stores)s of %(brands)s, nearest first", { stores: storesText, brands: brandsText });
+      status.textContent = _("%(stores)s of %(brands)s, nearest first", { stores: storesText, brands: brandsText }) +
+        (body.savedAt ? " · " + O2O.staleNote(body.savedAt) : "");
       features.forEach(function (f) {
         var p = f.properties, c = f.geometry.coordinates;
         L.circleMarker([c[1], c[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#d4a017", fillOpacity: 1 })
@@ -58,6 +62,9 @@
       });
       L.circleMarker(origin, { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 }).addTo(layer);
       map.fitBounds(layer.getBounds().pad(0.15), { maxZoom: 15 });
+    }, function () {
+      O2O.connection.lost();
+      status.textContent = _("No connection: stores will show again once it is back.");
     });
   }
 
@@ -77,6 +84,7 @@
   document.getElementById("locate").addEventListener("click", locate);
   renderChips();
   refresh();
+  window.addEventListener("online", refresh);
   locate();
   window.o2oMap = map;
 })();

@@ -35,6 +35,13 @@
     input.setAttribute("aria-expanded", "false");
     input.setAttribute("aria-controls", id);
     input.removeAttribute("list");  // no datalist beside it: one popup at a time
+    // Offline, neither suggestions nor the search can work: a note under the search box says so,
+    // shown while <html> has the class o2o-offline (static/js/offline.js), gone once back online.
+    var box = input.form || input.parentNode;
+    var note = document.createElement("p");
+    note.className = "needs-connection";
+    note.textContent = _("Search needs a connection. The stores last seen stay on the map.");
+    box.parentNode.insertBefore(note, box.nextSibling);
 
     var items = [], active = -1, timer = null, controller = null, lastQuery = null;
 
@@ -108,7 +115,7 @@
 
     function fetchSuggestions() {
       var q = input.value.trim();
-      if (!q) { render([]); return; }
+      if (!q || navigator.onLine === false) { render([]); return; }
       if (q === lastQuery) return;
       lastQuery = q;
       if (controller) controller.abort();
@@ -119,9 +126,14 @@
       // Positions and boxes in the map's own system (GCJ-02 under Amap's tiles)
       if (options.crs && options.crs !== "wgs84") qs.set("crs", options.crs);
       fetch("/api/v1/suggest?" + qs.toString(), { signal: controller ? controller.signal : undefined })
-        .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
+        .then(function (r) { O2O.connection.back(); return r.ok ? r.json() : { suggestions: [] }; }, function (err) {
+          if (err.name === "AbortError") throw err;  // a newer query is on its way
+          lastQuery = null;
+          O2O.connection.lost();  // no network: the note under the search box says so
+          return { suggestions: [] };
+        })
         .then(function (body) { if (input.value.trim() === q) render(body.suggestions || []); })
-        .catch(function () { /* offline or aborted: no suggestions, the search box still works */ });
+        .catch(function () { /* aborted */ });
     }
 
     input.addEventListener("input", function () {

@@ -32,7 +32,7 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # Latin words a Chinese page may keep: names of things that are not translated.
 ALLOWED = {"o2o", "qr", "km", "m", "csv", "geojson", "api", "h3", "pdf", "a4", "a5", "amap", "png", "svg",
-           "id", "openstreetmap", "leaflet"}
+           "id", "openstreetmap", "leaflet", "qq"}  # (QQ: the messaging app is called so in Chinese too)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
         "track", "wbr"}
 LABEL_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
