@@ -18,6 +18,22 @@
   var clusterLayer = L.layerGroup().addTo(map);
   var storeLayer = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false, spiderfyOnMaxZoom: true }).addTo(map);
   var userLayer = L.layerGroup().addTo(map);
+  // The chosen store's marker is kept out of the clusters while its popup is open: markers added
+  // as the map moves would otherwise gather it into a cluster and close the popup.
+  var pinnedLayer = L.layerGroup().addTo(map);
+  var pinning = false;
+  function pin(m) {
+    if (pinnedLayer.hasLayer(m)) return;
+    pinning = true;
+    if (storeLayer.hasLayer(m)) storeLayer.removeLayer(m);
+    pinning = false;
+    pinnedLayer.addLayer(m);
+  }
+  function unpin(m) {
+    if (!pinnedLayer.hasLayer(m)) return;
+    pinnedLayer.removeLayer(m);
+    if (markers[m.storeId] === m) storeLayer.addLayer(m);
+  }
   var markers = {};   // store id -> marker currently on the map
   var statusEl = document.getElementById("status");
   var listEl = document.getElementById("results");
@@ -30,6 +46,64 @@
       statusEl.appendChild(typeof x === "string" ? document.createTextNode(x) : x);
     });
   }
+
+  // ------------------------------------------------------------------ the list as a sheet (phone)
+  // On a phone the list lies over the map as a sheet: a strip at the bottom (the nearest store
+  // showing), half the screen, or nearly all of it. The thumb drags its handle or title; a tap on
+  // the handle (or Enter) opens and closes it. On a wide screen it is a plain column.
+  var sheet = (function () {
+    var el = document.getElementById("sheet"), handle = document.getElementById("sheet-handle");
+    var phone = window.matchMedia("(max-width: 760px)");
+    function set(name) {
+      el.setAttribute("data-sheet", name);
+      var open = name !== "peek";
+      handle.setAttribute("aria-expanded", String(open));
+      handle.setAttribute("aria-label", open ? handle.getAttribute("data-label-close") : handle.getAttribute("data-label-open"));
+    }
+    function offset() {  // the sheet's translateY now, in px
+      var t = getComputedStyle(el).transform;
+      return !t || t === "none" ? 0 : new DOMMatrixReadOnly(t).m42;
+    }
+    var startY = null, startOffset = 0, moved = false;
+    function down(ev) {
+      if (!phone.matches || (ev.pointerType === "mouse" && ev.button !== 0)) return;
+      startY = ev.clientY; startOffset = offset(); moved = false;
+      try { ev.currentTarget.setPointerCapture(ev.pointerId); } catch (e) { /* released already */ }
+    }
+    function move(ev) {
+      if (startY === null) return;
+      var dy = ev.clientY - startY;
+      if (!moved && Math.abs(dy) < 6) return;
+      if (!moved) { moved = true; el.classList.add("dragging"); }
+      var peek = el.offsetHeight - parseFloat(getComputedStyle(el).getPropertyValue("--sheet-peek") || 128);
+      el.style.transform = "translateY(" + Math.max(0, Math.min(peek, startOffset + dy)) + "px)";
+      ev.preventDefault();
+    }
+    function up() {
+      if (startY === null) return;
+      startY = null;
+      if (!moved) return;
+      var h = el.offsetHeight, now = offset();
+      var peek = h - (parseFloat(getComputedStyle(el).getPropertyValue("--sheet-peek")) || 128);
+      var snaps = [["full", 0], ["half", h * 0.5], ["peek", peek]];
+      snaps.sort(function (a, b) { return Math.abs(a[1] - now) - Math.abs(b[1] - now); });
+      el.classList.remove("dragging");
+      el.style.transform = "";
+      set(snaps[0][0]);
+      setTimeout(function () { moved = false; }, 0);  // the click that ends a drag is not a tap
+    }
+    [handle, document.getElementById("results-title")].forEach(function (target) {
+      target.addEventListener("pointerdown", down);
+      target.addEventListener("pointermove", move);
+      target.addEventListener("pointerup", up);
+      target.addEventListener("pointercancel", up);
+    });
+    handle.addEventListener("click", function () {
+      if (moved) return;
+      set(el.getAttribute("data-sheet") === "peek" ? "half" : "peek");
+    });
+    return { set: set, isPhone: function () { return phone.matches; } };
+  })();
 
   // ------------------------------------------------------------------ API
   var inflight = {};
@@ -114,7 +188,11 @@
 
   function storeMarker(f) {
     var c = f.geometry.coordinates;
-    var m = L.marker([c[1], c[0]], { title: f.properties.name, alt: f.properties.name });
+    // Markers are for the pointer; the keyboard and screen readers have the list (the nearest
+    // stores, each a tab stop, Enter opens its popup) and the map's own keys (arrows, +/-):
+    // hundreds of marker tab stops would bury the list, and a marker under the sheet or the
+    // map's controls would be a button half covered (WCAG 2.5.8).
+    var m = L.marker([c[1], c[0]], { title: f.properties.name, alt: f.properties.name, keyboard: false });
     m.brand = f.properties.brand;
     m.on("add", function () {
       var el = m.getElement();
@@ -124,8 +202,16 @@
     });
     m.bindPopup(function () { return popupContent(f); }, { maxWidth: 280 });
     m.storeId = f.id;
-    m.on("popupopen", function () { state.selected = f.id; highlight(f.id); writeUrl(); });
-    m.on("popupclose", function () { if (state.selected === f.id) { state.selected = null; writeUrl(); } });
+    m.on("popupopen", function () {
+      state.selected = f.id;
+      if (!pinnedLayer.hasLayer(m)) { pin(m); m.openPopup(); return; }
+      highlight(f.id); writeUrl();
+    });
+    m.on("popupclose", function () {
+      if (pinning) return;
+      if (state.selected === f.id) { state.selected = null; writeUrl(); }
+      setTimeout(function () { if (state.selected !== f.id) unpin(m); }, 0);
+    });
     return m;
   }
 
@@ -137,7 +223,7 @@
       className: "marker-cluster server-cluster " + (n < 10 ? "marker-cluster-small" : n < 100 ? "marker-cluster-medium" : "marker-cluster-large"),
       iconSize: L.point(size, size)
     });
-    var m = L.marker([c[1], c[0]], { icon: icon, title: ngettext("%(num)s store", "%(num)s stores", n) });
+    var m = L.marker([c[1], c[0]], { icon: icon, title: ngettext("%(num)s store", "%(num)s stores", n), keyboard: false });
     m.on("click", function () {
       var b = f.bbox;
       if (b && (b[2] - b[0] > 1e-6 || b[3] - b[1] > 1e-6)) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [30, 30] });
@@ -211,10 +297,13 @@
   function focusStore(f) {
     var c = f.geometry.coordinates;
     var m = markers[f.id];
-    if (!m) { m = markers[f.id] = storeMarker(f); storeLayer.addLayer(m); }
+    if (!m) m = markers[f.id] = storeMarker(f);
     state.selected = f.id;
-    storeLayer.zoomToShowLayer(m, function () { m.openPopup(); });
-    if (map.getZoom() < 15) map.setView([c[1], c[0]], 16);
+    if (sheet.isPhone()) sheet.set("peek");  // the map, with the store's popup, comes back into view
+    if (map.getZoom() < 15) map.setView([c[1], c[0]], 16, { animate: false });
+    else map.panTo([c[1], c[0]]);
+    pin(m);
+    m.openPopup();
   }
 
   // ------------------------------------------------------------------ refresh on every move
