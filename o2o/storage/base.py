@@ -14,7 +14,7 @@ from .rows import EndedSession, HourCount, IndexRow, NameCount, OpenStore, Place
 # The contract's store fields, in the order exports list them.
 STORE_FIELDS = (
     "id", "retailer_id", "external_id", "name", "brand", "retailer", "category", "lat", "lon",
-    "address", "province", "city", "district", "hours", "phone", "online_url", "status",
+    "address", "province", "city", "district", "hours", "special_hours", "phone", "online_url", "status",
     "created_at", "updated_at",
 )
 
@@ -28,8 +28,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "retailers": ("id", "name", "domains", "key_hash", "created_at", "revoked_at"),
     "analysts": ("id", "name", "key_hash", "created_at", "revoked_at"),
     "stores": ("id", "retailer_id", "external_id", "name", "brand", "category", "lat", "lon", "address",
-               "province", "city", "district", "hours", "phone", "online_url", "status", "created_at",
-               "updated_at", "rev"),
+               "province", "city", "district", "hours", "special_hours", "phone", "online_url", "status",
+               "created_at", "updated_at", "rev"),
     "store_history": ("id", "store_id", "rev", "changed_at", "before"),
     "scans": SCAN_FIELDS,
 }

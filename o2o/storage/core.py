@@ -12,6 +12,7 @@ expressions hand both out alike (ISO text ending in ``Z``, or epoch seconds).
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Iterable, Iterator
@@ -24,7 +25,9 @@ from .rows import EndedSession, HourCount, IndexRow, NameCount, OpenStore, Place
 SCHEMA_VERSION_KEY = "schema_version"
 
 WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address", "province", "city",
-            "district", "hours", "phone", "online_url", "status")
+            "district", "hours", "special_hours", "phone", "online_url", "status")
+# Store columns that migrations added after the first schema (insert_stores writes them only when given).
+LATER_STORE_COLUMNS = frozenset({"special_hours"})
 SCAN_COLUMNS = SCAN_FIELDS[1:]
 ISO_COLUMNS = frozenset({"created_at", "updated_at", "revoked_at", "changed_at"})
 EPOCH_COLUMNS = frozenset({"scanned_at", "expires_at"})
@@ -52,7 +55,7 @@ class SqlRepository:
             return
         cls._SELECT_STORE = (
             "SELECT s.id, s.retailer_id, s.external_id, s.name, s.brand, r.name AS retailer, s.category,"
-            " s.lat, s.lon, s.address, s.province, s.city, s.district, s.hours, s.phone, s.online_url,"
+            " s.lat, s.lon, s.address, s.province, s.city, s.district, s.hours, s.special_hours, s.phone, s.online_url,"
             f" s.status, {d.iso.format('s.created_at')} AS created_at, {d.iso.format('s.updated_at')} AS updated_at"
             " FROM stores s JOIN retailers r ON r.id = s.retailer_id")
         cls._COLUMNS = {table: ", ".join(cls._column(c) for c in columns) for table, columns in TABLES.items()}
@@ -222,7 +225,13 @@ class SqlRepository:
     # -- writing stores
     def insert_stores(self, rows: Iterable[dict]) -> int:
         now = utc_now()
-        columns = tuple(f for f in STORE_FIELDS if f not in ("id", "retailer")) + ("rev",)
+        rows = iter(rows)
+        first = next(rows, None)
+        rows = itertools.chain([first] if first is not None else [], rows)
+        # Columns added by later migrations are written only when the rows carry them, so rows
+        # written for an older schema (seeds, upgrade tests) still load into it.
+        columns = tuple(f for f in STORE_FIELDS if f not in ("id", "retailer")
+                        and (f not in LATER_STORE_COLUMNS or f in (first or ()))) + ("rev",)
         with self.transaction():
             rev = self._next_rev()
 

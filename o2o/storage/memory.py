@@ -24,7 +24,7 @@ from .core import PRINCIPAL_TABLES, SCAN_COLUMNS, WRITABLE, utc_now, valid_id
 from .errors import Conflict, health
 from .rows import EndedSession, HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
-LATEST_VERSION = 2
+LATEST_VERSION = 3  # 3: stores' special_hours (festival hours), as SQLite's 8 and PostGIS's 6
 _UNIQUE = {"retailers": (("name",), ("key_hash",)), "analysts": (("key_hash",),),
            "stores": (("retailer_id", "external_id"),)}
 

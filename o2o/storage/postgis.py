@@ -127,6 +127,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE ended_sessions (sid text PRIMARY KEY, expires_at timestamptz NOT NULL);
     CREATE INDEX ended_sessions_expiry ON ended_sessions (expires_at);
     """,
+    # 6: festival hours, dated exceptions to the daily hours (o2o.geo.hours.normalise_special).
+    """
+    ALTER TABLE stores ADD COLUMN special_hours text;
+    """,
 ]
 
 DIALECT = Dialect(

@@ -123,6 +123,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE ended_sessions (sid TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
     CREATE INDEX ended_sessions_expiry ON ended_sessions (expires_at);
     """,
+    # 8: festival hours, dated exceptions to the daily hours (o2o.geo.hours.normalise_special).
+    """
+    ALTER TABLE stores ADD COLUMN special_hours TEXT;
+    """,
 ]
 
 DIALECT = Dialect(
