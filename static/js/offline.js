@@ -102,14 +102,20 @@
   else savedPageBanner();
 
   // ------------------------------------------------------------------ the service worker
-  // Registered once the page has loaded, so installing it (the shell's files) never competes with
-  // the page's own first requests. Needs a secure context: https, or http://127.0.0.1 / localhost.
+  // Registered once the page has loaded and gone quiet: installing it never competes with the
+  // page's own first requests, and what the page has fetched by then (its scripts, the basemap)
+  // the install takes from the HTTP cache instead of downloading it twice.
+  // Needs a secure context: https, or http://127.0.0.1 / localhost.
   if ("serviceWorker" in global.navigator && global.isSecureContext !== false) {
     var register = function () {
       global.navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {
         /* a private window or a browser without storage: the app works online as before */
       });
     };
-    if (doc.readyState === "complete") register(); else global.addEventListener("load", register);
+    var whenQuiet = function () {
+      if (typeof global.requestIdleCallback === "function") global.requestIdleCallback(register, { timeout: 4000 });
+      else global.setTimeout(register, 1000);
+    };
+    if (doc.readyState === "complete") whenQuiet(); else global.addEventListener("load", whenQuiet);
   }
 })(window);

@@ -50,7 +50,10 @@ self.addEventListener("install", function (event) {
     // cache.addAll fails as a whole when any file fails: the shell is there complete or not at all
     caches.open(CACHE.shell).then(function (cache) {
       return cache.addAll(CFG.shell.concat(CFG.pages).map(function (url) {
-        return new Request(url, { cache: "reload", credentials: "same-origin" });
+        // Content-hashed files the page has just loaded come from the HTTP cache (same URL, same
+        // bytes): a first visit does not download them twice. Pages come afresh.
+        var hashed = isVersioned(new URL(url, self.location.href));
+        return new Request(url, { cache: hashed ? "default" : "reload", credentials: "same-origin" });
       }));
     }),
     caches.open(CACHE.basemap).then(function (cache) { return cache.addAll(CFG.basemap); })
