@@ -8,10 +8,10 @@ the offline basemap, the cache bounds.
 
 Why hand-written rather than Workbox: Workbox comes either as ``workbox-sw``, which loads its
 modules from Google's CDN at run time (nothing may load from the internet here), or as
-``workbox-build``/``-webpack-plugin``, a bundler step this app does not have; its runtime is
-20-30 KB minified for the four strategies used here, while ``sw.js`` is about 9 KB unminified
-(2.5 KB compressed) and holds only what the app needs, stamping the time on each cached answer
-(Workbox needs a plugin for that) included. The habits are Workbox's: a versioned precache
+``workbox-build``/``-webpack-plugin``, a bundler step this app does not have, to assemble five
+modules (core, routing, strategies, precaching, expiration) plus a plugin to stamp each cached
+answer with its time. ``sw.js`` is 11 KB with its comments (3.3 KB brotli) and holds only what the
+app needs, with no build step. The habits are Workbox's: a versioned precache
 installed atomically, cache-first for content-hashed files and the basemap, network-first
 with a cached fallback for pages and API answers, expiry by count, old caches deleted on
 activation.
