@@ -193,16 +193,46 @@
     return node;
   };
 
-  /** The page's basemap: the configured tile server, or the offline outlines with O2O_TILES=none. */
+  /** The page's basemap: the configured tile server, or the offline outlines with O2O_TILES=none.
+   *  Tiles that cannot load (an intranet, no signal) fall back to the offline outlines by themselves. */
   O2O.addBasemap = function (map, cfg) {
     if (cfg.tiles && cfg.tiles !== "none") {
-      L.tileLayer(cfg.tiles, {
+      var layer = L.tileLayer(cfg.tiles, {
         maxZoom: 19,
         attribution: cfg.attribution || '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
       }).addTo(map);
+      O2O.fallBackFromTiles(map, layer);
     } else {
       O2O.addOfflineBasemap(map);
     }
+  };
+
+  /** Watch a tile layer (ours, or the one a folium page made): if its tiles fail before any has
+   *  loaded, or none has loaded after a while, take it off and draw the offline basemap instead,
+   *  with a note saying so. Tiles that once loaded are left alone (one failed tile is not an outage). */
+  O2O.fallBackFromTiles = function (map, layer) {
+    if (!layer) map.eachLayer(function (l) { if (!layer && l instanceof L.TileLayer) layer = l; });
+    if (!layer) return;
+    var loaded = 0, failed = 0, done = false;
+    function fallBack() {
+      if (done || loaded) return;
+      done = true;
+      clearTimeout(timer);
+      map.removeLayer(layer);
+      O2O.addOfflineBasemap(map);
+      var note = L.control({ position: "topright" });
+      note.onAdd = function () {
+        return O2O.el("div", { className: "basemap-note", role: "status", text: _("Map tiles unavailable: showing the offline map") });
+      };
+      note.addTo(map);
+      // The note steps aside after a while (it would cover popups); the attribution keeps saying it.
+      setTimeout(function () { map.removeControl(note); }, 12000);
+      if (map.attributionControl) map.attributionControl.addAttribution(_("Offline map"));
+      map.fire("o2o:basemapfallback");
+    }
+    layer.on("tileload", function () { loaded += 1; clearTimeout(timer); });
+    layer.on("tileerror", function () { failed += 1; if (failed >= 2) fallBack(); });
+    var timer = setTimeout(fallBack, 8000);  // a connection that swallows requests never errs
   };
 
   /** Province outlines, then city outlines and named districts as the map zooms in: a basemap
@@ -224,29 +254,46 @@
         onZoom();
       }).catch(function () { layers[level] = null; });
     }
-    var districts = L.layerGroup(), districtsKey = null, districtTimer = null;
-    function loadDistricts() {
-      var b = map.getBounds().pad(0.3);
-      var w = Math.max(-180, b.getWest()), e = Math.min(180, b.getEast());
-      var s = Math.max(-90, b.getSouth()), n = Math.min(90, b.getNorth());
-      if (e - w > 4 || n - s > 4) return;
-      var key = [w, s, e, n].map(function (v) { return v.toFixed(2); }).join(",");
-      if (key === districtsKey) return;
-      districtsKey = key;
-      fetch("/geodata/districts.geojson?bbox=" + key).then(function (r) { return r.json(); }).then(function (data) {
-        districts.clearLayers();
-        L.geoJSON(data, { style: styles.districts, interactive: false }).addTo(districts);
+    // Cities and districts come for the view only (a phone never downloads all of China's cities),
+    // each answer kept by its rounded box so that panning back costs nothing.
+    function byView(level, maxDeg, labels) {
+      var group = L.layerGroup(), key = null, timer = null, seen = {};
+      function draw(data) {
+        group.clearLayers();
+        L.geoJSON(data, { style: styles[level], interactive: false }).addTo(group);
+        if (!labels) return;
         data.features.forEach(function (f) {
           // Names go in through textContent: geodata is ours, but every label stays inert anyway.
           var span = document.createElement("span");
           span.setAttribute("translate", "no");  // a place name, as the data has it
           span.textContent = f.properties.name;
           var p = f.properties.label;
-          districts.addLayer(L.marker([p[1], p[0]], { interactive: false, keyboard: false, pane: "basemapLabels",
+          group.addLayer(L.marker([p[1], p[0]], { interactive: false, keyboard: false, pane: "basemapLabels",
             icon: L.divIcon({ className: "district-label", html: span, iconSize: null }) }));
         });
-      }).catch(function () { districtsKey = null; });
+      }
+      function load() {
+        var b = map.getBounds().pad(0.3), step = maxDeg / 4;  // boxes snap to a grid: repeat views hit the cache
+        var w = Math.max(-180, Math.floor(b.getWest() / step) * step), e = Math.min(180, Math.ceil(b.getEast() / step) * step);
+        var s = Math.max(-90, Math.floor(b.getSouth() / step) * step), n = Math.min(90, Math.ceil(b.getNorth() / step) * step);
+        if (e - w > maxDeg || n - s > maxDeg) return;
+        var k = [w, s, e, n].map(function (v) { return v.toFixed(3); }).join(",");
+        if (k === key) return;
+        key = k;
+        if (seen[k]) { draw(seen[k]); return; }
+        fetch("/geodata/" + level + ".geojson?bbox=" + k).then(function (r) { return r.json(); })
+          .then(function (data) { seen[k] = data; if (key === k) draw(data); })
+          .catch(function () { key = null; });
+      }
+      return {
+        layer: group,
+        show: function (on) {
+          if (on) { if (!map.hasLayer(group)) group.addTo(map); clearTimeout(timer); timer = setTimeout(load, 150); }
+          else if (map.hasLayer(group)) map.removeLayer(group);
+        }
+      };
     }
+    var cities = byView("cities", 20, false), districts = byView("districts", 4, true);
     load("provinces");
     function show(layer, on) {
       if (!layer || layer === "loading") return;
@@ -256,15 +303,8 @@
     function onZoom() {
       var z = map.getZoom();
       show(layers.provinces, true);
-      if (z >= 7) load("cities");
-      show(layers.cities, z >= 7);
-      if (z >= 10) {
-        if (!map.hasLayer(districts)) districts.addTo(map);
-        clearTimeout(districtTimer);
-        districtTimer = setTimeout(loadDistricts, 150);
-      } else if (map.hasLayer(districts)) {
-        map.removeLayer(districts);
-      }
+      cities.show(z >= 7);
+      districts.show(z >= 10);
       if (layers.provinces && layers.provinces.bringToBack) layers.provinces.bringToBack();
     }
     map.on("zoomend moveend", onZoom);
