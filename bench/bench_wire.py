@@ -19,13 +19,16 @@ as a phone sees when the tile server is out of reach; tiles from elsewhere are n
    first visit from a browser that asks for no compression (``Accept-Encoding: identity``). Also
    with the service worker blocked, to tell its share. Medians of the runs.
 2. **Compression on ``nearby``, in process** (Flask test client, 200 shopper positions as in
-   bench_http.py, alternating variants each round): no compression layer at all (the baseline),
-   the layer with a client that accepts nothing, and each algorithm a client may get (zstd,
-   brotli, gzip at the app's levels), median µs per request; plus each compressor alone on a
-   captured answer at several levels, to show why those levels.
-3. **Compression on ``nearby``, over HTTP**: ``gunicorn -w 2`` and bench_http.py's ceiling app,
-   wrk with each ``Accept-Encoding``, paired with a ceiling run as bench_http.py does; the ratio
-   to the ceiling is the figure in its section, which must not fall.
+   bench_http.py, alternating variants each round, CPU time so that a busy machine's waiting is
+   left out): no compression hook at all (the baseline), the hook with a client that accepts
+   nothing, and each algorithm a client may get (zstd, brotli, gzip at the app's levels), median
+   µs per request; for comparison, Flask-Compress 1.25 at the same levels (if installed: it is a
+   dev dependency for this only); and each compressor alone on a captured answer at several
+   levels, to show why those levels.
+3. **Compression on ``nearby``, over HTTP**: ``gunicorn -w 2`` serving the app, the app without
+   its compression hook (``bench/nocompress_app.py``) and bench_http.py's ceiling app; wrk with
+   each ``Accept-Encoding``, paired with a ceiling run as bench_http.py does; the ratio to the
+   ceiling is the figure in its section, which must not fall.
 """
 
 from __future__ import annotations
@@ -261,7 +264,26 @@ def bytes_on_the_wire(db: Path, tmp: Path, runs: int) -> dict:
 
 
 # ------------------------------------------------------------------------------ (2) in process
+def flask_compress_hook(app, levels: dict):
+    """Flask-Compress 1.25's hook at the same levels and threshold (a dev dependency, for the
+    comparison only; the app has its own, o2o/web/compression.py), or None if not installed."""
+    try:
+        from flask_compress import Compress
+    except ImportError:
+        return None
+    app.config.update(COMPRESS_REGISTER=False, COMPRESS_ALGORITHM=["zstd", "br", "gzip"],
+                      COMPRESS_ZSTD_LEVEL=levels["zstd"], COMPRESS_BR_LEVEL=levels["br"],
+                      COMPRESS_LEVEL=levels["gzip"], COMPRESS_MIN_SIZE=1024,
+                      COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,
+                      COMPRESS_MIMETYPES=["application/geo+json", "application/json", "text/html"])
+    fc = Compress()
+    fc.init_app(app)
+    return fc.after_request
+
+
 def in_process(db: Path, rounds: int, points) -> dict:
+    """Median CPU time (``time.thread_time``: a shared machine's waiting left out) per nearby
+    request through the test client, each variant once per round, the order alternating."""
     os.environ.update(bench_env(db))
     import brotli
     from backports import zstd
@@ -270,38 +292,43 @@ def in_process(db: Path, rounds: int, points) -> dict:
 
     app = create_app()
     client = app.test_client()
-    hook = compression.compress.after_request
+    ours = compression.compress
     funcs = app.after_request_funcs[None]
-    assert hook in funcs, "the compression hook is not registered"
+    assert ours in funcs, "the compression hook is not registered"
+    levels = {"zstd": compression.ZSTD_LEVEL, "br": compression.BR_LEVEL, "gzip": compression.GZIP_LEVEL}
+    theirs = flask_compress_hook(app, levels)
     urls = [f"{NEARBY}?lat={lat:.6f}&lon={lon:.6f}&k=20" for lat, lon in points]
-    variants = [("no compression layer (baseline)", None, False), ("layer on, client accepts none", "", True)]
-    variants += [(f"{name} (level {level})", header, True) for (name, header), level in
-                 zip(ENCODINGS, (app.config["COMPRESS_ZSTD_LEVEL"], app.config["COMPRESS_BR_LEVEL"],
-                                 app.config["COMPRESS_LEVEL"]))]
+    variants = [("no compression hook (baseline)", None, None), ("the hook, client accepts none", "", ours)]
+    variants += [(f"{name} (level {levels[name]})", header, ours) for name, header in ENCODINGS]
+    if theirs is not None:
+        variants += [(f"for comparison: Flask-Compress 1.25, {name} (level {levels[name]})", header, theirs)
+                     for name, header in ENCODINGS[:2]]
     for url in urls:  # warm-up: Feature cache, brand trees
         client.get(url)
     per = {v[0]: [] for v in variants}
     sizes = {v[0]: [] for v in variants}
     for rnd in range(rounds):
         order = variants if rnd % 2 == 0 else variants[::-1]
-        for label, header, layer in order:
-            if not layer:
-                funcs.remove(hook)
+        for label, header, hook in order:
+            funcs.remove(ours)
+            if hook is not None:
+                funcs.insert(0, hook)
             try:
                 headers = {"Accept-Encoding": header} if header is not None else {}
-                t0 = time.perf_counter()
+                t0 = time.thread_time()
                 for url in urls:
                     r = client.get(url, headers=headers)
-                per[label].append((time.perf_counter() - t0) / len(urls) * 1e6)
+                per[label].append((time.thread_time() - t0) / len(urls) * 1e6)
                 sizes[label].append(len(r.data))
             finally:
-                if not layer:
-                    funcs.insert(0, hook)
+                if hook is not None:
+                    funcs.remove(hook)
+                funcs.insert(0, ours)
         print(f"  round {rnd + 1}/{rounds}: " + ", ".join(f"{k.split(' (')[0]} {v[-1]:.0f} µs" for k, v in per.items()),
               flush=True)
     base = per[variants[0][0]]
     out = {"variants": []}
-    for label, _header, _layer in variants:
+    for label, _header, _hook in variants:
         ratios = [x / b for x, b in zip(per[label], base)]
         out["variants"].append({"label": label, "us": median(per[label]), "ratio": median(ratios),
                                 "ratio_min": min(ratios), "ratio_max": max(ratios), "bytes": median(sizes[label])})
@@ -314,15 +341,14 @@ def in_process(db: Path, rounds: int, points) -> dict:
     for _ in range(rounds):
         for n, lvl, f in coders:
             reps = 3 if (n, lvl) == ("br", 11) else 50
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             for _ in range(reps):
-                packed = f(body)
-            times[(n, lvl)].append((time.perf_counter() - t0) / reps * 1e6)
+                f(body)
+            times[(n, lvl)].append((time.thread_time() - t0) / reps * 1e6)
     out["body_bytes"] = len(body)
     out["coders"] = [{"name": n, "level": lvl, "us": median(times[(n, lvl)]), "bytes": len(f(body))}
                      for n, lvl, f in coders]
-    out["levels"] = {"zstd": app.config["COMPRESS_ZSTD_LEVEL"], "br": app.config["COMPRESS_BR_LEVEL"],
-                     "gzip": app.config["COMPRESS_LEVEL"]}
+    out["levels"] = levels
     return out
 
 
@@ -465,7 +491,7 @@ def wire_tables(res: dict) -> str:
 def process_table(res: dict) -> str:
     lines = ["| `nearby` k=20, in process | µs per request | × baseline (range) | answer |", "|---|---:|---:|---:|"]
     for v in res["variants"]:
-        ratio = "1 (baseline)" if v["label"].startswith("no compression") else \
+        ratio = "1 (baseline)" if "(baseline)" in v["label"] else \
             f"{v['ratio']:.2f}× ({v['ratio_min']:.2f}–{v['ratio_max']:.2f})"
         lines.append(f"| {v['label']} | {v['us']:,.0f} | {ratio} | {fmt_bytes(v['bytes'])} |")
     lines += ["", f"Each compressor alone on one answer ({fmt_bytes(res['body_bytes'])}), median µs; the app's "
@@ -511,9 +537,10 @@ def docs_section(res: dict, args, started: str, elapsed: float, machine: str, cm
     if proc:
         parts += ["### What compression costs `nearby`", "",
                   f"In process (Flask test client), 200 shopper positions, {args.rounds} rounds alternating the "
-                  "variants; the baseline is the same app with the compression hook taken out. The client's "
-                  "`Accept-Encoding` picks the algorithm (zstd first, then brotli, then gzip); a body under 1 kB "
-                  "is never compressed.", "", process_table(proc), ""]
+                  "variants, CPU time of the thread (`time.thread_time`: on a shared machine, the time spent "
+                  "waiting for a core is left out); the baseline is the same app with the compression hook "
+                  "taken out. The client's `Accept-Encoding` picks the algorithm (zstd first, then brotli, then "
+                  "gzip); a body under 1 kB is never compressed.", "", process_table(proc), ""]
     http = res.get("http")
     if http and "skipped" not in http:
         parts += [f"Over HTTP, the ratio bench_http.py reports (its ceiling app, the same wrk script and "

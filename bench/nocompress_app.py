@@ -11,4 +11,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from o2o.web import compression, create_app  # noqa: E402
 
 app = create_app()
-app.after_request_funcs[None].remove(compression.compress.after_request)
+app.after_request_funcs[None].remove(compression.compress)

@@ -225,3 +225,20 @@ def test_whole_basemap_outlines_are_compressed_once_with_an_etag(client, monkeyp
     again = client.get("/geodata/provinces.geojson",
                        headers={"Accept-Encoding": CHROME, "If-None-Match": packed.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+
+
+def test_the_kept_zstd_contexts_make_whole_answers_in_every_thread(app):
+    """Each thread keeps its zstd context from answer to answer: every answer must still be a
+    whole frame of its own body, whichever thread made it and whatever it made before."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [f"/api/v1/stores/nearby?lat={31.2 + i / 100:.2f}&lon=121.47&k=20" for i in range(12)]
+    plain = {p: app.test_client().get(p).data for p in paths}
+
+    def fetch(path):
+        r = app.test_client().get(path, headers={"Accept-Encoding": CHROME})
+        return path, r.headers["Content-Encoding"], r.data
+
+    with ThreadPoolExecutor(4) as pool:
+        for path, encoding, data in pool.map(fetch, paths * 3):
+            assert encoding == "zstd" and zstd.decompress(data) == plain[path], path
