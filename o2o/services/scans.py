@@ -98,19 +98,22 @@ def record(repo, store_id: int, user_agent: str | None, address: str | None, sec
            scanned_at: int) -> str:
     """A shopper scanned a store's QR code: record the scan and return where to send them.
 
-    One unit of work: the store is read and the scan written in one transaction, so the 302 that
-    follows always has its row. Raises :class:`~o2o.services.registry.NotFound` (no such store),
-    :class:`StoreClosed` and :class:`UnsafeRedirect` (nothing recorded then)."""
+    The redirect is worked out from a read; the scan is one short write that itself checks the
+    store is still open (a store closed in between gets no row and no redirect), so the 302 that
+    follows always has its row, and SQLite's write lock is held for microseconds. Raises
+    :class:`~o2o.services.registry.NotFound` (no such store), :class:`StoreClosed` and
+    :class:`UnsafeRedirect` (nothing recorded then)."""
     from .registry import NotFound
 
-    with repo.transaction():
-        store = repo.get_store(store_id)
-        if store is None:
-            raise NotFound(f"no store with id {store_id}")
-        if store["status"] != "open":
-            raise StoreClosed(store)
-        retailer = repo.get_retailer(store["retailer_id"]) or {"domains": []}
-        target = redirect_url(store, retailer["domains"])
-        repo.record_scan(store, scanned_at, client_kind(user_agent), client_hash(secret, address, user_agent),
-                         DEDUP_WINDOW_S)
+    store = repo.get_store(store_id)
+    if store is None:
+        raise NotFound(f"no store with id {store_id}")
+    if store["status"] != "open":
+        raise StoreClosed(store)
+    retailer = repo.get_retailer(store["retailer_id"]) or {"domains": []}
+    target = redirect_url(store, retailer["domains"])
+    counted = repo.record_scan(store, scanned_at, client_kind(user_agent), client_hash(secret, address, user_agent),
+                               DEDUP_WINDOW_S)
+    if counted is None:
+        raise StoreClosed(store)
     return target

@@ -164,8 +164,10 @@ class Scans(Protocol):
     """QR scans and the analytics reads over them."""
 
     def record_scan(self, store: dict, scanned_at: int, client_kind: str, client_hash: str,
-                    dedup_window_s: int) -> bool:
-        """Store one scan; whether it counts (not a bot, not the same client within the window)."""
+                    dedup_window_s: int) -> bool | None:
+        """Store one scan of ``store`` (its ``id``; place, brand and retailer as stored now); whether
+        it counts (not a bot, not the same client within the window). None, and nothing stored,
+        when the store is not (or no longer) open: decided in the same write."""
 
     def insert_scans(self, rows) -> int:
         """Insert scan tuples (:data:`SCAN_FIELDS` without ``id``) in bulk; returns how many."""

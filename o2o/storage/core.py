@@ -307,17 +307,19 @@ class SqlRepository:
 
     # -- scans
     def record_scan(self, store: dict, scanned_at: int, client_kind: str, client_hash: str,
-                    dedup_window_s: int) -> bool:
+                    dedup_window_s: int) -> bool | None:
+        # One statement: whether the store is open, whether the client scanned it within the window,
+        # and the row, decided and written at once (a write lock held for microseconds).
         at = self.dialect.from_epoch
         with self.transaction():
             row = self._execute(
-                f"INSERT INTO scans ({','.join(SCAN_COLUMNS)}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, {at}, ?, ?,"
-                f" (? <> 'bot' AND NOT EXISTS (SELECT 1 FROM scans WHERE store_id = ? AND client_hash = ?"
-                f" AND scanned_at > {at})) RETURNING counted",
-                (store["id"], store["retailer_id"], store["brand"], store["category"], store["lon"], store["lat"],
-                 store["province"], store["city"], int(scanned_at), client_kind, client_hash, client_kind,
-                 store["id"], client_hash, int(scanned_at) - int(dedup_window_s))).fetchone()
-        return bool(row[0])
+                f"INSERT INTO scans ({','.join(SCAN_COLUMNS)}) SELECT s.id, s.retailer_id, s.brand, s.category,"
+                f" s.lon, s.lat, s.province, s.city, {at}, ?, ?, (? <> 'bot' AND NOT EXISTS (SELECT 1 FROM scans"
+                f" WHERE store_id = s.id AND client_hash = ? AND scanned_at > {at})) FROM stores s"
+                " WHERE s.id = ? AND s.status = 'open' RETURNING counted",
+                (int(scanned_at), client_kind, client_hash, client_kind, client_hash,
+                 int(scanned_at) - int(dedup_window_s), int(store["id"]))).fetchone()
+        return None if row is None else bool(row[0])
 
     def insert_scans(self, rows) -> int:
         with self.transaction():

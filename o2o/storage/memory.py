@@ -300,8 +300,11 @@ class MemoryRepository:
 
     # --------------------------------------------------------------------------- scans
     def record_scan(self, store: dict, scanned_at: int, client_kind: str, client_hash: str,
-                    dedup_window_s: int) -> bool:
+                    dedup_window_s: int) -> bool | None:
         with self.transaction():
+            store = self._table("stores").get(int(store["id"]))
+            if store is None or store["status"] != "open":
+                return None
             since = int(scanned_at) - int(dedup_window_s)
             repeat = any(s["store_id"] == store["id"] and s["client_hash"] == client_hash and s["scanned_at"] > since
                          for s in self._table("scans").values())

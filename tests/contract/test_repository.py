@@ -351,3 +351,11 @@ def test_a_unique_key_clash_is_a_conflict_naming_the_key_and_changes_nothing(rep
         repo.update_store(other, {"external_id": "E1"})
     assert repo.count_stores() == 2 and repo.current_rev() == rev + 1 and repo.get_store(other)["external_id"] == "E2"
     assert [r["name"] for r in repo.list_retailers()] == ["R"]
+
+
+def test_a_closed_or_missing_store_gets_no_scan(repo):
+    rid = repo.create_retailer("R", ["r.tmall.com"])
+    sid = repo.insert_store(store(rid, 1, status="closed"))
+    assert repo.record_scan(repo.get_store(sid), 1_762_790_400, "phone", "a", 1800) is None
+    assert repo.record_scan({"id": 999}, 1_762_790_400, "phone", "a", 1800) is None
+    assert repo.count_scans() == 0
