@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from ..storage.base import StoreRepository
 
 KINDS = {"r": "retailers", "a": "analysts"}
+PRIMARY_KEY = "primary key"  # the actor recorded for changes made with the organisation's first key
+ROLE_RANK = {"viewer": 0, "editor": 1, "owner": 2}
 _KEY = re.compile(r"^o2o_([ra])_(\d{1,12})_([A-Za-z0-9_-]{20,100})$")
 
 
@@ -27,6 +29,14 @@ class Principal:
     name: str
     domains: tuple[str, ...] = ()
     key_fingerprint: str = ""   # ties a web session to the key it signed in with
+    role: str = "owner"         # viewer, editor or owner (o2o.services.people); the primary key: owner
+    actor: str = PRIMARY_KEY    # who a change is recorded as: a person's e-mail or a key's name
+    user_id: int | None = None  # a person signed in (o2o.services.people)
+    key_id: int | None = None   # a named API key
+
+    def can(self, role: str) -> bool:
+        """Whether this caller's role includes ``role`` (viewer < editor < owner)."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
 def hash_key(key: str) -> str:
@@ -84,9 +94,16 @@ def revoke_key(repo: StoreRepository, kind: str, principal_id: int) -> None:
 
 
 def authenticate(repo: StoreRepository, key: str | None) -> Principal | None:
-    """The retailer or analyst a key belongs to, or None (malformed, unknown, revoked)."""
+    """The retailer or analyst a key belongs to, or None (malformed, unknown, revoked).
+
+    Besides the organisation's primary key (``o2o_r_…``, ``o2o_a_…``), a named key made by an
+    owner (``o2o_k_…``, :mod:`o2o.services.people`) acts for it with that key's role."""
     if not key:
         return None
+    if key.strip().startswith("o2o_k_"):
+        from .people import authenticate_key
+
+        return authenticate_key(repo, key)
     match = _KEY.match(key.strip())
     if not match:
         hmac.compare_digest(hash_key(key), hash_key("o2o"))  # same work either way

@@ -92,7 +92,7 @@ def _register(repo, index, retailer, fields, allow_duplicate) -> tuple[dict, boo
         fields["online_url"] = f"https://{retailer.domains[0]}/" if retailer.domains else None
     fields.setdefault("address", "")
     fields["retailer_id"] = retailer.id
-    store_id = repo.insert_store(fields)
+    store_id = repo.insert_store(fields, actor=retailer.actor)
     return repo.get_store(store_id), True
 
 
@@ -134,11 +134,27 @@ def _apply_update(repo, index, retailer, store_id, fields, allow_duplicate) -> d
         dup = find_duplicate(index, brand, lon, lat, ignore_id=store_id)
         if dup:
             raise _duplicate_problem(dup, brand)
-    return repo.update_store(store_id, fields)
+    return repo.update_store(store_id, fields, actor=retailer.actor)
 
 
 def close(repo: StoreRepository, retailer: Principal, store_id: int) -> dict:
     """Close a store: it leaves the searches, its record and history stay."""
     with repo.transaction():
         owned_store(repo, retailer, store_id)
-        return repo.update_store(store_id, {"status": "closed"})
+        return repo.update_store(store_id, {"status": "closed"}, actor=retailer.actor)
+
+
+def history(repo: StoreRepository, retailer: Principal, store_id: int) -> list[dict]:
+    """Who changed one of the retailer's stores and how, oldest first: its registration
+    (``"change": "created"``, ``before`` empty, ``after`` the fields it was registered with as far as
+    they are still known: none), then each change with the values ``before`` and ``after`` it.
+    ``actor`` is the person's e-mail or the API key's name (None for changes made before actors were
+    recorded, and for stores of the demo seed)."""
+    store = owned_store(repo, retailer, store_id)
+    created_by = repo.store_creator(store_id)
+    entries = [{"rev": None, "changed_at": store["created_at"], "change": "created", "actor": created_by,
+                "before": {}, "after": {}}]
+    for entry in repo.store_history(store_id):
+        entries.append({"rev": entry["rev"], "changed_at": entry["changed_at"], "change": "updated",
+                        "actor": entry.get("actor"), "before": entry["before"], "after": entry.get("after") or {}})
+    return entries

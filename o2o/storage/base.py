@@ -29,11 +29,16 @@ TABLES: dict[str, tuple[str, ...]] = {
     "analysts": ("id", "name", "key_hash", "created_at", "revoked_at"),
     "stores": ("id", "retailer_id", "external_id", "name", "brand", "category", "lat", "lon", "address",
                "province", "city", "district", "hours", "special_hours", "phone", "online_url", "status",
-               "created_at", "updated_at", "rev"),
-    "store_history": ("id", "store_id", "rev", "changed_at", "before"),
+               "created_at", "updated_at", "rev", "created_by"),
+    "store_history": ("id", "store_id", "rev", "changed_at", "before", "actor", "after"),
     "scans": SCAN_FIELDS,
+    "users": ("id", "email", "retailer_id", "analyst_id", "role", "password_hash", "created_at", "last_sign_in_at",
+              "disabled_at"),
+    "setup_tokens": ("id", "user_id", "token_hash", "created_at", "valid_until", "used_at"),
+    "api_keys": ("id", "retailer_id", "analyst_id", "name", "role", "key_hash", "created_at", "created_by",
+                 "last_used_at", "revoked_at"),
 }
-_JSON_COLUMNS = {("retailers", 2), ("store_history", 4)}
+_JSON_COLUMNS = {("retailers", 2), ("store_history", 4), ("store_history", 6)}
 
 
 def canonical_row(table: str, row) -> tuple:
@@ -44,7 +49,7 @@ def canonical_row(table: str, row) -> tuple:
         return tuple(row)
     out = list(row)
     for t, i in _JSON_COLUMNS:
-        if t == table:
+        if t == table and out[i] is not None:
             value = json.loads(out[i]) if isinstance(out[i], str) else out[i]
             out[i] = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return tuple(out)
@@ -137,7 +142,12 @@ class StoreReads(Protocol):
         """``(id, great-circle metres)`` of the ``k`` nearest open stores in the filters, ties by id."""
 
     def store_history(self, store_id: int) -> list[dict]:
-        """Earlier values of a store, oldest change first: ``{"rev", "changed_at", "before"}``."""
+        """A store's changes, oldest first: ``{"rev", "changed_at", "before", "after", "actor"}`` (the
+        values before and after, who made it; ``after`` and ``actor`` None for changes recorded before
+        actors were)."""
+
+    def store_creator(self, store_id: int) -> str | None:
+        """Who registered a store (``actor`` of :meth:`StoreWrites.insert_store`), or None."""
 
 
 class StoreWrites(Protocol):
@@ -146,15 +156,17 @@ class StoreWrites(Protocol):
     def insert_stores(self, rows: Iterable[dict]) -> int:
         """Insert new stores in bulk (the seed) under one new revision; returns how many."""
 
-    def insert_store(self, record: dict) -> int:
-        """Insert one store (writable fields and ``retailer_id``); returns its id."""
+    def insert_store(self, record: dict, actor: str | None = None) -> int:
+        """Insert one store (writable fields and ``retailer_id``), registered by ``actor`` (a person's
+        e-mail or a key's name); returns its id."""
 
-    def update_store(self, store_id: int, changes: dict) -> dict | None:
-        """Change writable fields, keeping the old values in the history; the store, or None.
-        Nothing changed: no new revision."""
+    def update_store(self, store_id: int, changes: dict, actor: str | None = None) -> dict | None:
+        """Change writable fields, keeping the old and new values and ``actor`` in the history; the
+        store, or None. Nothing changed: no new revision."""
 
-    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]]) -> None:
-        """An import: insert and update many stores under one revision, all or nothing."""
+    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]],
+                    actor: str | None = None) -> None:
+        """An import by ``actor``: insert and update many stores under one revision, all or nothing."""
 
     def delete_all_stores(self) -> None:
         """Remove every store, its history and its scans (re-seeding); retailers stay."""
@@ -246,8 +258,75 @@ class Principals(Protocol):
         whether the principal exists."""
 
 
+class People(Protocol):
+    """Staff accounts (people with a role in a retailer or an analysts' organisation), their one-time
+    set-up links, named API keys, and failed sign-ins (:mod:`o2o.services.people`). A person or key
+    belongs to exactly one of ``retailer_id`` and ``analyst_id``; the other is None."""
+
+    def list_analysts(self) -> list[dict]:
+        """Every analysts' organisation in id order: id, name, key_hash, created_at, revoked_at."""
+
+    def create_user(self, email: str, role: str, retailer_id: int | None, analyst_id: int | None) -> int:
+        """A new person without a password (e-mails are unique: :class:`~o2o.storage.errors.Conflict`)."""
+
+    def get_user(self, user_id: int) -> dict | None:
+        """A person: id, email, retailer_id, analyst_id, role, password_hash, created_at,
+        last_sign_in_at, disabled_at (ISO UTC or None)."""
+
+    def user_by_email(self, email: str) -> dict | None:
+        """The person with this (lower-case) e-mail, or None."""
+
+    def users_of(self, retailer_id: int | None = None, analyst_id: int | None = None) -> list[dict]:
+        """An organisation's people in id order."""
+
+    def update_user(self, user_id: int, changes: dict) -> bool:
+        """Set some of role, password_hash, last_sign_in_at, disabled_at; whether the person exists."""
+
+    def add_setup_token(self, user_id: int, token_hash: str, valid_until: int) -> int:
+        """A set-up link's hash, valid until ``valid_until`` (epoch s); its id."""
+
+    def setup_token(self, token_hash: str) -> dict | None:
+        """id, user_id, token_hash, created_at, valid_until (epoch s), used_at (ISO or None)."""
+
+    def use_setup_token(self, token_id: int) -> bool:
+        """Mark a link used; False if it was used already (so only one of two racing uses wins)."""
+
+    def create_api_key(self, retailer_id: int | None, analyst_id: int | None, name: str, role: str,
+                       key_hash: str, created_by: str | None) -> int:
+        """A named API key (its hash); its id."""
+
+    def set_api_key_hash(self, key_id: int, key_hash: str) -> None:
+        """Replace a key's hash (the key is made once its id is known)."""
+
+    def api_key(self, key_id: int) -> dict | None:
+        """id, retailer_id, analyst_id, name, role, key_hash, created_at, created_by, last_used_at,
+        revoked_at."""
+
+    def api_keys_of(self, retailer_id: int | None = None, analyst_id: int | None = None) -> list[dict]:
+        """An organisation's named keys in id order, revoked ones too."""
+
+    def revoke_api_key(self, key_id: int, at: str) -> bool:
+        """Revoke a key at ``at`` (ISO UTC); whether it was active."""
+
+    def touch_api_key(self, key_id: int, at: str) -> None:
+        """Note a key's use at ``at`` (ISO UTC)."""
+
+    def count_sign_in_failure(self, key: str, now: int, window_s: int) -> int:
+        """Count a failed sign-in for ``key`` at ``now`` (epoch s); the failures within the window
+        (one that began more than ``window_s`` ago starts afresh), atomically."""
+
+    def lock_sign_in(self, key: str, until: int) -> None:
+        """Lock ``key`` until ``until`` (epoch s) and start its count afresh."""
+
+    def sign_in_lock(self, key: str) -> int:
+        """Until when ``key`` is locked (epoch s; 0: never)."""
+
+    def clear_sign_in_failures(self, key: str) -> None:
+        """Forget ``key``'s failures (after a right password)."""
+
+
 class StoreRepository(Schema, Changes, StoreReads, StoreWrites, Scans, TableCopy, Sessions, Principals,
-                      Protocol):
+                      People, Protocol):
     """Everything the services and the web layer need from a database; every backend implements it."""
 
 

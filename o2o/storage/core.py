@@ -29,10 +29,12 @@ WRITABLE = ("external_id", "name", "brand", "category", "lat", "lon", "address",
 # Store columns that migrations added after the first schema (insert_stores writes them only when given).
 LATER_STORE_COLUMNS = frozenset({"special_hours"})
 SCAN_COLUMNS = SCAN_FIELDS[1:]
-ISO_COLUMNS = frozenset({"created_at", "updated_at", "revoked_at", "changed_at"})
+ISO_COLUMNS = frozenset({"created_at", "updated_at", "revoked_at", "changed_at", "last_sign_in_at", "disabled_at",
+                         "used_at", "last_used_at"})
 EPOCH_COLUMNS = frozenset({"scanned_at", "expires_at"})
 BOOL_COLUMNS = frozenset({"counted"})
 PRINCIPAL_TABLES = ("retailers", "analysts")
+USER_CHANGES = ("role", "password_hash", "last_sign_in_at", "disabled_at")
 
 
 def _json(value):
@@ -218,9 +220,16 @@ class SqlRepository:
     def store_history(self, store_id: int) -> list[dict]:
         if not valid_id(store_id):
             return []
-        rows = self._query(f"SELECT rev, {self.dialect.iso.format('changed_at')}, before FROM store_history"
-                           " WHERE store_id = ? ORDER BY id", (int(store_id),))
-        return [{"rev": r[0], "changed_at": r[1], "before": _json(r[2])} for r in rows]
+        rows = self._query(f"SELECT rev, {self.dialect.iso.format('changed_at')}, before, after, actor"
+                           " FROM store_history WHERE store_id = ? ORDER BY id", (int(store_id),))
+        return [{"rev": r[0], "changed_at": r[1], "before": _json(r[2]), "after": _json(r[3]), "actor": r[4]}
+                for r in rows]
+
+    def store_creator(self, store_id: int) -> str | None:
+        if not valid_id(store_id):
+            return None
+        row = self._query("SELECT created_by FROM stores WHERE id = ?", (int(store_id),), one=True)
+        return row[0] if row else None
 
     # -- writing stores
     def insert_stores(self, rows: Iterable[dict]) -> int:
@@ -243,18 +252,18 @@ class SqlRepository:
 
             return self._insert_many("stores", columns, records())
 
-    def insert_store(self, record: dict) -> int:
+    def insert_store(self, record: dict, actor: str | None = None) -> int:
         with self.transaction():
             rev = self._next_rev()
             now = utc_now()
             row = {f: record.get(f) for f in WRITABLE}
             row.update(retailer_id=record["retailer_id"], created_at=now, updated_at=now, rev=rev,
-                       status=record.get("status") or "open")
+                       status=record.get("status") or "open", created_by=actor)
             cur = self._execute(f"INSERT INTO stores ({','.join(row)}) VALUES ({','.join('?' * len(row))})"
                                 " RETURNING id", list(row.values()))
             return int(cur.fetchone()[0])
 
-    def update_store(self, store_id: int, changes: dict) -> dict | None:
+    def update_store(self, store_id: int, changes: dict, actor: str | None = None) -> dict | None:
         changes = {k: v for k, v in changes.items() if k in WRITABLE}
         if not valid_id(store_id):
             return None
@@ -262,40 +271,46 @@ class SqlRepository:
             before = self.stores_by_ids_raw([store_id], lock=True).get(int(store_id))
             if before is None:
                 return None
-            self._apply_changes([(int(store_id), before, changes)], None, utc_now())
+            self._apply_changes([(int(store_id), before, changes)], None, utc_now(), actor)
             return self.get_store(store_id)
 
-    def _apply_changes(self, items: list[tuple[int, dict, dict]], rev: int | None, now: str) -> int:
-        """Inside a transaction: keep the old values in the history, then update; how many changed.
-        ``rev`` None: a new revision only if something changed."""
+    def _apply_changes(self, items: list[tuple[int, dict, dict]], rev: int | None, now: str,
+                       actor: str | None = None) -> int:
+        """Inside a transaction: keep the old and new values and who in the history, then update;
+        how many changed. ``rev`` None: a new revision only if something changed."""
         history, by_columns = [], {}
         for store_id, before, changes in items:
             changed = {k: v for k, v in changes.items() if k in WRITABLE and before.get(k) != v}
             if changed:
-                history.append([store_id, json.dumps({k: before[k] for k in changed}, ensure_ascii=False)])
+                history.append([store_id, json.dumps({k: before[k] for k in changed}, ensure_ascii=False),
+                                json.dumps(changed, ensure_ascii=False)])
                 by_columns.setdefault(tuple(changed), []).append([*changed.values(), store_id])
         if not history:
             return 0
         rev = self._next_rev() if rev is None else rev
-        self._executemany("INSERT INTO store_history (store_id, rev, changed_at, before) VALUES (?, ?, ?, ?)",
-                          [(sid, rev, now, before) for sid, before in history])
+        self._executemany("INSERT INTO store_history (store_id, rev, changed_at, before, after, actor)"
+                          " VALUES (?, ?, ?, ?, ?, ?)",
+                          [(sid, rev, now, before, after, actor) for sid, before, after in history])
         for columns, params in by_columns.items():
             sets = ", ".join(f"{c} = ?" for c in columns)
             self._executemany(f"UPDATE stores SET {sets}, updated_at = ?, rev = ? WHERE id = ?",
                               [[*p[:-1], now, rev, p[-1]] for p in params])
         return len(history)
 
-    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]]) -> None:
+    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]],
+                    actor: str | None = None) -> None:
         now = utc_now()
         with self.transaction():
             rev = self._next_rev()
             if inserts:
-                self._insert_many("stores", (*WRITABLE, "retailer_id", "created_at", "updated_at", "rev"), (
+                self._insert_many("stores", (*WRITABLE, "retailer_id", "created_at", "updated_at", "rev",
+                                             "created_by"), (
                     (*(r.get(f) if f != "status" else (r.get(f) or "open") for f in WRITABLE),
-                     retailer_id, now, now, rev) for r in inserts))
+                     retailer_id, now, now, rev, actor) for r in inserts))
             if updates:
                 before = self.stores_by_ids_raw([sid for sid, _ in updates], lock=True)
-                self._apply_changes([(sid, before[sid], ch) for sid, ch in updates if sid in before], rev, now)
+                self._apply_changes([(sid, before[sid], ch) for sid, ch in updates if sid in before], rev, now,
+                                    actor)
 
     def delete_all_stores(self) -> None:
         with self.transaction():
@@ -458,6 +473,110 @@ class SqlRepository:
     def list_retailers(self) -> list[dict]:
         return [_principal(r) for r in self._query(f"SELECT {self._COLUMNS['retailers']} FROM retailers ORDER BY id",
                                                    dicts=True)]
+
+    def list_analysts(self) -> list[dict]:
+        return self._query(f"SELECT {self._COLUMNS['analysts']} FROM analysts ORDER BY id", dicts=True)
+
+    # -- people, set-up links, named keys, failed sign-ins
+    def create_user(self, email: str, role: str, retailer_id: int | None, analyst_id: int | None) -> int:
+        with self.transaction():
+            return int(self._execute(
+                "INSERT INTO users (email, role, retailer_id, analyst_id, created_at) VALUES (?, ?, ?, ?, ?)"
+                " RETURNING id", (email.lower(), role, retailer_id, analyst_id, utc_now())).fetchone()[0])
+
+    def _one(self, table: str, where: str, value) -> dict | None:
+        return self._query(f"SELECT {self._COLUMNS[table]} FROM {table} WHERE {where} = ?", (value,),
+                           one=True, dicts=True)
+
+    def _of(self, table: str, retailer_id: int | None, analyst_id: int | None) -> list[dict]:
+        column, value = ("retailer_id", retailer_id) if retailer_id is not None else ("analyst_id", analyst_id)
+        return self._query(f"SELECT {self._COLUMNS[table]} FROM {table} WHERE {column} = ? ORDER BY id",
+                           (int(value),), dicts=True)
+
+    def get_user(self, user_id: int) -> dict | None:
+        return self._one("users", "id", int(user_id)) if valid_id(user_id) else None
+
+    def user_by_email(self, email: str) -> dict | None:
+        return self._one("users", "email", email.lower())
+
+    def users_of(self, retailer_id: int | None = None, analyst_id: int | None = None) -> list[dict]:
+        return self._of("users", retailer_id, analyst_id)
+
+    def update_user(self, user_id: int, changes: dict) -> bool:
+        changes = {k: v for k, v in changes.items() if k in USER_CHANGES}
+        if not valid_id(user_id):
+            return False
+        with self.transaction():
+            if not changes:
+                return self.get_user(user_id) is not None
+            sets = ", ".join(f"{c} = ?" for c in changes)
+            return self._execute(f"UPDATE users SET {sets} WHERE id = ?", [*changes.values(), int(user_id)]).rowcount == 1
+
+    def add_setup_token(self, user_id: int, token_hash: str, valid_until: int) -> int:
+        with self.transaction():
+            return int(self._execute(
+                "INSERT INTO setup_tokens (user_id, token_hash, created_at, valid_until) VALUES (?, ?, ?, ?)"
+                " RETURNING id", (int(user_id), token_hash, utc_now(), int(valid_until))).fetchone()[0])
+
+    def setup_token(self, token_hash: str) -> dict | None:
+        return self._one("setup_tokens", "token_hash", token_hash)
+
+    def use_setup_token(self, token_id: int) -> bool:
+        with self.transaction():
+            return self._execute("UPDATE setup_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL",
+                                 (utc_now(), int(token_id))).rowcount == 1
+
+    def create_api_key(self, retailer_id: int | None, analyst_id: int | None, name: str, role: str,
+                       key_hash: str, created_by: str | None) -> int:
+        with self.transaction():
+            return int(self._execute(
+                "INSERT INTO api_keys (retailer_id, analyst_id, name, role, key_hash, created_at, created_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (retailer_id, analyst_id, name, role, key_hash, utc_now(), created_by)).fetchone()[0])
+
+    def set_api_key_hash(self, key_id: int, key_hash: str) -> None:
+        with self.transaction():
+            self._execute("UPDATE api_keys SET key_hash = ? WHERE id = ?", (key_hash, int(key_id)))
+
+    def api_key(self, key_id: int) -> dict | None:
+        return self._one("api_keys", "id", int(key_id)) if valid_id(key_id) else None
+
+    def api_keys_of(self, retailer_id: int | None = None, analyst_id: int | None = None) -> list[dict]:
+        return self._of("api_keys", retailer_id, analyst_id)
+
+    def revoke_api_key(self, key_id: int, at: str) -> bool:
+        with self.transaction():
+            return self._execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                                 (at, int(key_id))).rowcount == 1
+
+    def touch_api_key(self, key_id: int, at: str) -> None:
+        with self.transaction():
+            self._execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (at, int(key_id)))
+
+    def count_sign_in_failure(self, key: str, now: int, window_s: int) -> int:
+        start = int(now) - int(window_s)
+        with self.transaction():
+            return int(self._execute(
+                "INSERT INTO sign_in_failures (key, failures, window_start, locked_until) VALUES (?, 1, ?, 0)"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " failures = CASE WHEN sign_in_failures.window_start <= ? THEN 1"
+                " ELSE sign_in_failures.failures + 1 END,"
+                " window_start = CASE WHEN sign_in_failures.window_start <= ? THEN excluded.window_start"
+                " ELSE sign_in_failures.window_start END RETURNING failures",
+                (key, int(now), start, start)).fetchone()[0])
+
+    def lock_sign_in(self, key: str, until: int) -> None:
+        with self.transaction():
+            self._execute("UPDATE sign_in_failures SET locked_until = ?, failures = 0, window_start = 0"
+                          " WHERE key = ?", (int(until), key))
+
+    def sign_in_lock(self, key: str) -> int:
+        row = self._query("SELECT locked_until FROM sign_in_failures WHERE key = ?", (key,), one=True)
+        return int(row[0]) if row else 0
+
+    def clear_sign_in_failures(self, key: str) -> None:
+        with self.transaction():
+            self._execute("DELETE FROM sign_in_failures WHERE key = ?", (key,))
 
     def storage_full(self) -> bool:
         return health.full

@@ -20,13 +20,14 @@ import numpy as np
 
 from ..geo.distance import haversine_m
 from .base import SCAN_FIELDS, STORE_FIELDS, TABLES, canonical_row
-from .core import PRINCIPAL_TABLES, SCAN_COLUMNS, WRITABLE, utc_now, valid_id
+from .core import PRINCIPAL_TABLES, SCAN_COLUMNS, USER_CHANGES, WRITABLE, utc_now, valid_id
 from .errors import Conflict, health
 from .rows import EndedSession, HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
-LATEST_VERSION = 3  # 3: stores' special_hours (festival hours), as SQLite's 8 and PostGIS's 6
+LATEST_VERSION = 4  # 4: staff accounts and history actors, as SQLite's 9 and PostGIS's 7
 _UNIQUE = {"retailers": (("name",), ("key_hash",)), "analysts": (("key_hash",),),
-           "stores": (("retailer_id", "external_id"),)}
+           "stores": (("retailer_id", "external_id"),), "users": (("email",),),
+           "setup_tokens": (("token_hash",),), "api_keys": (("key_hash",),)}
 
 
 class _Database:
@@ -42,9 +43,10 @@ class _Database:
         self.keys: dict[tuple[str, tuple], dict[tuple, int]] = {
             (table, key): {} for table, keys in _UNIQUE.items() for key in keys}
         self.sessions: dict[str, int] = {}
+        self.failures: dict[str, dict] = {}  # failed sign-ins by key
 
     def state(self):
-        return self.version, self.meta, self.tables, self.keys, self.sessions
+        return self.version, self.meta, self.tables, self.keys, self.sessions, self.failures
 
 
 _named: dict[str, _Database] = {}
@@ -104,7 +106,7 @@ class MemoryRepository:
             try:
                 yield self
             except BaseException:
-                db.version, db.meta, db.tables, db.keys, db.sessions = saved
+                db.version, db.meta, db.tables, db.keys, db.sessions, db.failures = saved
                 raise
             finally:
                 db.depth = 0
@@ -230,8 +232,12 @@ class MemoryRepository:
         return sorted(((s["id"], float(d)) for s, d in zip(found, dist) if d <= limit), key=lambda r: (r[1], r[0]))[:k]
 
     def store_history(self, store_id: int) -> list[dict]:
-        return [{"rev": h["rev"], "changed_at": h["changed_at"], "before": h["before"]}
-                for h in self._sorted("store_history") if h["store_id"] == store_id]
+        return [{"rev": h["rev"], "changed_at": h["changed_at"], "before": h["before"], "after": h["after"],
+                 "actor": h["actor"]} for h in self._sorted("store_history") if h["store_id"] == store_id]
+
+    def store_creator(self, store_id: int) -> str | None:
+        store = self._table("stores").get(int(store_id)) if valid_id(store_id) else None
+        return None if store is None else store["created_by"]
 
     # --------------------------------------------------------------------------- writing stores
     def _check(self, store: dict) -> None:
@@ -256,20 +262,20 @@ class MemoryRepository:
             rev, now = self._next_rev(), utc_now()
             return len([self._add_store(row, rev, now) for row in rows])
 
-    def insert_store(self, record: dict) -> int:
+    def insert_store(self, record: dict, actor: str | None = None) -> int:
         with self.transaction():
             row = {f: record.get(f) for f in WRITABLE}
-            row["retailer_id"] = record["retailer_id"]
+            row.update(retailer_id=record["retailer_id"], created_by=actor)
             return self._add_store(row, self._next_rev(), utc_now())
 
-    def update_store(self, store_id: int, changes: dict) -> dict | None:
+    def update_store(self, store_id: int, changes: dict, actor: str | None = None) -> dict | None:
         if not valid_id(store_id) or int(store_id) not in self._table("stores"):
             return None
         with self.transaction():
-            self._apply_changes(int(store_id), changes, None, utc_now())
+            self._apply_changes(int(store_id), changes, None, utc_now(), actor)
             return self.get_store(store_id)
 
-    def _apply_changes(self, store_id: int, changes: dict, rev: int | None, now: str) -> None:
+    def _apply_changes(self, store_id: int, changes: dict, rev: int | None, now: str, actor: str | None = None) -> None:
         before = self._table("stores")[store_id]
         changed = {k: v for k, v in changes.items() if k in WRITABLE and before.get(k) != v}
         if not changed:
@@ -280,16 +286,19 @@ class MemoryRepository:
         self._remove("stores", store_id)
         self._insert("stores", after, store_id)  # a clash fails the transaction, which restores it
         self._insert("store_history", {"store_id": store_id, "rev": rev, "changed_at": now,
-                                       "before": {k: before[k] for k in changed}})
+                                       "before": {k: before[k] for k in changed}, "after": dict(changed),
+                                       "actor": actor})
 
-    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]]) -> None:
+    def bulk_upsert(self, retailer_id: int, inserts: list[dict], updates: list[tuple[int, dict]],
+                    actor: str | None = None) -> None:
         with self.transaction():
             rev, now = self._next_rev(), utc_now()
             for row in inserts:
-                self._add_store({**row, "retailer_id": retailer_id, "created_at": now, "updated_at": now}, rev, now)
+                self._add_store({**row, "retailer_id": retailer_id, "created_at": now, "updated_at": now,
+                                 "created_by": actor}, rev, now)
             for store_id, changes in updates:
                 if store_id in self._table("stores"):
-                    self._apply_changes(store_id, changes, rev, now)
+                    self._apply_changes(store_id, changes, rev, now, actor)
 
     def delete_all_stores(self) -> None:
         with self.transaction():
@@ -382,7 +391,7 @@ class MemoryRepository:
         with self.transaction():
             for row in rows:
                 record = dict(zip(TABLES[table], row))
-                for column in ("domains", "before"):
+                for column in ("domains", "before", "after"):
                     if isinstance(record.get(column), str):
                         record[column] = json.loads(record[column])
                 self._insert(table, record, record["id"])
@@ -444,3 +453,112 @@ class MemoryRepository:
 
     def list_retailers(self) -> list[dict]:
         return [copy.deepcopy(r) for r in self._sorted("retailers")]
+
+    def list_analysts(self) -> list[dict]:
+        return [copy.deepcopy(r) for r in self._sorted("analysts")]
+
+    # --------------------------------------------------------------------------- people
+    def _set(self, table: str, row_id: int, changes: dict) -> None:
+        row = self._remove(table, row_id)
+        row.update(changes)
+        self._insert(table, row, row_id)
+
+    def _of(self, table: str, retailer_id: int | None, analyst_id: int | None) -> list[dict]:
+        column, value = ("retailer_id", retailer_id) if retailer_id is not None else ("analyst_id", analyst_id)
+        return [dict(r) for r in self._sorted(table) if r[column] == int(value)]
+
+    def create_user(self, email: str, role: str, retailer_id: int | None, analyst_id: int | None) -> int:
+        if role not in ("owner", "editor", "viewer") or (retailer_id is None) == (analyst_id is None):
+            raise ValueError("a person has one role and one organisation")
+        with self.transaction():
+            return self._insert("users", {"email": email.lower(), "role": role, "retailer_id": retailer_id,
+                                          "analyst_id": analyst_id, "created_at": utc_now()})
+
+    def get_user(self, user_id: int) -> dict | None:
+        row = self._table("users").get(int(user_id)) if valid_id(user_id) else None
+        return None if row is None else dict(row)
+
+    def user_by_email(self, email: str) -> dict | None:
+        row_id = self._db.keys[("users", ("email",))].get((email.lower(),))
+        return None if row_id is None else self.get_user(row_id)
+
+    def users_of(self, retailer_id: int | None = None, analyst_id: int | None = None) -> list[dict]:
+        return self._of("users", retailer_id, analyst_id)
+
+    def update_user(self, user_id: int, changes: dict) -> bool:
+        changes = {k: v for k, v in changes.items() if k in USER_CHANGES}
+        with self.transaction():
+            if self.get_user(user_id) is None:
+                return False
+            self._set("users", int(user_id), changes)
+            return True
+
+    def add_setup_token(self, user_id: int, token_hash: str, valid_until: int) -> int:
+        with self.transaction():
+            return self._insert("setup_tokens", {"user_id": int(user_id), "token_hash": token_hash,
+                                                 "created_at": utc_now(), "valid_until": int(valid_until)})
+
+    def setup_token(self, token_hash: str) -> dict | None:
+        row_id = self._db.keys[("setup_tokens", ("token_hash",))].get((token_hash,))
+        return None if row_id is None else dict(self._table("setup_tokens")[row_id])
+
+    def use_setup_token(self, token_id: int) -> bool:
+        with self.transaction():
+            row = self._table("setup_tokens").get(int(token_id))
+            if row is None or row["used_at"]:
+                return False
+            row["used_at"] = utc_now()
+            return True
+
+    def create_api_key(self, retailer_id: int | None, analyst_id: int | None, name: str, role: str,
+                       key_hash: str, created_by: str | None) -> int:
+        with self.transaction():
+            return self._insert("api_keys", {"retailer_id": retailer_id, "analyst_id": analyst_id, "name": name,
+                                             "role": role, "key_hash": key_hash, "created_at": utc_now(),
+                                             "created_by": created_by})
+
+    def set_api_key_hash(self, key_id: int, key_hash: str) -> None:
+        with self.transaction():
+            if int(key_id) in self._table("api_keys"):
+                self._set("api_keys", int(key_id), {"key_hash": key_hash})
+
+    def api_key(self, key_id: int) -> dict | None:
+        row = self._table("api_keys").get(int(key_id)) if valid_id(key_id) else None
+        return None if row is None else dict(row)
+
+    def api_keys_of(self, retailer_id: int | None = None, analyst_id: int | None = None) -> list[dict]:
+        return self._of("api_keys", retailer_id, analyst_id)
+
+    def revoke_api_key(self, key_id: int, at: str) -> bool:
+        with self.transaction():
+            row = self._table("api_keys").get(int(key_id))
+            if row is None or row["revoked_at"]:
+                return False
+            row["revoked_at"] = at
+            return True
+
+    def touch_api_key(self, key_id: int, at: str) -> None:
+        with self.transaction():
+            row = self._table("api_keys").get(int(key_id))
+            if row is not None:
+                row["last_used_at"] = at
+
+    def count_sign_in_failure(self, key: str, now: int, window_s: int) -> int:
+        with self.transaction():
+            row = self._db.failures.setdefault(key, {"failures": 0, "window_start": int(now), "locked_until": 0})
+            if row["window_start"] <= int(now) - int(window_s):
+                row.update(failures=0, window_start=int(now))
+            row["failures"] += 1
+            return row["failures"]
+
+    def lock_sign_in(self, key: str, until: int) -> None:
+        with self.transaction():
+            if key in self._db.failures:
+                self._db.failures[key].update(locked_until=int(until), failures=0, window_start=0)
+
+    def sign_in_lock(self, key: str) -> int:
+        return self._db.failures.get(key, {}).get("locked_until", 0)
+
+    def clear_sign_in_failures(self, key: str) -> None:
+        with self.transaction():
+            self._db.failures.pop(key, None)

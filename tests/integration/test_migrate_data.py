@@ -68,8 +68,13 @@ def full_sqlite(tmp_path):
     rid, _ = accounts.create_retailer(repo, "Key Co", ["key.tmall.com"])
     accounts.create_analyst(repo, "Ana")
     first = repo.get_store(1)
-    repo.update_store(1, {"name": first["name"] + "（新）", "hours": "09:00-21:00"})
+    repo.update_store(1, {"name": first["name"] + "（新）", "hours": "09:00-21:00"}, actor="lin@key.example")
     repo.update_store(2, {"status": "closed"})
+    from o2o.services import people
+
+    org = people.Organisation("retailer", rid)
+    people.invite(repo, "lin@key.example", org, "owner")  # a person and a set-up link
+    people.create_key(repo, org, "nightly sync", "editor", "lin@key.example")
     import time
 
     repo.end_session("signed-out-session", int(time.time()) + 3600)
@@ -140,7 +145,7 @@ def test_migrate_data_command(full_sqlite, pg_url):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["migrate-data", "--to", pg_url])
     assert result.exit_code == 0, result.output
-    assert result.output.count("verified") == 5 and "stores" in result.output
+    assert result.output.count("verified") == 8 and "stores" in result.output
     # A second run must not pile rows on top of the first.
     again = runner.invoke(args=["migrate-data", "--from", full_sqlite, "--to", pg_url])
     assert again.exit_code != 0 and "not empty" in again.output

@@ -92,11 +92,11 @@ class LosesTheRace(MemoryRepository):
 
     other: dict | None = None
 
-    def insert_store(self, record: dict) -> int:
+    def insert_store(self, record: dict, actor: str | None = None) -> int:
         if self.other is None:
             self.other = dict(record, name="另一请求")
             raise Conflict("stores", ("retailer_id", "external_id"))
-        return super().insert_store(record)
+        return super().insert_store(record, actor)
 
     @contextmanager
     def transaction(self):
