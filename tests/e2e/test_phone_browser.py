@@ -176,7 +176,8 @@ def test_tiles_that_fail_fall_back_to_the_offline_basemap(browser, dead_tiles_se
         page.wait_for_selector(".leaflet-container.offline-basemap", timeout=15000)
         page.wait_for_selector(".basemap-note", timeout=5000)
         assert "离线地图" in page.locator(".basemap-note").inner_text()
-        page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length > 0", timeout=15000)
+        page.wait_for_function("Number(document.querySelector('.offline-basemap').dataset.outlinesProvinces) > 30"
+                               " && document.querySelector('.leaflet-overlay-pane canvas')", timeout=15000)
         assert page.locator(".leaflet-tile-pane img").count() == 0
         assert "离线底图" in page.locator(".leaflet-control-attribution").inner_text()
         page.screenshot(path=str(ARTIFACTS / f"phone-fallback-{page_kind}.png"))

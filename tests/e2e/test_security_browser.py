@@ -53,7 +53,8 @@ def _sign_in(page, base, path, key):
 
 
 def _offline_outlines(page, timeout=15_000):
-    page.wait_for_function("() => document.querySelectorAll('.offline-basemap .leaflet-overlay-pane path').length > 10",
+    page.wait_for_function("() => Number(document.querySelector('.offline-basemap')?.dataset.outlinesProvinces) > 10"
+                           " && document.querySelector('.offline-basemap .leaflet-overlay-pane canvas')",
                            timeout=timeout)
 
 
