@@ -174,6 +174,62 @@ def _revoke(kind, principal_id):
     click.echo(f"revoked the key of {accounts.KINDS[kind][:-1]} {principal_id}")
 
 
+@click.group("user")
+def user_group():
+    """Staff accounts: people of a retailer or of the analysts, with a role."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--retailer", "retailer_id", type=int, default=None, help="The retailer this person works for.")
+@click.option("--analyst", "analyst_id", type=int, is_flag=False, flag_value=0, default=None,
+              help="An analyst (optionally the analysts' organisation id; alone: the only one, made if none).")
+@click.option("--role", type=click.Choice(["owner", "editor", "viewer"]), required=True,
+              help="owner: also manages people and keys; editor: manages stores and imports; viewer: reads.")
+@with_appcontext
+def user_create(email, retailer_id, analyst_id, role):
+    """Invite a person: prints a one-time set-up path (valid 72 hours), last and alone on its line."""
+    from .services import accounts, people
+
+    if (retailer_id is None) == (analyst_id is None):
+        raise click.UsageError("give exactly one of --retailer ID or --analyst")
+    with _storage(migrate=True) as repo:
+        if retailer_id is not None:
+            if repo.get_retailer(retailer_id) is None:
+                raise click.ClickException(f"no retailer with id {retailer_id}")
+            org = people.Organisation("retailer", retailer_id)
+        else:
+            org = people.Organisation("analyst", _analyst_org(repo, analyst_id, accounts))
+        try:
+            user_id, path = people.invite(repo, email, org, role)
+        except people.PeopleError as exc:
+            raise click.ClickException(_people_message(exc)) from None
+    click.echo(f"user id: {user_id} ({email.strip().lower()}, {role} of {org.kind} {org.id})")
+    click.echo("one-time set-up link (valid 72 hours; append it to the site's address):")
+    click.echo(path)
+
+
+def _analyst_org(repo, analyst_id: int, accounts) -> int:
+    if analyst_id:
+        if repo.principal_by_id("analysts", analyst_id) is None:
+            raise click.ClickException(f"no analysts' organisation with id {analyst_id}")
+        return analyst_id
+    found = repo.list_analysts()
+    if len(found) > 1:
+        raise click.ClickException("there are several analysts' organisations: give --analyst ID ("
+                                   + ", ".join(f"{a['id']} {a['name']}" for a in found) + ")")
+    if found:
+        return found[0]["id"]
+    analyst_id, _ = accounts.create_analyst(repo, "Analysts")
+    return analyst_id
+
+
+def _people_message(exc) -> str:
+    return {"bad_email": "that is not an e-mail address",
+            "email_taken": "that e-mail already has an account",
+            "bad_role": "that role is not one of " + ", ".join(exc.details.get("roles", ()))}.get(exc.code, exc.code)
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--retailer", "retailer_id", type=int, required=True, help="The retailer whose stores these are.")
@@ -200,7 +256,8 @@ def import_command(file, retailer_id, atomic, crs, allow_duplicates):
                 normalise_crs(crs)
             except ValueError as exc:
                 raise click.BadParameter(str(exc), param_hint="--crs") from None
-        principal = accounts.Principal("retailer", row["id"], row["name"], tuple(row["domains"]))
+        principal = accounts.Principal("retailer", row["id"], row["name"], tuple(row["domains"]),
+                                       actor="flask import")
         with open(file, "rb") as fh:
             data = fh.read()
         parsed = importer.parse(data, file)  # a file that cannot be read: one line
@@ -321,7 +378,7 @@ def migrate_data_command(source, target, batch_size):
                    f"{'verified' if c.verified else 'NOT VERIFIED'}")
 
 
-COMMANDS = (seed_command, export_command, retailer_group, analyst_group, import_command, db_group,
+COMMANDS = (seed_command, export_command, retailer_group, analyst_group, user_group, import_command, db_group,
             migrate_data_command)
 
 

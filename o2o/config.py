@@ -24,9 +24,13 @@ DEFAULTS = {
     "SCANS_PER_MINUTE": 30,     # per client (address + browser) on /go
     "DB_BUSY_TIMEOUT_MS": 5000,  # SQLite: how long a write waits for another writer before a 503
     "WRITES_PER_MINUTE": 600,   # per retailer: POST/PATCH/DELETE of stores and imports; 0 = no limit
+    # Argon2id for people's passwords (o2o/services/people.py): OWASP's minimum, ~25 ms a hash here.
+    "PASSWORD_MEMORY_KIB": 19_456,
+    "PASSWORD_TIME_COST": 2,
+    "PASSWORD_PARALLELISM": 1,
 }
 _INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS",
-         "WRITES_PER_MINUTE"}
+         "WRITES_PER_MINUTE", "PASSWORD_MEMORY_KIB", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
 

@@ -318,7 +318,7 @@ def _store(repo: StoreRepository, index: StoreIndex, retailer: Principal, rows: 
         return report
     for record in inserts:
         record.pop("allow_duplicate", None)
-    repo.bulk_upsert(retailer.id, inserts, [(sid, ch) for _, sid, ch in updates])
+    repo.bulk_upsert(retailer.id, inserts, [(sid, ch) for _, sid, ch in updates], actor=retailer.actor)
     report.inserted = len(inserts)
     report.updated = len(updates)
     return report

@@ -349,9 +349,9 @@ def my_posters():
 @bp.get("/stores/<store_id>/history")
 @auth.require("retailer")
 def store_history(store_id: str):
-    """Earlier values of one of the retailer's stores, oldest change first."""
-    store = registry.owned_store(repo(), g.principal, _store_id(store_id))
-    return jsonify({"id": store["id"], "history": repo().store_history(store["id"])})
+    """Who changed one of the retailer's stores, when and how (values before and after), oldest first."""
+    sid = _store_id(store_id)
+    return jsonify({"id": sid, "history": registry.history(repo(), g.principal, sid)})
 
 
 QR_SCALES = (1, 40)

@@ -1,5 +1,11 @@
 """Who is asking: ``Authorization: Bearer KEY`` for scripts, a signed session cookie for pages.
 
+A session is made by a person signing in with e-mail and password (``/login``, :mod:`.people`) or,
+as before, by pasting a key. A person's session remembers a fingerprint of their password hash, so
+a new password ends their other sessions; disabling a person ends theirs at the next request.
+Roles: any caller may read; a write (POST, PATCH, PUT, DELETE) needs an editor or owner; a view can
+ask for more (``require(kind, role="owner")``).
+
 A session made by signing in with a key remembers the key's fingerprint, so rotating or revoking
 the key ends the session too; signing out records the session's id on the server, so a copy of
 the cookie taken before stops working as well. Requests that change data through a session must carry the
@@ -18,7 +24,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
-from ..services import accounts
+from ..services import accounts, people
 from .errors import ApiError, PageText, error_page
 from .limits import FAILED_KEYS
 from .state import repo
@@ -53,6 +59,14 @@ def sign_in(key: str) -> accounts.Principal | None:
     return principal
 
 
+def sign_in_person(user: dict) -> None:
+    """A fresh session for a person who has just proved their password (or set it)."""
+    session.clear()
+    session[SESSION_KEY] = {"user": user["id"], "fp": people.fingerprint(user["password_hash"]),
+                            "sid": secrets.token_urlsafe(18), "at": int(time.time())}
+    session.permanent = True
+
+
 def sign_out() -> None:
     data = session.pop(SESSION_KEY, None)
     if data and data.get("sid"):
@@ -64,6 +78,8 @@ def session_principal() -> accounts.Principal | None:
     data = session.get(SESSION_KEY)
     if not data:
         return None
+    if "user" in data:
+        return _person_principal(data)
     table = accounts.KINDS["r" if data.get("kind") == "retailer" else "a"]
     row = repo().principal_by_id(table, int(data.get("id", 0)))
     if not row or not row.get("key_hash") or row["key_hash"][:16] != data.get("fp"):
@@ -74,6 +90,18 @@ def session_principal() -> accounts.Principal | None:
         return None
     return accounts.Principal(kind=data["kind"], id=row["id"], name=row["name"],
                               domains=tuple(row.get("domains") or ()), key_fingerprint=data["fp"])
+
+
+def _person_principal(data: dict) -> accounts.Principal | None:
+    user = repo().get_user(int(data.get("user") or 0))
+    if user is None or user["disabled_at"] or people.fingerprint(user["password_hash"]) != data.get("fp") \
+            or not user["password_hash"]:
+        session.pop(SESSION_KEY, None)  # disabled, or the password changed since
+        return None
+    if not data.get("sid") or repo().session_ended(data["sid"]):
+        session.pop(SESSION_KEY, None)
+        return None
+    return people.principal_for(repo(), user)
 
 
 def check_csrf() -> None:
@@ -105,8 +133,11 @@ def current_principal() -> accounts.Principal | None:
     return principal
 
 
-def require(kind: str):
-    """Decorator: the view needs a retailer (or an analyst); 401 without one, 403 for the other kind."""
+def require(kind: str, role: str | None = None):
+    """Decorator: the view needs a retailer (or an analyst); 401 without one, 403 for the other kind.
+
+    ``role``: the least role the view needs (viewer, editor, owner); by default a viewer for reads
+    and an editor for anything else, so a viewer can never change data."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -119,6 +150,11 @@ def require(kind: str):
                 raise ApiError(403, "forbidden", f"this needs {article} {kind}'s key, not a {principal.kind}'s"
                                if principal.kind == "retailer" else f"this needs {article} {kind}'s key, "
                                f"not an {principal.kind}'s")
+            needed = role or ("viewer" if request.method in SAFE_METHODS else "editor")
+            if not principal.can(needed):
+                raise ApiError(403, "forbidden_role", f"your role ({principal.role}) cannot do this: it needs "
+                               f"{'an' if needed[0] in 'aeiou' else 'a'} {needed}" + (" or owner" if needed == "editor"
+                                                                                    else ""), "role")
             g.principal = principal
             g.o2o_private = True  # answered with Cache-Control: no-store
             return view(*args, **kwargs)

@@ -44,6 +44,14 @@ class RateLimits:
         reset_at, _ = self.strategy.get_window_stats(item, *keys)
         return False, max(1, math.ceil(reset_at - time.time()))
 
+    def exhausted(self, spec: str, *keys: str) -> int:
+        """Seconds until ``spec`` has room again for ``keys`` (0: it has room now); counts nothing."""
+        item = parse(spec)
+        if self.strategy.test(item, *keys):
+            return 0
+        reset_at, _ = self.strategy.get_window_stats(item, *keys)
+        return max(1, math.ceil(reset_at - time.time()))
+
 
 class ClientWindows:
     """At most ``limit`` hits per ``window_s`` per key, in fixed windows; O(1) per hit.

@@ -26,7 +26,8 @@ def home():
     return render_template("retailer.html", retailer=principal, csrf_token=auth.csrf_token(),
                            categories=categories,
                            config_json=_client_config(retailer={"id": principal.id, "name": principal.name,
-                                                                "domains": list(principal.domains)}))
+                                                                "domains": list(principal.domains),
+                                                                "role": principal.role, "actor": principal.actor}))
 
 
 @bp.post("/sign-in")

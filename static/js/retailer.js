@@ -17,6 +17,7 @@
   var form = document.getElementById("store-form");
   var f = function (name) { return document.getElementById("f-" + name); };
   var errorBox = document.getElementById("form-error");
+  var canEdit = cfg.retailer.role !== "viewer";  // a viewer reads only: no pin, no edit (the API says 403 too)
 
   function api(method, path, body, isForm) {
     // The API answers in the language asked for: this page's (its messages, and an import's reasons).
@@ -45,7 +46,7 @@
     if (pan) map.setView([lat, lon], Math.max(map.getZoom(), 16));
   }
   function writeFields(lat, lon) { f("lat").value = lat.toFixed(6); f("lon").value = lon.toFixed(6); }
-  map.on("click", function (ev) { setPin(ev.latlng.lat, ev.latlng.lng, false); writeFields(ev.latlng.lat, ev.latlng.lng); });
+  map.on("click", function (ev) { if (!canEdit) return; setPin(ev.latlng.lat, ev.latlng.lng, false); writeFields(ev.latlng.lat, ev.latlng.lng); });
   ["lat", "lon"].forEach(function (name) {
     f(name).addEventListener("input", function () {
       var lat = parseFloat(f("lat").value), lon = parseFloat(f("lon").value);
@@ -63,7 +64,7 @@
         var m = L.circleMarker([c[1], c[0]], { radius: 7, weight: 2, color: "#fff",
           fillColor: p.status === "open" ? "#e4393c" : "#8a939c", fillOpacity: 0.95 });
         m.bindTooltip(O2O.data(p.name));  // a string would be parsed as HTML
-        m.on("click", function () { edit(s); });
+        m.on("click", function () { if (canEdit) edit(s); else showHistory(s); });
         storeLayer.addLayer(m);
       });
       renderTable();
@@ -90,7 +91,7 @@
         el("td", { text: [p.city, p.district].filter(Boolean).join(" "), translate: "no" }),
         el("td", { text: p.status === "open" ? _("Open") : p.status === "closed" ? _("Closed") : p.status }),
         el("td", { text: p.external_id, translate: "no" }),
-        el("td", {}, [editButton, " ", el("a", { href: "/stores/" + s.id + "/poster.pdf?size=a5", className: "button small", text: _("Poster") }), " ", el("a", { href: "/api/v1/stores/" + s.id + "/qr.png?scale=12", className: "button small", text: _("QR code"), download: "qr-" + s.id + ".png" })])
+        el("td", {}, [canEdit ? editButton : "", canEdit ? " " : "", historyButton(s), " ", el("a", { href: "/stores/" + s.id + "/poster.pdf?size=a5", className: "button small", text: _("Poster") }), " ", el("a", { href: "/api/v1/stores/" + s.id + "/qr.png?scale=12", className: "button small", text: _("QR code"), download: "qr-" + s.id + ".png" })])
       ]);
       body.appendChild(row);
     });
@@ -216,6 +217,46 @@
         el("tbody", {}, rows)]));
       if (r.rejected.length > 200) out.appendChild(el("p", { text: _("… and %(n)s more.", { n: O2O.formatNumber(r.rejected.length - 200) }) }));
     }
+  }
+
+  // ------------------------------------------------------------------ a store's history: who changed what, when
+  var FIELD_LABELS = { name: _("Name"), brand: _("Brand"), category: _("Category"), lat: _("Latitude"),
+    lon: _("Longitude"), address: _("Address"), hours: _("Hours"), special_hours: _("Festival hours"), phone: _("Phone"),
+    online_url: _("Online shop"), status: _("Status"), external_id: _("Code"), province: _("Province"),
+    city: _("City"), district: _("District") };
+  function historyButton(s) {
+    var b = el("button", { type: "button", className: "button small history", text: _("History") });
+    b.addEventListener("click", function () { showHistory(s); });
+    return b;
+  }
+  function beijingTime(iso) {
+    try {
+      return new Date(iso).toLocaleString(O2O.locale, { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
+        day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    } catch (e) { return iso; }
+  }
+  function shown(v) { return v === null || v === undefined || v === "" ? "—" : String(v); }
+  function showHistory(s) {
+    var dialog = document.getElementById("history-dialog"), body = document.getElementById("history-body");
+    document.getElementById("history-title").textContent = _("History of %(name)s", { name: s.properties.name });
+    body.textContent = _("Loading…");
+    if (!dialog.open) dialog.showModal();
+    api("GET", "/api/v1/stores/" + s.id + "/history").then(function (data) {
+      var rows = data.history.slice().reverse().map(function (h) {
+        var what = h.change === "created" ? _("Registered") : Object.keys(h.after && Object.keys(h.after).length ? h.after : h.before)
+          .map(function (k) {
+            var after = h.after && k in h.after ? h.after[k] : undefined;
+            return (FIELD_LABELS[k] || k) + ": " + shown(h.before[k]) + (after === undefined ? "" : " → " + shown(after));
+          }).join("; ");
+        return el("tr", {}, [el("td", { text: beijingTime(h.changed_at) }),
+                             el("td", { text: h.actor || _("unknown"), translate: "no", className: "actor" }),
+                             el("td", h.change === "created" ? { text: what } : { text: what, translate: "no" })]);
+      });
+      body.textContent = "";
+      body.appendChild(el("table", { className: "report", id: "history-table" }, [
+        el("thead", {}, [el("tr", {}, [el("th", { text: _("When") }), el("th", { text: _("Who") }), el("th", { text: _("What changed") })])]),
+        el("tbody", {}, rows)]));
+    }).catch(function (err) { body.textContent = err.message; });
   }
 
   load();
