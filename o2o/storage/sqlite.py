@@ -130,48 +130,55 @@ MIGRATIONS: list[str] = [
     # 9: staff accounts (o2o.services.people): people with a role, their one-time set-up links,
     # named API keys, failed sign-ins; and who made each change to a store.
     """
-    CREATE TABLE users (
-        id INTEGER PRIMARY KEY,
-        email TEXT NOT NULL UNIQUE,
-        retailer_id INTEGER REFERENCES retailers(id),
-        analyst_id INTEGER REFERENCES analysts(id),
-        role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
-        password_hash TEXT,
-        created_at TEXT NOT NULL,
-        last_sign_in_at TEXT,
-        disabled_at TEXT,
-        CHECK ((retailer_id IS NULL) <> (analyst_id IS NULL))
-    );
+    CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE,
+                        retailer_id INTEGER REFERENCES retailers(id), analyst_id INTEGER REFERENCES analysts(id),
+                        role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')), password_hash TEXT,
+                        created_at TEXT NOT NULL, last_sign_in_at TEXT, disabled_at TEXT,
+                        CHECK ((retailer_id IS NULL) <> (analyst_id IS NULL)));
     CREATE INDEX users_retailer ON users (retailer_id);
     CREATE INDEX users_analyst ON users (analyst_id);
-    CREATE TABLE setup_tokens (
-        id INTEGER PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id),
-        token_hash TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        valid_until INTEGER NOT NULL,
-        used_at TEXT
-    );
-    CREATE TABLE api_keys (
-        id INTEGER PRIMARY KEY,
-        retailer_id INTEGER REFERENCES retailers(id),
-        analyst_id INTEGER REFERENCES analysts(id),
-        name TEXT NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('editor', 'viewer')),
-        key_hash TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        created_by TEXT,
-        last_used_at TEXT,
-        revoked_at TEXT,
-        CHECK ((retailer_id IS NULL) <> (analyst_id IS NULL))
-    );
-    CREATE INDEX api_keys_retailer ON api_keys (retailer_id);
-    CREATE INDEX api_keys_analyst ON api_keys (analyst_id);
+    CREATE TABLE setup_tokens (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+                               token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL,
+                               valid_until INTEGER NOT NULL, used_at TEXT);
+    CREATE TABLE api_keys (id INTEGER PRIMARY KEY, retailer_id INTEGER REFERENCES retailers(id),
+                           analyst_id INTEGER REFERENCES analysts(id), name TEXT NOT NULL,
+                           role TEXT NOT NULL CHECK (role IN ('editor', 'viewer')), key_hash TEXT NOT NULL UNIQUE,
+                           created_at TEXT NOT NULL, created_by TEXT, last_used_at TEXT, revoked_at TEXT,
+                           CHECK ((retailer_id IS NULL) <> (analyst_id IS NULL)));
+    CREATE INDEX api_keys_retailer ON api_keys (retailer_id); CREATE INDEX api_keys_analyst ON api_keys (analyst_id);
     CREATE TABLE sign_in_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, window_start INTEGER NOT NULL,
                                    locked_until INTEGER NOT NULL DEFAULT 0);
     ALTER TABLE stores ADD COLUMN created_by TEXT;
-    ALTER TABLE store_history ADD COLUMN actor TEXT;
-    ALTER TABLE store_history ADD COLUMN after TEXT;
+    ALTER TABLE store_history ADD COLUMN actor TEXT; ALTER TABLE store_history ADD COLUMN after TEXT;
+    """,
+    # 10: products per retailer and their stock in stores (o2o.storage.products).
+    """
+    CREATE TABLE products (
+        id INTEGER PRIMARY KEY,
+        retailer_id INTEGER NOT NULL REFERENCES retailers(id),
+        sku TEXT NOT NULL,
+        title TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        category TEXT,
+        price REAL,
+        online_url TEXT,
+        gtin TEXT,
+        image_url TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (retailer_id, sku)
+    );
+    CREATE TABLE stock (
+        id INTEGER PRIMARY KEY,
+        store_id INTEGER NOT NULL REFERENCES stores(id),
+        product_id INTEGER NOT NULL REFERENCES products(id),
+        availability TEXT NOT NULL CHECK (availability IN ('in_stock', 'limited', 'out_of_stock')),
+        quantity INTEGER,
+        price REAL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (store_id, product_id)
+    );
+    CREATE INDEX stock_product ON stock (product_id, availability);
     """,
 ]
 
