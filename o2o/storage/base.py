@@ -37,6 +37,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "setup_tokens": ("id", "user_id", "token_hash", "created_at", "valid_until", "used_at"),
     "api_keys": ("id", "retailer_id", "analyst_id", "name", "role", "key_hash", "created_at", "created_by",
                  "last_used_at", "revoked_at"),
+    "products": ("id", "retailer_id", "sku", "title", "brand", "category", "price", "online_url", "gtin", "image_url",
+                 "created_at", "updated_at"),
+    "stock": ("id", "store_id", "product_id", "availability", "quantity", "price", "updated_at"),
 }
 _JSON_COLUMNS = {("retailers", 2), ("store_history", 4), ("store_history", 6)}
 
@@ -325,8 +328,49 @@ class People(Protocol):
         """Forget ``key``'s failures (after a right password)."""
 
 
+class Products(Protocol):
+    """Products per retailer (``sku`` unique per retailer) and their stock in stores
+    (:mod:`o2o.storage.products`). Every write bumps :meth:`catalogue_rev`."""
+
+    def catalogue_rev(self) -> int:
+        """A counter every product or stock write raises (0: none yet): caches compare it."""
+
+    def upsert_products(self, retailer_id: int, rows: Iterable[dict]) -> int:
+        """Insert or update (by ``sku``) the retailer's products, in one transaction; how many rows.
+
+        Each row: ``sku``, ``title``, ``brand``, optional ``category``, ``price``, ``online_url``,
+        ``gtin``, ``image_url`` (a missing field is written as null)."""
+
+    def get_product(self, product_id: int) -> dict | None:
+        """One product (``id``, ``retailer_id``, the fields above, ``created_at``, ``updated_at``), or None."""
+
+    def list_products(self, retailer_id: int | None = None) -> list[dict]:
+        """Every product (of one retailer), by id."""
+
+    def find_product_ids(self, retailer_id: int, skus: Iterable[str]) -> dict[str, int]:
+        """Product ids of a retailer's skus; unknown skus are left out."""
+
+    def count_products(self) -> int:
+        """How many products."""
+
+    def set_stock(self, rows: Iterable[dict], replace_stores: Iterable[int] = ()) -> int:
+        """In one transaction: remove every stock line of ``replace_stores``, then write the lines
+        (``store_id``, ``product_id``, ``availability``, optional ``quantity``, ``price``,
+        ``updated_at``; a line already there is overwritten, the last of a repeated pair wins).
+        Returns how many lines were written."""
+
+    def stock_of_product(self, product_id: int, availability: Iterable[str] | None = None) -> list[dict]:
+        """The stock lines of one product (only those with one of ``availability``), by store id."""
+
+    def stock_of_store(self, store_id: int) -> list[dict]:
+        """The stock lines of one store, by product id."""
+
+    def count_stock(self) -> int:
+        """How many stock lines."""
+
+
 class StoreRepository(Schema, Changes, StoreReads, StoreWrites, Scans, TableCopy, Sessions, Principals,
-                      People, Protocol):
+                      People, Products, Protocol):
     """Everything the services and the web layer need from a database; every backend implements it."""
 
 

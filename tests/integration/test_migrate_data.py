@@ -14,6 +14,7 @@ from o2o.services import accounts
 from o2o.services.migration import MigrationError, migrate_data, table_checksums
 from o2o.services.seeding import seed
 from o2o.storage import open_repository
+from o2o.storage.base import TABLES
 from o2o.web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def test_the_app_creates_the_schema_of_a_new_database(any_url):
 
 @pytest.fixture
 def full_sqlite(tmp_path):
-    """A SQLite database with something in every table: stores, scans, keys, history, a reset."""
+    """A SQLite database with something in every table: stores, scans, keys, history, products, stock."""
     url = f"sqlite:///{tmp_path / 'source.db'}"
     repo = open_repository(url)
     repo.migrate()
@@ -75,6 +76,10 @@ def full_sqlite(tmp_path):
     org = people.Organisation("retailer", rid)
     people.invite(repo, "lin@key.example", org, "owner")  # a person and a set-up link
     people.create_key(repo, org, "nightly sync", "editor", "lin@key.example")
+    repo.upsert_products(rid, [{"sku": "K1", "title": "钥匙扣", "brand": "Key", "price": 9.9,
+                                "online_url": "https://key.tmall.com/k1"}])
+    repo.set_stock([{"store_id": 3, "product_id": repo.find_product_ids(rid, ["K1"])["K1"],
+                     "availability": "limited", "quantity": 2, "price": 8.5}])
     import time
 
     repo.end_session("signed-out-session", int(time.time()) + 3600)
@@ -145,7 +150,7 @@ def test_migrate_data_command(full_sqlite, pg_url):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["migrate-data", "--to", pg_url])
     assert result.exit_code == 0, result.output
-    assert result.output.count("verified") == 8 and "stores" in result.output
+    assert result.output.count("verified") == len(TABLES) and "stock" in result.output
     # A second run must not pile rows on top of the first.
     again = runner.invoke(args=["migrate-data", "--from", full_sqlite, "--to", pg_url])
     assert again.exit_code != 0 and "not empty" in again.output

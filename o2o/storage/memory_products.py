@@ -1,0 +1,99 @@
+"""The in-memory fake's products and stock (a part of :class:`o2o.storage.memory.MemoryRepository`,
+kept apart to keep each module short; the SQL backends' is :mod:`.products`)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Iterable
+
+from .dialect import utc_now, valid_id
+from .errors import Conflict
+from .products import AVAILABILITY, CATALOGUE_REV_KEY, PRODUCT_FIELDS, PRODUCT_WRITABLE, STOCK_FIELDS
+
+_PRODUCT_KEY = ("products", ("retailer_id", "sku"))
+_STOCK_KEY = ("stock", ("store_id", "product_id"))
+
+
+class MemoryProducts:
+    """Mixed into :class:`~o2o.storage.memory.MemoryRepository`: uses its tables, ``_insert`` and ``_db``."""
+
+    def _next_catalogue_rev(self) -> int:
+        meta = self._db.meta
+        meta[CATALOGUE_REV_KEY] = meta.get(CATALOGUE_REV_KEY, 0) + 1
+        return meta[CATALOGUE_REV_KEY]
+
+    def catalogue_rev(self) -> int:
+        return self._db.meta.get(CATALOGUE_REV_KEY, 0)
+
+    # --------------------------------------------------------------------------- products
+    def upsert_products(self, retailer_id: int, rows: Iterable[dict]) -> int:
+        now, n = utc_now(), 0
+        with self.transaction():
+            self._next_catalogue_rev()
+            for row in rows:
+                n += 1
+                if row.get("title") is None or row.get("brand") is None or row.get("sku") is None:
+                    raise ValueError("products need a sku, a title and a brand")
+                found = self._db.keys[_PRODUCT_KEY].get((int(retailer_id), row["sku"]))
+                if found is not None:
+                    self._table("products")[found].update({c: row.get(c) for c in PRODUCT_WRITABLE}, updated_at=now)
+                else:
+                    self._insert("products", {"retailer_id": int(retailer_id),
+                                              **{c: row.get(c) for c in PRODUCT_WRITABLE},
+                                              "created_at": now, "updated_at": now})
+        return n
+
+    def get_product(self, product_id: int) -> dict | None:
+        if not valid_id(product_id):
+            return None
+        row = self._table("products").get(int(product_id))
+        return None if row is None else {f: copy.copy(row.get(f)) for f in PRODUCT_FIELDS}
+
+    def list_products(self, retailer_id: int | None = None) -> list[dict]:
+        return [{f: row.get(f) for f in PRODUCT_FIELDS} for row in self._sorted("products")
+                if retailer_id is None or row["retailer_id"] == int(retailer_id)]
+
+    def find_product_ids(self, retailer_id: int, skus: Iterable[str]) -> dict[str, int]:
+        keys = self._db.keys[_PRODUCT_KEY]
+        return {sku: keys[(int(retailer_id), sku)] for sku in skus if (int(retailer_id), sku) in keys}
+
+    def count_products(self) -> int:
+        return len(self._table("products"))
+
+    # --------------------------------------------------------------------------- stock
+    def set_stock(self, rows: Iterable[dict], replace_stores: Iterable[int] = ()) -> int:
+        now = utc_now()
+        lines = {(int(r["store_id"]), int(r["product_id"])): r for r in rows}
+        with self.transaction():
+            self._next_catalogue_rev()
+            replace = {int(s) for s in replace_stores}
+            for row_id in [i for i, r in self._table("stock").items() if r["store_id"] in replace]:
+                self._remove("stock", row_id)
+            for (store_id, product_id), r in lines.items():
+                if store_id not in self._table("stores"):
+                    raise Conflict("stock", ("store_id",))
+                if product_id not in self._table("products"):
+                    raise Conflict("stock", ("product_id",))
+                if r["availability"] not in AVAILABILITY:
+                    raise ValueError(f"availability {r['availability']!r}")
+                values = {"availability": r["availability"], "quantity": r.get("quantity"), "price": r.get("price"),
+                          "updated_at": r.get("updated_at") or now}
+                found = self._db.keys[_STOCK_KEY].get((store_id, product_id))
+                if found is not None:
+                    self._table("stock")[found].update(values)
+                else:
+                    self._insert("stock", {"store_id": store_id, "product_id": product_id, **values})
+        return len(lines)
+
+    def stock_of_product(self, product_id: int, availability: Iterable[str] | None = None) -> list[dict]:
+        wanted = None if availability is None else set(availability)
+        return sorted(({f: r[f] for f in STOCK_FIELDS} for r in list(self._table("stock").values())
+                       if r["product_id"] == int(product_id) and (wanted is None or r["availability"] in wanted)),
+                      key=lambda r: r["store_id"])
+
+    def stock_of_store(self, store_id: int) -> list[dict]:
+        return sorted(({f: r[f] for f in STOCK_FIELDS} for r in list(self._table("stock").values())
+                       if r["store_id"] == int(store_id)), key=lambda r: r["product_id"])
+
+    def count_stock(self) -> int:
+        return len(self._table("stock"))

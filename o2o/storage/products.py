@@ -1,0 +1,122 @@
+"""Products and their stock in stores: the SQL both backends share (a part of
+:class:`o2o.storage.core.SqlRepository`, kept apart to keep each module short).
+
+A product belongs to a retailer (``sku`` unique per retailer); a stock line says whether one store
+has one product (``availability`` in :data:`AVAILABILITY`, optional ``quantity`` and store ``price``,
+``updated_at``). Every write of either bumps the ``catalogue_rev`` counter in ``meta`` inside its
+transaction, so each process's product index and stock masks learn of a change with one row's read
+(as ``rev`` does for stores).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .dialect import utc_now, valid_id
+
+AVAILABILITY = ("in_stock", "limited", "out_of_stock")
+PRODUCT_WRITABLE = ("sku", "title", "brand", "category", "price", "online_url", "gtin", "image_url")
+PRODUCT_FIELDS = ("id", "retailer_id", *PRODUCT_WRITABLE, "created_at", "updated_at")
+STOCK_FIELDS = ("store_id", "product_id", "availability", "quantity", "price", "updated_at")
+CATALOGUE_REV_KEY = "catalogue_rev"
+
+
+class ProductsSql:
+    """Mixed into :class:`~o2o.storage.core.SqlRepository`: uses its primitives and dialect."""
+
+    def _product_select(self) -> str:
+        iso = self.dialect.iso
+        return (f"SELECT id, retailer_id, {', '.join(PRODUCT_WRITABLE)}, {iso.format('created_at')} AS created_at,"
+                f" {iso.format('updated_at')} AS updated_at FROM products")
+
+    def _next_catalogue_rev(self) -> int:
+        row = self._execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE"
+            " SET value = CAST(CAST(meta.value AS bigint) + 1 AS text) RETURNING value",
+            (CATALOGUE_REV_KEY,)).fetchone()
+        return int(row[0])
+
+    def catalogue_rev(self) -> int:
+        row = self._query("SELECT value FROM meta WHERE key = ?", (CATALOGUE_REV_KEY,), one=True)
+        return int(row[0]) if row else 0
+
+    # -- products
+    def upsert_products(self, retailer_id: int, rows: Iterable[dict]) -> int:
+        now = utc_now()
+        columns = ("retailer_id", *PRODUCT_WRITABLE, "created_at", "updated_at")
+        sets = ", ".join(f"{c} = excluded.{c}" for c in PRODUCT_WRITABLE if c != "sku")
+        sql = (f"INSERT INTO products ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+               f" ON CONFLICT (retailer_id, sku) DO UPDATE SET {sets}, updated_at = excluded.updated_at")
+        records = [(int(retailer_id), *(r.get(c) for c in PRODUCT_WRITABLE), now, now) for r in rows]
+        with self.transaction():
+            self._next_catalogue_rev()
+            if records:
+                self._executemany(sql, records)
+        return len(records)
+
+    def get_product(self, product_id: int) -> dict | None:
+        if not valid_id(product_id):
+            return None
+        return self._query(self._product_select() + " WHERE id = ?", (int(product_id),), one=True, dicts=True)
+
+    def list_products(self, retailer_id: int | None = None) -> list[dict]:
+        if retailer_id is None:
+            return self._query(self._product_select() + " ORDER BY id", dicts=True)
+        return self._query(self._product_select() + " WHERE retailer_id = ? ORDER BY id", (int(retailer_id),),
+                           dicts=True)
+
+    def find_product_ids(self, retailer_id: int, skus: Iterable[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in self.dialect.chunks(list(dict.fromkeys(skus))):
+            where, params = self.dialect.in_list("sku", chunk)
+            out.update(self._query(f"SELECT sku, id FROM products WHERE retailer_id = ? AND {where}",
+                                   [int(retailer_id), *params]))
+        return out
+
+    def count_products(self) -> int:
+        return self._query("SELECT count(*) FROM products", one=True)[0]
+
+    # -- stock
+    def set_stock(self, rows: Iterable[dict], replace_stores: Iterable[int] = ()) -> int:
+        now = utc_now()
+        lines = {(int(r["store_id"]), int(r["product_id"])): r for r in rows}  # the last line of a pair wins
+        records = [(*key, r["availability"], r.get("quantity"), r.get("price"), r.get("updated_at") or now)
+                   for key, r in lines.items()]
+        sql = ("INSERT INTO stock (store_id, product_id, availability, quantity, price, updated_at)"
+               " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, product_id) DO UPDATE SET"
+               " availability = excluded.availability, quantity = excluded.quantity, price = excluded.price,"
+               " updated_at = excluded.updated_at")
+        with self.transaction():
+            self._next_catalogue_rev()
+            replace = [int(s) for s in dict.fromkeys(replace_stores)]
+            for chunk in self.dialect.chunks(replace):
+                where, params = self.dialect.in_list("store_id", chunk)
+                self._execute(f"DELETE FROM stock WHERE {where}", params)
+            if records:
+                if len(records) > 1000 and {r[0] for r in records} <= set(replace):
+                    self._insert_many("stock", STOCK_FIELDS, records)  # the lines were just emptied: no clash
+                else:
+                    self._executemany(sql, records)
+        return len(records)
+
+    def _stock_select(self) -> str:
+        return (f"SELECT store_id, product_id, availability, quantity, price,"
+                f" {self.dialect.iso.format('updated_at')} AS updated_at FROM stock")
+
+    def stock_of_product(self, product_id: int, availability: Iterable[str] | None = None) -> list[dict]:
+        if not valid_id(product_id):
+            return []
+        sql, params = self._stock_select() + " WHERE product_id = ?", [int(product_id)]
+        if availability is not None:
+            where, p = self.dialect.in_list("availability", list(availability))
+            sql, params = f"{sql} AND {where}", params + p
+        return self._query(sql + " ORDER BY store_id", params, dicts=True)
+
+    def stock_of_store(self, store_id: int) -> list[dict]:
+        if not valid_id(store_id):
+            return []
+        return self._query(self._stock_select() + " WHERE store_id = ? ORDER BY product_id", (int(store_id),),
+                           dicts=True)
+
+    def count_stock(self) -> int:
+        return self._query("SELECT count(*) FROM stock", one=True)[0]
