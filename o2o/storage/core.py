@@ -20,6 +20,7 @@ from .base import SCAN_FIELDS, STORE_FIELDS, TABLES, canonical_row
 from .dialect import Dialect, utc_now, valid_id
 from .errors import health, raise_named  # noqa: F401  (raise_named: for the backends)
 from .principals import PRINCIPAL_TABLES, USER_CHANGES, PrincipalsSql  # noqa: F401  (for the fake)
+from .products import ProductsSql
 from .rows import HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
 SCHEMA_VERSION_KEY = "schema_version"
@@ -39,7 +40,7 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-class SqlRepository(PrincipalsSql):
+class SqlRepository(PrincipalsSql, ProductsSql):
     """The repository logic both SQL backends share (see the module's description).
 
     A subclass sets ``dialect`` and ``MIGRATIONS`` and implements the primitives below the line
@@ -312,9 +313,9 @@ class SqlRepository(PrincipalsSql):
 
     def delete_all_stores(self) -> None:
         with self.transaction():
-            for table in ("scans", "store_history", "stores"):
+            for table in ("stock", "scans", "store_history", "stores"):
                 self._execute(f"DELETE FROM {table}")
-            self._restart_ids(("scans", "store_history", "stores"))
+            self._restart_ids(("stock", "scans", "store_history", "stores"))
             # Readers apply changes row by row; rows that vanished need a full reload instead.
             self._set_meta("reset_rev", self._next_rev())
 

@@ -21,13 +21,15 @@ from ..geo.distance import haversine_m
 from .base import SCAN_FIELDS, STORE_FIELDS, TABLES, canonical_row
 from .core import SCAN_COLUMNS, WRITABLE, utc_now, valid_id
 from .memory_principals import MemoryPrincipals
+from .memory_products import MemoryProducts
 from .errors import Conflict, health
 from .rows import HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
-LATEST_VERSION = 4  # 4: staff accounts and history actors, as SQLite's 9 and PostGIS's 7
+LATEST_VERSION = 5  # 5: products and stock, as SQLite's 10 and PostGIS's 8
 _UNIQUE = {"retailers": (("name",), ("key_hash",)), "analysts": (("key_hash",),),
            "stores": (("retailer_id", "external_id"),), "users": (("email",),),
-           "setup_tokens": (("token_hash",),), "api_keys": (("key_hash",),)}
+           "setup_tokens": (("token_hash",),), "api_keys": (("key_hash",),),
+           "products": (("retailer_id", "sku"),), "stock": (("store_id", "product_id"),)}
 
 
 class _Database:
@@ -53,7 +55,7 @@ _named: dict[str, _Database] = {}
 _named_lock = threading.Lock()
 
 
-class MemoryRepository(MemoryPrincipals):
+class MemoryRepository(MemoryPrincipals, MemoryProducts):
     """The in-memory store repository (see the module's description)."""
 
     def __init__(self, db: _Database | None = None):
@@ -302,7 +304,7 @@ class MemoryRepository(MemoryPrincipals):
 
     def delete_all_stores(self) -> None:
         with self.transaction():
-            for table in ("scans", "store_history", "stores"):
+            for table in ("stock", "scans", "store_history", "stores"):
                 for row_id in list(self._table(table)):
                     self._remove(table, row_id)
             self._db.meta["reset_rev"] = self._next_rev()

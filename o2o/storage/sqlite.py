@@ -151,6 +151,35 @@ MIGRATIONS: list[str] = [
     ALTER TABLE stores ADD COLUMN created_by TEXT;
     ALTER TABLE store_history ADD COLUMN actor TEXT; ALTER TABLE store_history ADD COLUMN after TEXT;
     """,
+    # 10: products per retailer and their stock in stores (o2o.storage.products).
+    """
+    CREATE TABLE products (
+        id INTEGER PRIMARY KEY,
+        retailer_id INTEGER NOT NULL REFERENCES retailers(id),
+        sku TEXT NOT NULL,
+        title TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        category TEXT,
+        price REAL,
+        online_url TEXT,
+        gtin TEXT,
+        image_url TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (retailer_id, sku)
+    );
+    CREATE TABLE stock (
+        id INTEGER PRIMARY KEY,
+        store_id INTEGER NOT NULL REFERENCES stores(id),
+        product_id INTEGER NOT NULL REFERENCES products(id),
+        availability TEXT NOT NULL CHECK (availability IN ('in_stock', 'limited', 'out_of_stock')),
+        quantity INTEGER,
+        price REAL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (store_id, product_id)
+    );
+    CREATE INDEX stock_product ON stock (product_id, availability);
+    """,
 ]
 
 DIALECT = Dialect(
