@@ -89,6 +89,8 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     app.register_blueprint(retailer.bp)
     app.register_blueprint(go.bp)
     app.register_blueprint(analytics.bp)
+    from . import products
+    app.register_blueprint(products.bp)  # products and stock (issue 15)
     from . import people
     people.init(app)  # /login, /logout, set-up links, the account page, /api/v1/users and /keys
     offline.init(app)  # the web app manifest, the service worker, the offline page
