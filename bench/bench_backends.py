@@ -232,7 +232,7 @@ def import_part(args, pg: PgDatabases, tmp: str) -> tuple[str, dict]:
             sync.load(repo)
             for step in ("new", "unchanged"):
                 t0 = time.perf_counter()
-                rows, _, _ = importer.parse(data, "stores.csv")
+                rows = importer.parse(data, "stores.csv").rows
                 report = importer.import_rows(repo, regions, sync.refresh(repo), principal, rows)
                 timings.setdefault((name, step), []).append(time.perf_counter() - t0)
                 if step == "new":

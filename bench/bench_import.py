@@ -58,12 +58,12 @@ def one_run(data: bytes, clean: list[dict], regions) -> dict:
         sync = IndexSync()
         sync.load(repo)
         t0 = time.perf_counter()
-        rows, _, _ = importer.parse(data, "stores.csv")
+        rows = importer.parse(data, "stores.csv").rows
         report = importer.import_rows(repo, regions, sync.refresh(repo), principal, rows, allow_duplicates=False)
         first = time.perf_counter() - t0
         assert report.inserted + len(report.rejected) == len(rows), report.to_dict()["message"]
         t0 = time.perf_counter()
-        rows, _, _ = importer.parse(data, "stores.csv")
+        rows = importer.parse(data, "stores.csv").rows
         again = importer.import_rows(repo, regions, sync.refresh(repo), principal, rows)
         second = time.perf_counter() - t0
         assert again.inserted == again.updated == 0, again.to_dict()["message"]

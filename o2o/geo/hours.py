@@ -172,3 +172,23 @@ def is_open_at(hours: str | None, when: datetime, special: str | dict | None = N
 
 def now_beijing() -> datetime:
     return datetime.now(BEIJING)
+
+
+def coming_special(special: str | dict | None, now: datetime) -> list[tuple[date, list[tuple[int, int]]]]:
+    """The dated exceptions still to come at ``now`` (naive = Beijing time), in date order: today's
+    and later ones, and yesterday's while its late night still runs into today.
+
+    >>> coming_special("2026-11-10 10:00-02:00; 2026-11-12 closed", datetime(2026, 11, 11, 1, 30))
+    [(datetime.date(2026, 11, 10), [(600, 1560)]), (datetime.date(2026, 11, 12), [])]
+    """
+    if isinstance(special, str) or special is None:
+        try:
+            special = parse_special(special)
+        except HoursError:
+            return []
+    if now.tzinfo is not None:
+        now = now.astimezone(BEIJING)
+    today, minute = now.date(), now.hour * 60 + now.minute
+    yesterday = today - timedelta(days=1)
+    return [(day, ranges) for day, ranges in sorted(special.items())
+            if day >= today or (day == yesterday and any(end > minute + 1440 for _, end in ranges))]

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..geo import crs as crs_mod
-from ..geo.hours import HoursError, normalise_hours
+from ..geo.hours import HoursError, normalise_hours, normalise_special
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE = re.compile(r"^[0-9+()\-\s/,，转#*]{3,40}$")
@@ -79,13 +79,14 @@ class StoreFields(BaseModel):
     crs: crs_mod.Crs | None = None
     address: str | None = Field(None, max_length=300)
     hours: str | None = Field(None, max_length=100)
+    special_hours: str | None = Field(None, max_length=2000)
     phone: str | None = Field(None, max_length=40)
     online_url: str | None = Field(None, max_length=500)
     status: Literal["open", "closed"] | None = None
     allow_duplicate: bool = False
 
-    @field_validator("external_id", "name", "brand", "category", "address", "hours", "phone", "online_url",
-                     mode="before")
+    @field_validator("external_id", "name", "brand", "category", "address", "hours", "special_hours", "phone",
+                     "online_url", mode="before")
     @classmethod
     def _no_control_characters(cls, value):
         if isinstance(value, float) and not math.isfinite(value):
@@ -115,6 +116,17 @@ class StoreFields(BaseModel):
             return None
         try:
             return normalise_hours(value)
+        except HoursError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("special_hours")
+    @classmethod
+    def _special_hours(cls, value):
+        """Festival hours: dated exceptions, canonical (``2026-11-10 10:00-02:00; 2026-11-12 closed``)."""
+        if value in (None, ""):
+            return None
+        try:
+            return normalise_special(value)
         except HoursError as exc:
             raise ValueError(str(exc)) from None
 

@@ -75,10 +75,10 @@ def _nearby_fast(ids, dist, fallback, radius_km: float | None, extra: dict | Non
     cache = state().features
     r = repo()
     go_base = (geojson.public_base() + "/go/").encode()
-    minute = features.minute_of_day(now_beijing())
+    at = features.moment(now_beijing())
     wanted = ids.tolist()
     frags = cache.fragments(r, wanted)
-    parts = [cache.feature(frags[sid], sid, go_base, minute, d)
+    parts = [cache.feature(frags[sid], sid, go_base, at, d)
              for sid, d in zip(wanted, dist.tolist()) if sid in frags]
     members = {}
     if radius_km is not None and not parts:
@@ -87,7 +87,7 @@ def _nearby_fast(ids, dist, fallback, radius_km: float | None, extra: dict | Non
             sid, d = int(fallback[0][0]), float(fallback[1][0])
             got = cache.fragments(r, [sid])
             if sid in got:
-                nearest = cache.feature(got[sid], sid, go_base, minute, d)
+                nearest = cache.feature(got[sid], sid, go_base, at, d)
         members = {"nearest": nearest, "message": _no_store_message(radius_km, nearest != b"null")}
     if extra:
         members.update(extra)
@@ -107,11 +107,11 @@ def viewport():
         ids, clusters, total = finder.ids_in_view(index(), (w, s, e, n), p.zoom, _filters(p))
         cache = state().features
         go_base = (geojson.public_base() + "/go/").encode()
-        minute = features.minute_of_day(now_beijing())
+        at = features.moment(now_beijing())
         wanted = ids.tolist()
         frags = cache.fragments(repo(), wanted)
         parts = [orjson.dumps(geojson.cluster_feature(c)) for c in clusters]
-        parts += [cache.feature(frags[sid], sid, go_base, minute, None) for sid in wanted if sid in frags]
+        parts += [cache.feature(frags[sid], sid, go_base, at, None) for sid in wanted if sid in frags]
         body = features.collection(parts, {"total": total, "clustered": bool(clusters)})
         return current_app.response_class(body, mimetype="application/geo+json")
     view = finder.stores_in_view(repo(), index(), (w, s, e, n), p.zoom, _filters(p))
@@ -296,12 +296,13 @@ def import_stores():
     """CSV or GeoJSON in the body or as multipart ``file``; rows upserted by external_id."""
     atomic = _flag("atomic")
     allow_duplicates = _flag("allow_duplicates")
-    filename = None
+    dry_run = _flag("dry_run")
+    filename, mimetype = None, request.mimetype
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise ApiError(400, "invalid_parameter", "send the file as the multipart field 'file'", "file")
-        filename = upload.filename
+        filename, mimetype = upload.filename, upload.mimetype
         data = upload.read()
     else:
         data = request.get_data(cache=False)
@@ -311,13 +312,20 @@ def import_stores():
             crs_mod.normalise_crs(default_crs)
         except ValueError as exc:
             raise ApiError(400, "invalid_parameter", str(exc), "crs") from None
-    rows, fmt, encoding = importer.parse(data, filename)
-    report = importer.import_rows(repo(), state().regions(), index(), g.principal, rows, atomic=atomic,
-                                  default_crs=default_crs, allow_duplicates=allow_duplicates)
-    report.format, report.encoding = fmt, encoding
+    # How the file's columns are understood, chosen by hand: {header: field or null}, as a query
+    # parameter or a multipart field (the retailer console's preview sends it).
+    multipart = request.mimetype == "multipart/form-data"
+    columns = importer.column_mapping(request.form["columns"] if multipart and "columns" in request.form
+                                      else request.args.get("columns"))
+    parsed = importer.parse(data, filename, mimetype, columns)
+    report = importer.import_rows(repo(), state().regions(), index(), g.principal, parsed.rows, atomic=atomic,
+                                  default_crs=default_crs, allow_duplicates=allow_duplicates, dry_run=dry_run)
+    report.format, report.encoding = parsed.format, parsed.encoding
+    report.columns, report.unknown_columns = parsed.columns, parsed.unknown_columns
+    report.preview = parsed.preview
     response = jsonify(api_messages.localise_report(report.to_dict()))  # Chinese if asked for
     response.vary.add("Accept-Language")
-    return response, (200 if report.stored else 422)
+    return response, (200 if report.stored or report.dry_run else 422)
 
 
 @bp.get("/retailer/stores")

@@ -78,6 +78,17 @@ TEMPLATES = [
     N_("%(field)s no time range in %(text)s: write ranges like 10:00-22:00"),
     N_("too many opening ranges (at most 6)"),
     N_("%(field)s too many opening ranges (at most 6)"),
+    # --- festival hours, dated exceptions (o2o/geo/hours.py parse_special)
+    N_("%(field)s cannot read %(text)s: write a date and hours, like 2026-11-10 10:00-02:00 or 2026-11-12 closed"),
+    N_("%(field)s %(text)s is not a date"),
+    N_("%(field)s %(day)s is given twice"),
+    N_("%(field)s %(day)s has no hours: add them (10:00-02:00) or write closed"),
+    N_("%(field)s too many dated exceptions (at most %(max)s)"),
+    # --- columns chosen by hand for an import (o2o/services/importer.py column_mapping)
+    N_('columns must be a JSON object of header: field, e.g. {"座机": "phone"}'),
+    N_("columns maps %(header)s to %(value)s, which is not a field; use one of %(fields)s (or null: not imported)"),
+    N_("columns maps both %(first)s and %(second)s to %(field)s"),
+    N_("columns names %(header)s, which is not a column of the file (its columns: %(found)s)"),
     # --- coordinate systems (o2o/geo/crs.py), alone, after the field's name, and after "field:"
     N_("unknown coordinate system %(name)s; use one of wgs84, gcj02, bd09"),
     N_("%(field)s unknown coordinate system %(name)s; use one of wgs84, gcj02, bd09"),
@@ -140,12 +151,16 @@ TEMPLATES = [
     # --- files (o2o/services/importer.py)
     N_("the file is empty"),
     N_("the file starts like UTF-16 text but is not valid UTF-16"),
-    N_("the file is neither UTF-8 nor GBK/GB18030 text"),
-    N_("the file contains NUL bytes: it is not a CSV or GeoJSON text file"),
+    N_("the file is neither UTF-8 nor GBK/GB18030 text, nor an Excel file"),
+    N_("the file contains NUL bytes: it is not a CSV text file"),
+    N_("the file is named or sent as a spreadsheet (%(name)s) but is not one"),
+    N_("cannot read the %(kind)s file: %(reason)s"),
+    N_("the spreadsheet has no sheet"),
+    N_("the file has no rows"),
     N_("no header row with columns separated by commas or tabs"),
     N_("cannot read the CSV header: %(reason)s"),
-    N_("the header has no %(columns)s column (e.g. 经度/lon, 纬度/lat); found: %(found)s"),
-    N_("the header has no lat or lon column (e.g. 经度/lon, 纬度/lat); found: %(found)s"),
+    N_("the header has no %(columns)s column (e.g. 经度/lon, 纬度/lat, or 经纬度 in one cell); found: %(found)s"),
+    N_("the header has no lat or lon column (e.g. 经度/lon, 纬度/lat, or 经纬度 in one cell); found: %(found)s"),
     N_("too many rows (at most %(max)s per file)"),
     N_("the CSV is malformed near line %(line)s: %(reason)s"),
     N_("the file is not valid JSON: %(reason)s"),
@@ -167,10 +182,17 @@ TEMPLATES = [
     N_("nothing stored: %(rejected)s of %(rows)s rows were rejected and the import was atomic"),
     N_("nothing changed: all %(unchanged)s stores were already up to date"),
     N_("%(inserted)s added, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected"),
+    N_("dry run, nothing stored: %(inserted)s would be added, %(updated)s updated, %(unchanged)s unchanged, "
+       "%(rejected)s rejected"),
+    N_("%(count)s column(s) not understood and not stored: %(columns)s"),
+    N_("经纬度/coordinates %(value)s is not two numbers such as 121.4737,31.2304"),
 ]
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _FIELD = r"[A-Za-z_][A-Za-z0-9_.]*"   # what %(field)s stands for: an API field's name
+# Placeholders that stand for a count: digits only, so that a report's two messages joined by "; "
+# are never taken for one template whose count swallowed the other.
+_COUNTS = {"count", "inserted", "updated", "unchanged", "rejected", "rows"}
 
 
 # ----------------------------------------------------------------------------- choosing
@@ -194,7 +216,8 @@ def _pattern(template: str) -> re.Pattern:
     for m in _PLACEHOLDER.finditer(template):
         parts.append(re.escape(template[last:m.start()]))
         name = m.group(1)
-        parts.append(f"(?P<{name}>{_FIELD})" if name == "field" else f"(?P<{name}>.+?)")
+        parts.append(f"(?P<{name}>{_FIELD})" if name == "field" else
+                     f"(?P<{name}>[0-9][0-9,]*)" if name in _COUNTS else f"(?P<{name}>.+?)")
         last = m.end()
     parts.append(re.escape(template[last:]))
     return re.compile("".join(parts), re.DOTALL)

@@ -155,14 +155,16 @@ def _retailer_paths() -> dict:
     report = _content(schemas.ImportReport)
     return {
         "/api/v1/stores/import": {"post": {
-            "summary": "Import stores from CSV (UTF-8, BOM, GBK; Chinese or English headers) or GeoJSON; "
-                       "upsert by external_id",
+            "summary": "Import stores from Excel (.xlsx, .xls), CSV (UTF-8, BOM, GBK; Chinese or English headers) "
+                       "or GeoJSON; upsert by external_id",
             "operationId": "importStores", "security": _BEARER, "parameters": query_parameters(ImportParams),
             "requestBody": {"required": True, "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 **_content(schemas.ImportGeoJSON, "application/geo+json"), **_content(schemas.ImportGeoJSON),
                 "multipart/form-data": {"schema": {"type": "object", "properties": {
-                    "file": {"type": "string", "format": "binary"}}}}}},
+                    "file": {"type": "string", "format": "binary"},
+                    "columns": {"type": "string", "description": "JSON {header: field or null}, as the query "
+                                                                 "parameter columns"}}}}}},
             "responses": {"200": {"description": "Report: inserted, updated, unchanged, rejected rows", "content": report},
                           "422": {"description": "Atomic import with rejected rows: nothing stored", "content": report},
                           "400": _ERROR, **_WRITE_ERRORS, **_AUTH_ERRORS}}},

@@ -121,7 +121,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ImportError_)
     def _bad_file(err):
-        return _api_error(ApiError(400, "invalid_file", str(err), err.field))
+        return _api_error(ApiError(400, "invalid_file", str(err), err.field, **getattr(err, "extra", {})))
 
     @app.errorhandler(Conflict)
     def _conflict(err: Conflict):

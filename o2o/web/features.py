@@ -12,11 +12,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import NamedTuple
 
 import orjson
 
-from ..geo.hours import HoursError, parse_hours
+from ..geo.hours import HoursError, is_open_at, parse_hours, parse_special
 from ..seed.catalogue import brand_zh, category_zh
 from ..services.finder import brand_slug
 from . import geojson
@@ -27,12 +28,30 @@ class Fragment:
     head: bytes                      # '{"type":"Feature",…,"properties":{…' without the closing braces
     ranges: tuple | None             # parsed opening hours, None if unknown
     id_bytes: bytes = b""
+    hours: str | None = None         # with festival hours: the daily hours and the dated exceptions
+    special: dict | None = None
 
 
-def _open_flag(ranges, minute: int) -> bytes:
-    if ranges is None:
+class Moment(NamedTuple):
+    """When a batch of Features is answered: the Beijing date and minute of the day."""
+    day: date
+    minute: int
+
+
+def moment(now: datetime) -> Moment:
+    """``now`` (Beijing time) as the Features' open-now flags need it."""
+    return Moment(now.date(), now.hour * 60 + now.minute)
+
+
+def _open_flag(frag: Fragment, at: Moment) -> bytes:
+    if frag.special:   # a store with festival hours: the date decides (rare, so not precomputed)
+        when = datetime(at.day.year, at.day.month, at.day.day, at.minute // 60, at.minute % 60)
+        flag = is_open_at(frag.hours, when, frag.special)
+        return b"null" if flag is None else b"true" if flag else b"false"
+    if frag.ranges is None:
         return b"null"
-    for start, end in ranges:
+    minute = at.minute
+    for start, end in frag.ranges:
         if start <= minute < end or start <= minute + 1440 < end:
             return b"true"
     return b"false"
@@ -69,7 +88,11 @@ class FeatureCache:
             ranges = tuple(parse_hours(store["hours"])) if store.get("hours") else None
         except HoursError:
             ranges = None
-        return Fragment(head, ranges, str(store["id"]).encode())
+        try:
+            special = parse_special(store.get("special_hours")) or None
+        except HoursError:
+            special = None
+        return Fragment(head, ranges, str(store["id"]).encode(), store.get("hours"), special)
 
     def fragments(self, repo, store_ids: list[int]) -> dict[int, Fragment]:
         """Fragments of open stores among ``store_ids`` (fetching and serialising the missing ones)."""
@@ -93,12 +116,12 @@ class FeatureCache:
         return out
 
     @staticmethod
-    def feature(frag: Fragment, store_id: int, go_base: bytes, minute: int, distance_m: float | None) -> bytes:
-        """One Feature: the cached part, then this request's go_url, open_now and distance_m.
+    def feature(frag: Fragment, store_id: int, go_base: bytes, at: Moment, distance_m: float | None) -> bytes:
+        """One Feature: the cached part, then this request's go_url, open_now (at ``at``) and distance_m.
 
         ``go_base`` is the ``/go/`` URL prefix of this request's host (``b"https://host/go/"``).
         """
-        parts = [frag.head, b',"go_url":"', go_base, frag.id_bytes, b'","open_now":', _open_flag(frag.ranges, minute)]
+        parts = [frag.head, b',"go_url":"', go_base, frag.id_bytes, b'","open_now":', _open_flag(frag, at)]
         if distance_m is not None:
             parts += [b',"distance_m":', b"%.1f" % distance_m]
         parts.append(b"}}")
@@ -111,7 +134,3 @@ def collection(parts: list[bytes], members: dict | None = None) -> bytes:
     for key, value in (members or {}).items():
         body += b',"' + key.encode() + b'":' + (value if isinstance(value, bytes) else orjson.dumps(value))
     return body + b"}"
-
-
-def minute_of_day(now: datetime) -> int:
-    return now.hour * 60 + now.minute

@@ -49,7 +49,7 @@ def store_feature(store: dict, crs: str = crs_mod.WGS84, when: datetime | None =
     props["category_zh"] = category_zh(store["category"])
     props["brand_zh"] = brand_zh(store["brand"])
     props["brand_slug"] = brand_slug(store["brand"])
-    props["open_now"] = is_open_at(store.get("hours"), when or now_beijing())
+    props["open_now"] = is_open_at(store.get("hours"), when or now_beijing(), store.get("special_hours"))
     props["nav"] = nav_links(store)
     props["url"] = url_for("pages.store_page", store_id=store["id"])
     return {"type": "Feature", "id": store["id"],

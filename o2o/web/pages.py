@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from ..geo.hours import is_open_at, now_beijing
 from ..services import finder
-from . import assets, geojson, i18n
+from . import assets, geojson, hours_text, i18n
 from .browsers import in_app_browser
 from .errors import ApiError, PageText
 from .params import ViewportParams, parse_query
@@ -78,9 +78,12 @@ def store_page(store_id: str):
     tiles = tile_settings()
     m = maps.embed(maps.store_map(store, tiles))
     links = geojson.nav_links(store)
+    now = now_beijing()
     response = make_response(render_template(
         "store.html", store=store, map=m, links=links, go_url=geojson.go_url(store_id),
-        open_now=is_open_at(store["hours"], now_beijing()), brand_slug=finder.brand_slug(store["brand"]),
+        open_now=is_open_at(store["hours"], now, store.get("special_hours")),
+        special_hours=hours_text.special_lines(store.get("special_hours"), now),
+        brand_slug=finder.brand_slug(store["brand"]),
         offline=tiles.offline, tiles_crs=tiles.crs, in_app=in_app_browser(request.headers.get("User-Agent")),
     ))
     response.vary.add("User-Agent")  # WeChat and QQ get other navigation buttons

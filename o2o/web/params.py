@@ -172,6 +172,10 @@ class ImportParams(_Query):
     atomic: bool = Field(False, description="Store every row or none.")
     allow_duplicates: bool = Field(False, description="Store rows that look like an open store nearby.")
     crs: crs_mod.Crs = Field("wgs84", description="Coordinate system of rows without a crs column.")
+    dry_run: bool = Field(False, description="Check and report (with the first rows as a preview); store nothing.")
+    columns: str = Field(None, description='How to understand headers, overriding the automatic mapping: JSON '
+                                           '{header: field}, a field of null leaves the column out, e.g. '
+                                           '{"座机": "phone", "备注": null}. Also a multipart field.')
 
 
 class PosterParams(_Query):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ..seed.catalogue import CATEGORIES
+from ..services import importer
 from . import auth
 from .limits import SIGN_IN, limit
 from .pages import _client_config
@@ -27,7 +28,8 @@ def home():
                            categories=categories,
                            config_json=_client_config(retailer={"id": principal.id, "name": principal.name,
                                                                 "domains": list(principal.domains),
-                                                                "role": principal.role, "actor": principal.actor}))
+                                                                "role": principal.role, "actor": principal.actor},
+                                                      importFields=list(importer.COLUMN_FIELDS)))
 
 
 @bp.post("/sign-in")

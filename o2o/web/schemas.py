@@ -54,6 +54,8 @@ class Store(_Model):
     city: str | None
     district: str | None
     hours: str | None
+    special_hours: str | None = Field(None, description="Festival hours: dated exceptions to the daily hours, "
+                                                        "e.g. 2026-11-10 10:00-02:00; 2026-11-12 closed")
     phone: str | None
     online_url: str | None
     status: Status
@@ -212,6 +214,17 @@ class RejectedRow(_Model):
     errors: list[str]
 
 
+class PreviewRow(_Model):
+    row: int
+    line: int | None = None
+    cells: list[str]
+
+
+class ImportPreview(_Model):
+    header: list[str]
+    rows: list[PreviewRow]
+
+
 class ImportReport(_Model):
     inserted: int
     updated: int
@@ -221,7 +234,11 @@ class ImportReport(_Model):
     atomic: bool
     stored: bool
     encoding: str | None = None
-    format: Literal["csv", "geojson"] | None = None
+    format: Literal["csv", "xlsx", "xls", "ods", "geojson"] | None = None
+    columns: dict[str, str] = Field(None, description="How each header was understood: {header: field}")
+    unknown_columns: list[str] = Field(None, description="Headers not understood: their cells were not stored")
+    dry_run: bool = Field(None, description="Checked and reported only: nothing was stored")
+    preview: ImportPreview = Field(None, description="A dry run's first rows, as the file has them")
     message: str
 
 

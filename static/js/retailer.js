@@ -104,7 +104,7 @@
     O2O.fragment(_("Edit: %(name)s"), { name: O2O.data(p.name) }).forEach(function (x) {
       title.appendChild(typeof x === "string" ? document.createTextNode(x) : x);
     });
-    ["name", "brand", "external_id", "address", "hours", "phone", "online_url"].forEach(function (k) { f(k).value = p[k] || ""; });
+    ["name", "brand", "external_id", "address", "hours", "special_hours", "phone", "online_url"].forEach(function (k) { f(k).value = p[k] || ""; });
     f("category").value = p.category;
     writeFields(c[1], c[0]);
     setPin(c[1], c[0], true);
@@ -137,10 +137,11 @@
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var body = { crs: crs };
-    ["name", "brand", "category", "external_id", "address", "hours", "phone", "online_url"].forEach(function (k) {
+    ["name", "brand", "category", "external_id", "address", "hours", "special_hours", "phone", "online_url"].forEach(function (k) {
       var v = f(k).value.trim();
       if (v !== "" || editing) body[k] = v === "" ? null : v;
     });
+    // Emptied festival hours are sent as null (cleared); the other optional fields are left as they were.
     ["external_id", "online_url", "hours", "phone"].forEach(function (k) { if (body[k] === null) delete body[k]; });
     body.lat = f("lat").value.trim() === "" ? null : Number(f("lat").value);
     body.lon = f("lon").value.trim() === "" ? null : Number(f("lon").value);
@@ -168,25 +169,163 @@
     if (row) { row.classList.add("just-saved"); row.scrollIntoView({ block: "nearest" }); }
   }
 
-  // ------------------------------------------------------------------ bulk upload
-  document.getElementById("upload-file").addEventListener("change", function (ev) {
+  // ------------------------------------------------------------------ bulk upload: check first, then import
+  // Choosing a file runs a dry run (?dry_run=true): the preview shows how each column was understood
+  // (a select per column, which the retailer may change: the choice goes back as `columns`), the
+  // first rows, and every problem by row. Only the button "Import N stores" stores anything.
+  var FIELD_LABELS = {
+    external_id: _("Store code"), name: _("Store name"), brand: _("Brand"), category: _("Category"),
+    lat: _("Latitude"), lon: _("Longitude"), lonlat: _("Longitude and latitude in one cell"),
+    crs: _("Coordinate system"), address: _("Address"), hours: _("Hours"), special_hours: _("Festival hours"),
+    phone: _("Phone"), online_url: _("Online shop"), status: _("Status"),
+    allow_duplicate: _("A separate store even if near another")
+  };
+  var importFields = cfg.importFields || Object.keys(FIELD_LABELS);
+  var upload = { file: null, columns: null, seq: 0 };
+  var importButton = document.getElementById("upload-import");
+  var previewBox = document.getElementById("upload-preview");
+  var fileInput = document.getElementById("upload-file");
+
+  function uploadBody() {
+    var data = new FormData();
+    data.append("file", upload.file);
+    if (upload.columns) data.append("columns", JSON.stringify(upload.columns));
+    return data;
+  }
+  function setImportButton(report) {
+    importButton.disabled = !report;
+    importButton.textContent = report ? ngettext("Import %(num)s store", "Import %(num)s stores", report.inserted + report.updated)
+                                      : _("Import");
+  }
+
+  function check() {
+    var seq = ++upload.seq;
+    setImportButton(null);
+    previewBox.textContent = "";
+    previewBox.appendChild(el("p", { className: "hint", text: _("Checking the file…") }));
+    api("POST", "/api/v1/stores/import?dry_run=true", uploadBody(), true).then(function (report) {
+      if (seq !== upload.seq) return;
+      showPreview(report, null);
+      setImportButton(report);
+    }).catch(function (err) {
+      if (seq !== upload.seq) return;
+      var e = err.data && err.data.error;
+      if (e && e.preview) {   // the file cannot be imported as it is (no lat/lon column), but the columns can be assigned
+        showPreview({ columns: e.columns || {}, unknown_columns: e.unknown_columns || [], preview: e.preview, rejected: [] }, e.message);
+      } else {
+        previewBox.textContent = "";
+        previewBox.appendChild(el("p", { className: "flash error", role: "alert", text: e ? e.message : err.message }));
+        if (!err.status || err.status === 429 || err.status >= 500) {   // not the file's fault: let it be tried again
+          var again = el("button", { type: "button", className: "button small", text: _("Check again") });
+          again.addEventListener("click", check);
+          previewBox.appendChild(again);
+        }
+      }
+    });
+  }
+
+  fileInput.addEventListener("change", function (ev) {
     var name = document.getElementById("upload-name"), file = ev.target.files[0];
     name.textContent = file ? file.name : _("No file chosen");
     if (file) name.setAttribute("translate", "no"); else name.removeAttribute("translate");  // a file name is data
+    upload.file = file || null;
+    upload.columns = null;
+    document.getElementById("upload-report").textContent = "";
+    if (file) { check(); } else { previewBox.textContent = ""; setImportButton(null); }
   });
+
+  function previewSummary(r) {
+    var n = O2O.formatNumber;
+    return _("Checked, nothing stored yet: %(inserted)s to add, %(updated)s to update, %(unchanged)s unchanged, %(rejected)s with problems.",
+             { inserted: n(r.inserted), updated: n(r.updated), unchanged: n(r.unchanged), rejected: n((r.rejected || []).length) });
+  }
+
+  function fieldSelect(header, value) {
+    var select = el("select", { "aria-label": _("How to import the column %(name)s", { name: header }), "data-header": header },
+      [el("option", { value: "", text: _("Not imported") })].concat(importFields.map(function (name) {
+        return el("option", { value: name, text: (FIELD_LABELS[name] || name) + " (" + name + ")" });
+      })));
+    select.value = value || "";
+    select.addEventListener("change", function () {
+      // One column per field: a field chosen here is taken from the column that had it.
+      var all = previewBox.querySelectorAll("select[data-header]");
+      Array.prototype.forEach.call(all, function (other) {
+        if (other !== select && select.value && other.value === select.value) other.value = "";
+      });
+      upload.columns = {};
+      Array.prototype.forEach.call(all, function (s) { upload.columns[s.getAttribute("data-header")] = s.value || null; });
+      check();
+    });
+    return select;
+  }
+
+  function showPreview(r, fileError) {
+    previewBox.textContent = "";
+    previewBox.appendChild(fileError ? el("p", { className: "flash error", role: "alert", text: fileError })
+                                     : el("p", { className: "report-summary preview-summary", text: previewSummary(r) }));
+    var preview = r.preview || { header: Object.keys(r.columns || {}).concat(r.unknown_columns || []), rows: [] };
+    var unknown = r.unknown_columns || [];
+    if (unknown.length) {
+      previewBox.appendChild(el("p", { className: "flash warn", text: ngettext(
+        "%(num)s column is not understood and would not be imported: %(columns)s. Choose a field for it below if it holds one.",
+        "%(num)s columns are not understood and would not be imported: %(columns)s. Choose a field for them below if they hold one.",
+        unknown.length, { columns: unknown.join(cfg.lang === "en" ? ", " : "、") }) }));
+    }
+    var mapping = preview.header.map(function (header, i) {
+      var sample = "";
+      preview.rows.some(function (row) { sample = row.cells[i] || ""; return sample !== ""; });
+      var known = (r.columns || {})[header];
+      return el("tr", { className: known ? "" : "unknown" }, [
+        el("th", { scope: "row", text: header, translate: "no" }),
+        el("td", {}, [fieldSelect(header, known)]),
+        el("td", { text: sample, translate: "no" })]);
+    });
+    previewBox.appendChild(el("table", { className: "report columns" }, [
+      el("caption", { text: _("How the columns were understood") }),
+      el("thead", {}, [el("tr", {}, [el("th", { text: _("Column") }), el("th", { text: _("Imported as") }),
+                                     el("th", { text: _("First value") })])]),
+      el("tbody", {}, mapping)]));
+    if (preview.rows.length) {
+      previewBox.appendChild(el("div", { className: "scroll-x" }, [el("table", { className: "report first-rows" }, [
+        el("caption", { text: _("The first rows") }),
+        el("thead", {}, [el("tr", {}, [el("th", { text: _("Row") })].concat(preview.header.map(function (h) {
+          return el("th", { text: h, translate: "no" });
+        })))]),
+        el("tbody", {}, preview.rows.map(function (row) {
+          return el("tr", {}, [el("td", { text: String(row.row) })].concat(row.cells.map(function (c) {
+            return el("td", { text: c, translate: "no" });
+          })));
+        }))])]));
+    }
+    if (r.rejected && r.rejected.length) {
+      previewBox.appendChild(el("h3", { text: _("Problems, by row") }));
+      rejectedTable(previewBox, r.rejected);
+    }
+  }
+
   document.getElementById("upload-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var file = document.getElementById("upload-file").files[0];
     var out = document.getElementById("upload-report");
-    if (!file) return;
-    var data = new FormData();
-    data.append("file", file);
+    if (!upload.file) return;
     var atomic = document.getElementById("upload-atomic").checked;
+    importButton.disabled = true;
     out.textContent = _("Uploading…");
-    api("POST", "/api/v1/stores/import" + (atomic ? "?atomic=true" : ""), data, true)
-      .then(function (report) { showReport(report); return load(); })
-      .catch(function (err) { if (err.data && err.data.rejected) { showReport(err.data); } else { out.textContent = err.message; } });
+    api("POST", "/api/v1/stores/import" + (atomic ? "?atomic=true" : ""), uploadBody(), true)
+      .then(function (report) { finished(); showReport(report); return load(); })
+      .catch(function (err) {
+        if (err.data && err.data.rejected) { finished(); showReport(err.data); } else { importButton.disabled = false; out.textContent = err.message; }
+      });
   });
+  function finished() {   // the file is in: its preview goes, the next file starts afresh
+    upload.seq += 1;
+    upload.file = null;
+    upload.columns = null;
+    fileInput.value = "";
+    document.getElementById("upload-name").textContent = _("No file chosen");
+    document.getElementById("upload-name").removeAttribute("translate");
+    previewBox.textContent = "";
+    setImportButton(null);
+  }
 
   /** The report's summary in the page's language, from its counts (the rows' reasons come from the API,
    *  in the page's language too). */
@@ -207,16 +346,19 @@
     var out = document.getElementById("upload-report");
     out.textContent = "";
     out.appendChild(el("p", { className: "report-summary", text: reportSummary(r) }));
-    if (r.rejected && r.rejected.length) {
-      var rows = r.rejected.slice(0, 200).map(function (x) {
-        return el("tr", {}, [el("td", { text: x.line ? _("%(row)s (line %(line)s)", { row: x.row, line: x.line }) : String(x.row) }),
-                             el("td", { text: x.external_id || "", translate: "no" }), el("td", { text: x.errors.join(cfg.lang === "en" ? "; " : "；") })]);
-      });
-      out.appendChild(el("table", { className: "report" }, [
-        el("thead", {}, [el("tr", {}, [el("th", { text: _("Row") }), el("th", { text: _("Code") }), el("th", { text: _("Why") })])]),
-        el("tbody", {}, rows)]));
-      if (r.rejected.length > 200) out.appendChild(el("p", { text: _("… and %(n)s more.", { n: O2O.formatNumber(r.rejected.length - 200) }) }));
-    }
+    if (r.rejected && r.rejected.length) rejectedTable(out, r.rejected);
+  }
+
+  /** Every rejected row with its reasons (the first 200, and how many more). */
+  function rejectedTable(out, rejected) {
+    var rows = rejected.slice(0, 200).map(function (x) {
+      return el("tr", {}, [el("td", { text: x.line ? _("%(row)s (line %(line)s)", { row: x.row, line: x.line }) : String(x.row) }),
+                           el("td", { text: x.external_id || "", translate: "no" }), el("td", { text: x.errors.join(cfg.lang === "en" ? "; " : "；") })]);
+    });
+    out.appendChild(el("table", { className: "report" }, [
+      el("thead", {}, [el("tr", {}, [el("th", { text: _("Row") }), el("th", { text: _("Code") }), el("th", { text: _("Why") })])]),
+      el("tbody", {}, rows)]));
+    if (rejected.length > 200) out.appendChild(el("p", { text: _("… and %(n)s more.", { n: O2O.formatNumber(rejected.length - 200) }) }));
   }
 
   // ------------------------------------------------------------------ a store's history: who changed what, when
