@@ -28,10 +28,8 @@ their old entries are masked out of the base, which is rebuilt when the churn gr
 from __future__ import annotations
 
 import bisect
-import functools
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
@@ -40,200 +38,15 @@ from ..geo.distance import haversine_m
 from ..geo.index import Filters
 from ..seed.catalogue import CATEGORY_ZH, brand_zh
 from .places import Gazetteer, Place, load_gazetteer
-from .text import (address_parts, fold, has_cjk, name_parts, normalise, pinyin_forms, runs,
-                   short_place_name, squash)
+from .text import has_cjk, normalise, pinyin_forms, runs, short_place_name, squash
 
-# Words shoppers use for the festival's categories, beside the categories' own names.
-CATEGORY_WORDS = {
-    "Apparel": ("服装", "服饰", "衣服", "女装", "男装", "clothing", "fashion", "clothes"),
-    "Sportswear": ("运动", "运动服", "体育用品", "运动鞋", "sports", "sport"),
-    "Home Appliances": ("家电", "家用电器", "电器", "冰箱", "空调", "洗衣机", "appliances"),
-    "Electronics": ("数码", "电器", "手机", "电脑", "3c", "digital"),
-    "Department Store": ("百货", "商场", "购物中心", "商厦", "mall"),
-    "Supermarket": ("超市", "商超", "生鲜", "便利", "grocery", "groceries"),
-    "Beauty": ("美妆", "化妆品", "彩妆", "护肤", "cosmetics", "makeup"),
-    "Jewellery": ("珠宝", "首饰", "黄金", "金店", "jewelry", "gold"),
-    "Home & Furniture": ("家居", "家具", "家装", "建材", "furniture"),
-    "Kids & Baby": ("母婴", "童装", "儿童", "婴儿", "孕婴", "kids", "baby", "children"),
-    "Footwear": ("鞋", "鞋子", "鞋靴", "女鞋", "男鞋", "shoes"),
-}
-# Words that say nothing about which store: dropped from a segmented query.
-STOP_WORDS = frozenset(("的", "在", "和", "附近", "附近的", "最近", "最近的", "旁边", "哪里", "哪儿", "哪",
-                        "有", "家", "个", "一下", "门店", "店铺", "专卖店", "旗舰店", "实体店", "线下", "线下店",
-                        "near", "me", "nearby", "store", "stores", "shop", "the", "in", "at"))
-
-_SEP = "\x00"
-_EMPTY = np.empty(0, dtype=np.int64)
-_MAX_CACHE = 4096
-_FUZZY_MIN_LEN = 4
+from .areas import SuggestionSupport
+from .docs import (_EMPTY, _FUZZY_MIN_LEN, _MAX_CACHE, CATEGORY_WORDS, SearchResult, _Doc, _doc_of,
+                   _NgramIndex, _unique_union)
+from .query import QueryParsing
 
 
-def _unique_union(arrays: list[np.ndarray]) -> np.ndarray:
-    arrays = [a for a in arrays if len(a)]
-    if not arrays:
-        return _EMPTY
-    if len(arrays) == 1:
-        return arrays[0]
-    return np.unique(np.concatenate(arrays))
-
-
-class _NgramIndex:
-    """Character unigrams (CJK only) and bigrams of a list of texts, as a CSR posting table.
-
-    Built vectorised with numpy: the texts' code points in one array, a key per position, and
-    (key, text) pairs sorted once. ``contains(word)`` intersects the postings of the word's
-    grams, then checks the survivors really contain the word.
-    """
-
-    def __init__(self, texts: list[str]):
-        self.texts = texts
-        n = len(texts)
-        if n == 0:
-            self.keys, self.offsets, self.postings = (np.empty(0, np.int64), np.zeros(1, np.int64), _EMPTY)
-            return
-        joined = _SEP.join(texts) + _SEP
-        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)
-        doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        sep = cp == 0
-        a, b = cp[:-1], cp[1:]
-        bi_ok = ~(sep[:-1] | sep[1:])
-        bi = (a[bi_ok] << 21) | b[bi_ok]
-        bi_doc = doc[:-1][bi_ok]
-        uni_ok = (cp >= 0x3400) & ~sep  # single Latin letters are not worth a posting list
-        keys = np.concatenate((cp[uni_ok], bi))
-        docs = np.concatenate((doc[uni_ok], bi_doc))
-        pairs = np.sort(keys * (n + 1) + docs)
-        if len(pairs) > 1:
-            pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
-        keys, docs = np.divmod(pairs, n + 1)
-        first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.empty(0, bool)
-        self.keys, starts = keys[first], np.flatnonzero(first)
-        self.offsets = np.append(starts, len(keys)).astype(np.int64)
-        self.postings = docs.astype(np.int64)
-
-    def _grams(self, word: str) -> list[int]:
-        cps = [ord(c) for c in word]
-        if len(cps) == 1:
-            return [cps[0]]
-        return sorted({(x << 21) | y for x, y in zip(cps, cps[1:])})
-
-    def _posting(self, key: int) -> np.ndarray:
-        i = int(np.searchsorted(self.keys, key))
-        if i >= len(self.keys) or self.keys[i] != key:
-            return _EMPTY
-        return self.postings[self.offsets[i]: self.offsets[i + 1]]
-
-    def contains(self, word: str) -> np.ndarray:
-        """Sorted positions of the texts that contain ``word``."""
-        if not word or (len(word) == 1 and ord(word) < 0x3400):
-            return _EMPTY
-        lists = sorted((self._posting(g) for g in self._grams(word)), key=len)
-        if not len(lists[0]):
-            return _EMPTY
-        found = lists[0]
-        for other in lists[1:]:
-            found = np.intersect1d(found, other, assume_unique=True)
-            if not len(found):
-                return _EMPTY
-        if len(word) > 2:
-            texts = self.texts
-            found = np.fromiter((i for i in found.tolist() if word in texts[i]), dtype=np.int64)
-        return found
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.offsets.nbytes + self.postings.nbytes)
-
-
-@dataclass
-class _Doc:
-    """One store as the index sees it."""
-
-    id: int
-    lon: float
-    lat: float
-    brand: str
-    retailer: str
-    category: str
-    place: tuple            # (province, city, district)
-    text: str               # name and address, folded
-    values: tuple[str, ...]  # attribute values, folded
-    name: str
-    address: str
-    roads: tuple[str, ...] = ()
-    malls: tuple[str, ...] = ()
-
-
-@functools.lru_cache(maxsize=65536)
-def _attribute_values(brand: str, retailer: str, category: str, province, city, district) -> tuple:
-    """Folded attribute values of a store (cached: thousands of stores share them)."""
-    values = [brand, brand_zh(brand) or "", retailer, category, CATEGORY_ZH.get(category, ""),
-              *CATEGORY_WORDS.get(category, ()), province or "", city or "", district or ""]
-    return tuple(dict.fromkeys(v for v in (normalise(x) for x in values) if v))
-
-
-def _doc_of(store: dict) -> _Doc:
-    name = store.get("name") or ""
-    address = store.get("address") or ""
-    province, city, district = store.get("province"), store.get("city"), store.get("district")
-    brand, category, retailer = store.get("brand") or "", store.get("category") or "", store.get("retailer") or ""
-    values = _attribute_values(brand, retailer, category, province, city, district)
-    name_n, address_n = fold(name), fold(address)
-    extra = []
-    sign, _branch = name_parts(name_n, folded=True)
-    if sign:
-        extra.append(sign)
-    roads, malls = address_parts(address_n, tuple(v for v in (province, city, district) if v), folded=True)
-    extra += roads + malls
-    if extra:
-        values = values + tuple(v for v in extra if v not in values)
-    return _Doc(int(store["id"]), float(store["lon"]), float(store["lat"]), brand, retailer, category,
-                (province, city, district), name_n + _SEP + address_n, values, name, address,
-                tuple(roads), tuple(malls))
-
-
-@dataclass
-class Query:
-    """A query as understood: the words to match, the places named, what was ignored."""
-
-    clauses: list[str] = field(default_factory=list)
-    places: list[list[Place]] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SearchResult:
-    ids: np.ndarray
-    distance_m: np.ndarray            # from the shopper
-    matched_all: np.ndarray           # bool per result: holds every word
-    place: Place | None = None        # the place the words named (the first, if several)
-    fallback: tuple | None = None     # (ids, distance_m) of the nearest match when a radius held none
-    query: Query | None = None
-
-
-_TOKENIZER_LOCK = threading.Lock()
-_TOKENIZER_WORDS: set[str] = set()
-_tokenizer_instance = None
-
-
-def _shared_tokenizer():
-    """jieba's tokenizer, one per process (its dictionary takes most of a second to load)."""
-    global _tokenizer_instance
-    with _TOKENIZER_LOCK:
-        if _tokenizer_instance is None:
-            import logging
-
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            _tokenizer_instance = tokenizer
-    return _tokenizer_instance
-
-
-class SearchIndex:
+class SearchIndex(QueryParsing, SuggestionSupport):
     """Text search over open stores. Thread-safe; see the module docstring."""
 
     def __init__(self, gazetteer: Gazetteer | None = None, rebuild_fraction: float = 0.02,
@@ -514,92 +327,6 @@ class SearchIndex:
             return True
         return any(self._doc_level(d, word) for d in self._delta.values())
 
-    # ----------------------------------------------------------------------------- queries
-    def parse(self, text: str) -> Query:
-        """Words and places of a query, as :func:`search` understands it."""
-        query = Query()
-        words = runs(normalise(text))
-        i = 0
-        while i < len(words):
-            word = words[i]
-            if not has_cjk(word):
-                # Pinyin typed with spaces (``you yi ku``, ``hang zhou``): join the Latin words
-                # that follow when together they name something.
-                j = i + 1
-                while j < len(words) and not has_cjk(words[j]):
-                    j += 1
-                joined = None
-                for end in range(j, i + 1, -1):
-                    cand = "".join(words[i:end])
-                    if cand in self._alias or self.gazetteer.is_place_word(cand):
-                        joined = (cand, end)
-                        break
-                if joined:
-                    self._add_word(query, joined[0])
-                    i = joined[1]
-                    continue
-                self._add_word(query, word)
-                i += 1
-                continue
-            self._add_cjk(query, word)
-            i += 1
-        return query
-
-    def _add_word(self, query: Query, word: str) -> None:
-        places = self.gazetteer.named(word)
-        if places:
-            query.places.append(places)
-        elif word in STOP_WORDS:
-            query.ignored.append(word)
-        elif not has_cjk(word) and not self.word_matches_anything(word):
-            fixed = [t for t in self.fuzzy_terms(word) if self.gazetteer.named(t)]
-            if fixed and not self._latin_value_ids(word):
-                query.places.append(self.gazetteer.named(fixed[0]))
-            else:
-                query.clauses.append(word)
-        else:
-            query.clauses.append(word)
-
-    def _add_cjk(self, query: Query, run: str) -> None:
-        if self.gazetteer.is_place_word(run) or self.word_matches_anything(run):
-            self._add_word(query, run)
-            return
-        for word in self.segment(run):
-            if len(word) == 1 and word in STOP_WORDS:
-                query.ignored.append(word)
-            else:
-                self._add_word(query, word)
-
-    def segment(self, run: str) -> list[str]:
-        """Chinese words of a run (jieba, told the index's brands, places, roads and malls)."""
-        return [w for w in self._tokenizer().lcut(run, HMM=True) if w.strip()]
-
-    def _tokenizer(self):
-        tokenizer = _shared_tokenizer()
-        with _TOKENIZER_LOCK:
-            if self._segmenter_words != self._generation:
-                # Words already added by another index of this process stay: they are words too.
-                known = _TOKENIZER_WORDS
-                for word in self._dictionary_words() - known:
-                    tokenizer.add_word(word, freq=100_000)
-                    known.add(word)
-                self._segmenter_words = self._generation
-        return tokenizer
-
-    def _dictionary_words(self) -> set[str]:
-        words = {v for v in self._values if has_cjk(v) and len(v) >= 2}
-        for p in self.gazetteer.places:
-            words.add(p.name)
-            if len(p.short) >= 2:
-                words.add(p.short)
-        for zh in CATEGORY_WORDS.values():
-            words.update(w for w in zh if has_cjk(w) and len(w) >= 2)
-        return words
-
-    def warm(self) -> None:
-        """Load the segmenter now (about a second), so the first query does not wait for it."""
-        self._tokenizer()
-
     # ----------------------------------------------------------------------------- search
     def _choose_place(self, candidates: list[Place], lon: float, lat: float) -> Place:
         """Of the places a word names, the one the shopper is in, else the one with most stores."""
@@ -713,80 +440,6 @@ class SearchIndex:
                 return False
         return True
 
-    # ----------------------------------------------------------------------------- suggest
-    def brand_names(self) -> list[tuple[str, str | None, int]]:
-        """(brand, Chinese name, open stores) of every brand in the index, most stores first."""
-        with self._lock:
-            if self._brands is None:  # counted once per change of the index, not per keystroke
-                vocab, codes = self._codes["brand"]
-                counts = np.bincount(codes[self._alive], minlength=len(vocab)) if len(codes) else []
-                totals = {name: int(counts[code]) for name, code in vocab.items()}
-                for doc in self._delta.values():
-                    totals[doc.brand] = totals.get(doc.brand, 0) + 1
-                self._brands = sorted(((b, brand_zh(b), n) for b, n in totals.items() if n > 0),
-                                      key=lambda r: (-r[2], r[0]))
-            return self._brands
-
-    def forms_of(self, *names: str | None) -> set[str]:
-        """Every typed form of these names (cached): folded, squashed, pinyin, initials."""
-        forms: set[str] = set()
-        for name in names:
-            if name:
-                cached = self._forms_cache.get(name)
-                if cached is None:
-                    cached = self._forms_cache[name] = word_forms(name)
-                forms |= cached
-        return forms
-
-    def _area_table(self):
-        """Malls and streets of the addresses, computed once per base: name -> (places, centres).
-
-        Each name (万达广场, 南京路) has one :class:`Place` per city whose stores' addresses name
-        it, with the bbox and middle of those stores, and their centres as arrays for ordering.
-        """
-        with self._lock:
-            if self._areas is None:
-                groups: dict[str, dict[tuple, list[int]]] = {}
-                for pos, d in enumerate(self._docs):
-                    for kind, names in (("mall", d.malls), ("street", d.roads)):
-                        for name in names:
-                            groups.setdefault(name, {}).setdefault((kind, d.place[0], d.place[1]), []).append(pos)
-                table = {}
-                for name, cities in groups.items():
-                    forms = pinyin_forms(name) or ("", "")
-                    places, sizes = [], []
-                    for (kind, province, city), positions in cities.items():
-                        lons, lats = self._lon[positions], self._lat[positions]
-                        places.append(Place(
-                            name=name, level=kind, province=province, city=city,
-                            bbox=(float(lons.min()) - 0.003, float(lats.min()) - 0.002,
-                                  float(lons.max()) + 0.003, float(lats.max()) + 0.002),
-                            centre=(float(np.median(lons)), float(np.median(lats))),
-                            short=name, pinyin=forms[0], initials=forms[1]))
-                        sizes.append(len(positions))
-                    table[name] = (places, np.array([p.centre[0] for p in places]),
-                                   np.array([p.centre[1] for p in places]), np.array(sizes))
-                self._areas = table
-            return self._areas
-
-    def area_places(self, typed: str, lon: float | None = None, lat: float | None = None,
-                    limit: int = 10, one_per_name: bool = False) -> list[tuple[int, Place]]:
-        """``(quality, Place)`` of malls and streets named by ``typed``, one per city; nearest
-        city first when the shopper is known, else the city where it has most stores."""
-        hits = []
-        for name, (places, c_lon, c_lat, sizes) in self._area_table().items():
-            quality = prefix_quality(typed, self.forms_of(name))
-            if quality is None:
-                continue
-            order = (haversine_m(lon, lat, c_lon, c_lat) if lon is not None else -sizes.astype(float))
-            ranked = np.argsort(order, kind="stable")[: 1 if one_per_name else limit]
-            hits += [(quality, float(order[i]), places[i]) for i in ranked.tolist()]
-        hits.sort(key=lambda h: (h[0], h[1]))
-        return [(q, p) for q, _o, p in hits[:limit]]
-
-    def place_store_count(self, place: Place) -> int:
-        return int(len(self._place_positions(place)))
-
     def doc(self, store_id: int) -> _Doc | None:
         with self._lock:
             if store_id in self._delta:
@@ -795,34 +448,3 @@ class SearchIndex:
             if pos < len(self._ids) and self._ids[pos] == store_id and self._alive[pos]:
                 return self._docs[pos]
         return None
-
-
-def word_forms(name: str) -> set[str]:
-    """Every way a shopper may type a name: folded, squashed, pinyin and initials, short place name."""
-    folded = normalise(name)
-    forms = {folded, squash(folded)}
-    for variant in {folded, short_place_name(folded)}:
-        p = pinyin_forms(variant)
-        if p:
-            forms.update(p)
-        forms.add(variant)
-    forms.update(runs(folded))
-    return {f for f in forms if f}
-
-
-def prefix_quality(typed: str, forms: Iterable[str]) -> int | None:
-    """0 if a form is ``typed``, 1 if one starts with it, 2 if one contains it; None otherwise.
-
-    Only Chinese is matched inside a form (``徐汇`` in ``上海市徐汇区``): Latin letters inside a
-    pinyin form are not a syllable boundary (``hang`` is not in ``wushang`` for a shopper).
-    """
-    best = None
-    inside = len(typed) >= 2 and has_cjk(typed)
-    for form in forms:
-        if form == typed:
-            return 0
-        if form.startswith(typed):
-            best = 1
-        elif best is None and inside and typed in form:
-            best = 2
-    return best

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..seed.catalogue import CATEGORY_ZH
 from ..geo.distance import haversine_m
-from ..search.index import CATEGORY_WORDS, SearchIndex, prefix_quality
+from ..search.docs import CATEGORY_WORDS, prefix_quality
+from ..search.index import SearchIndex
 from ..search.places import Place
 from ..search.text import normalise, runs, squash
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from o2o.geo.index import Filters
-from o2o.search.index import SearchIndex, prefix_quality
+from o2o.search.docs import prefix_quality
+from o2o.search.index import SearchIndex
 from o2o.search.text import address_parts, name_parts, normalise, pinyin_forms, runs, short_place_name
 
 
