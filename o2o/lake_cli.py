@@ -167,6 +167,18 @@ def _write_csv(rows, columns, out):
         writer.writerow([spreadsheet_safe(row.get(c)) for c in columns])
 
 
+def _query_lake(name: str, lake: str, what, scheduler, workers, threads, **filters):
+    """One of the lake's queries (``heatmap`` or ``regions``) on Dask, or in this process."""
+    from .lake import query
+
+    on_dask, local = getattr(query, name), getattr(query, f"{name}_local")
+    try:
+        return _run(scheduler, workers, threads, lambda client: on_dask(lake, what, client=client, **filters),
+                    lambda: local(lake, what, **filters))
+    except FileNotFoundError as exc:
+        raise _lake_error(exc) from None
+
+
 @scans_group.command("heatmap")
 @click.argument("lake", type=str)
 @click.option("--res", type=click.IntRange(0, 15), default=7, show_default=True, help="H3 resolution.")
@@ -177,16 +189,10 @@ def heatmap_command(lake, res, since, until, brands, retailers, categories, prov
                     workers, threads, output):
     """Counted scans per H3 cell of the lake at LAKE (a directory or an object-store URI)."""
     from .geo import h3agg
-    from .lake import query
 
-    args = dict(since=since, until=until, brands=brands, retailers=retailers, categories=categories,
-                provinces=provinces, bbox=bbox)
-    try:
-        cells, total = _run(scheduler, workers, threads,
-                            lambda client: query.heatmap(lake, res, client=client, **args),
-                            lambda: query.heatmap_local(lake, res, **args))
-    except FileNotFoundError as exc:
-        raise _lake_error(exc) from None
+    cells, total = _query_lake("heatmap", lake, res, scheduler, workers, threads, since=since, until=until,
+                               brands=brands, retailers=retailers, categories=categories, provinces=provinces,
+                               bbox=bbox)
     if output and output.lower().endswith((".geojson", ".json")):
         with open(output, "w", encoding="utf-8") as fh:
             json.dump(h3agg.heatmap_collection(cells, total, layer="scans", res=res), fh, ensure_ascii=False)
@@ -210,16 +216,8 @@ def heatmap_command(lake, res, since, until, brands, retailers, categories, prov
 def regions_command(lake, level, since, until, brands, retailers, categories, provinces, bbox, scheduler,
                     workers, threads, output):
     """Counted scans per province or city of the lake at LAKE, busiest first."""
-    from .lake import query
-
-    args = dict(since=since, until=until, brands=brands, retailers=retailers, categories=categories,
-                provinces=provinces, bbox=bbox)
-    try:
-        df = _run(scheduler, workers, threads,
-                  lambda client: query.regions(lake, level, client=client, **args),
-                  lambda: query.regions_local(lake, level, **args))
-    except FileNotFoundError as exc:
-        raise _lake_error(exc) from None
+    df = _query_lake("regions", lake, level, scheduler, workers, threads, since=since, until=until,
+                     brands=brands, retailers=retailers, categories=categories, provinces=provinces, bbox=bbox)
     rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()} for r in df.to_dict("records")]
     columns = list(df.columns)
     if output and output.lower().endswith(".json"):
