@@ -12,12 +12,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import orjson
 
-from ..geo.hours import HoursError, is_open_at, parse_hours, parse_special
+from ..geo.hours import HoursError, parse_hours, parse_special
 from ..seed.catalogue import brand_zh, category_zh
 from ..services.finder import brand_slug
 from . import geojson
@@ -28,8 +28,10 @@ class Fragment:
     head: bytes                      # '{"type":"Feature",…,"properties":{…' without the closing braces
     ranges: tuple | None             # parsed opening hours, None if unknown
     id_bytes: bytes = b""
-    hours: str | None = None         # with festival hours: the daily hours and the dated exceptions
-    special: dict | None = None
+    special: dict | None = None      # festival hours, parsed: {date: ranges}, None if none
+
+
+ONE_DAY = timedelta(days=1)
 
 
 class Moment(NamedTuple):
@@ -44,13 +46,19 @@ def moment(now: datetime) -> Moment:
 
 
 def _open_flag(frag: Fragment, at: Moment) -> bytes:
-    if frag.special:   # a store with festival hours: the date decides (rare, so not precomputed)
-        when = datetime(at.day.year, at.day.month, at.day.day, at.minute // 60, at.minute % 60)
-        flag = is_open_at(frag.hours, when, frag.special)
-        return b"null" if flag is None else b"true" if flag else b"false"
+    """``open_now`` as JSON: as :func:`o2o.geo.hours.is_open_at` decides, from the parsed hours."""
+    minute = at.minute
+    if frag.special:   # festival hours: a dated exception replaces that day's hours
+        today = frag.special.get(at.day, frag.ranges)
+        yesterday = frag.special.get(at.day - ONE_DAY, frag.ranges)
+        if today is None and yesterday is None:
+            return b"null"
+        if any(start <= minute < end for start, end in today or ()) \
+                or any(start <= minute + 1440 < end for start, end in yesterday or ()):
+            return b"true"
+        return b"false"
     if frag.ranges is None:
         return b"null"
-    minute = at.minute
     for start, end in frag.ranges:
         if start <= minute < end or start <= minute + 1440 < end:
             return b"true"
@@ -92,7 +100,7 @@ class FeatureCache:
             special = parse_special(store.get("special_hours")) or None
         except HoursError:
             special = None
-        return Fragment(head, ranges, str(store["id"]).encode(), store.get("hours"), special)
+        return Fragment(head, ranges, str(store["id"]).encode(), special)
 
     def fragments(self, repo, store_ids: list[int]) -> dict[int, Fragment]:
         """Fragments of open stores among ``store_ids`` (fetching and serialising the missing ones)."""
