@@ -150,7 +150,7 @@ def column_mapping(value) -> dict[str, str | None]:
     if isinstance(value, (str, bytes)):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None
     if not isinstance(value, dict):
         raise FieldProblem([("columns", 'columns must be a JSON object of header: field, e.g. {"座机": "phone"}')])

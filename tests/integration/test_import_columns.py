@@ -112,6 +112,7 @@ def test_geojson_properties_can_be_assigned_by_hand(client, keys):
 @pytest.mark.parametrize("columns, why", [
     ("{not json", "must be a JSON object"),
     ('["phone"]', "must be a JSON object"),
+    ("[" * 100_000, "must be a JSON object"),            # nested past Python's recursion limit
     ({"座机号码": "telephone"}, "which is not a field"),
     ({"座机号码": 7}, "must be a JSON object"),
     ({"座机号码": "phone", "备注": "phone"}, "maps both"),
