@@ -16,11 +16,13 @@ import shapely
 from .regions import GEODATA_DIR, load_level
 
 # Simplification tolerance and coordinate grid in degrees per level, chosen for a phone's bytes:
-# provinces (drawn from zoom 3 to 6, where a pixel is 2-20 km) at ~2 km and a 500 m grid: 64 KB
-# gzipped for all of China (146 KB at ~1 km / 100 m); cities (zoom 7-9) at ~1 km and a 200 m grid,
-# sent for the view only; districts (zoom 10 and closer) at ~150 m and a 10 m grid, for the view.
-TOLERANCE_DEG = {"provinces": 0.02, "cities": 0.01, "districts": 0.0015}
-PRECISION_DEG = {"provinces": 0.005, "cities": 0.002, "districts": 0.0001}
+# provinces (drawn as outlines from zoom 3 to 6, where a pixel is 2-20 km; closer, the land's
+# fill under the cities) at ~5 km and a 2 km grid: 18 KB with brotli for all of China, which every
+# first visit downloads (47 KB at ~2 km / 500 m, 89 KB at ~1 km / 100 m; bench/bench_wire.py);
+# cities (zoom 7-9) at ~1 km and a 200 m grid, sent for the view only; districts (zoom 10 and
+# closer) at ~150 m and a 10 m grid, for the view.
+TOLERANCE_DEG = {"provinces": 0.05, "cities": 0.01, "districts": 0.0015}
+PRECISION_DEG = {"provinces": 0.02, "cities": 0.002, "districts": 0.0001}
 LEVELS_WHOLE = ("provinces", "cities")   # may be asked for whole (the map asks cities by view)
 MAX_BBOX_DEG = {"cities": 20.0, "districts": 4.0}  # widest view a level is sent for
 

@@ -4,6 +4,13 @@
   "use strict";
   var O2O = global.O2O || {};
 
+  // Leaflet finds its marker images through a CSS rule, which makes the browser download the
+  // 1x marker too; naming their folder (beside the content-hashed leaflet.css) spares that.
+  if (global.L && global.L.Icon && global.L.Icon.Default) {
+    var leafletCss = document.querySelector('link[rel="stylesheet"][href$="/leaflet.css"]');
+    if (leafletCss) global.L.Icon.Default.imagePath = leafletCss.getAttribute("href").replace(/leaflet\.css$/, "images/");
+  }
+
   // ------------------------------------------------------------------ language
   // The page's messages come from the app's one catalogue (o2o/web/i18n.py), embedded in every
   // page as JSON: {English msgid: translation}. Strings are marked _("…") / ngettext("…", "…", n)
@@ -282,7 +289,11 @@
         });
       }
       function load() {
-        var b = map.getBounds().pad(0.3), step = maxDeg / 4;  // boxes snap to a grid: repeat views hit the cache
+        // Boxes snap to a grid (repeat views hit the cache) whose step is the power of two just
+        // above the view's size: a street view asks for its few districts, not a whole degree's.
+        var b = map.getBounds().pad(0.3), step = maxDeg / 4;
+        var span = Math.max(b.getEast() - b.getWest(), b.getNorth() - b.getSouth());
+        while (step / 2 >= span && step > maxDeg / 256) step /= 2;
         var w = Math.max(-180, Math.floor(b.getWest() / step) * step), e = Math.min(180, Math.ceil(b.getEast() / step) * step);
         var s = Math.max(-90, Math.floor(b.getSouth() / step) * step), n = Math.min(90, Math.ceil(b.getNorth() / step) * step);
         if (e - w > maxDeg || n - s > maxDeg) return;

@@ -43,6 +43,15 @@ def test_pages_json_and_svg_are_compressed(client, path):
     assert len(gzip.decompress(r.data)) == len(plain) and gzip.decompress(r.data)[:15] == plain[:15]
 
 
+def test_data_gets_the_fastest_coder_and_pages_the_densest(client):
+    """Chromium accepts zstd and brotli alike: the API's data comes in zstd (fast, on the hot
+    path), pages in brotli (smaller, made far less often)."""
+    assert client.get(NEARBY, headers={"Accept-Encoding": CHROME}).headers["Content-Encoding"] == "zstd"
+    page = client.get("/", headers={"Accept-Encoding": CHROME})
+    assert page.headers["Content-Encoding"] == "br" and brotli.decompress(page.data).startswith(b"<!doctype html>")
+    assert client.get("/", headers={"Accept-Encoding": "zstd, gzip"}).headers["Content-Encoding"] == "zstd"
+
+
 def test_a_body_under_1_kb_is_not_compressed(client):
     r = client.get("/healthz", headers={"Accept-Encoding": CHROME})
     assert r.status_code == 200 and len(r.data) < 1024
