@@ -335,6 +335,9 @@ class Products(Protocol):
     def catalogue_rev(self) -> int:
         """A counter every product or stock write raises (0: none yet): caches compare it."""
 
+    def catalogue_marks(self) -> tuple[int, int]:
+        """``(catalogue_rev, products_rev)`` in one read: the second rises with product writes only."""
+
     def upsert_products(self, retailer_id: int, rows: Iterable[dict]) -> int:
         """Insert or update (by ``sku``) the retailer's products, in one transaction; how many rows.
 
@@ -361,6 +364,10 @@ class Products(Protocol):
 
     def stock_of_product(self, product_id: int, availability: Iterable[str] | None = None) -> list[dict]:
         """The stock lines of one product (only those with one of ``availability``), by store id."""
+
+    def stocked_stores(self, product_id: int) -> list[tuple]:
+        """``(store_id, lon, lat, availability, quantity, price, updated_at)`` of every open store
+        that has the product ``in_stock`` or ``limited``, by store id."""
 
     def stock_of_store(self, store_id: int) -> list[dict]:
         """The stock lines of one store, by product id."""

@@ -8,7 +8,8 @@ from typing import Iterable
 
 from .dialect import utc_now, valid_id
 from .errors import Conflict
-from .products import AVAILABILITY, CATALOGUE_REV_KEY, PRODUCT_FIELDS, PRODUCT_WRITABLE, STOCK_FIELDS
+from .products import (AVAILABILITY, CATALOGUE_REV_KEY, IN_STOCK, PRODUCT_FIELDS, PRODUCT_WRITABLE, PRODUCTS_REV_KEY,
+                       STOCK_FIELDS)
 
 _PRODUCT_KEY = ("products", ("retailer_id", "sku"))
 _STOCK_KEY = ("stock", ("store_id", "product_id"))
@@ -17,19 +18,24 @@ _STOCK_KEY = ("stock", ("store_id", "product_id"))
 class MemoryProducts:
     """Mixed into :class:`~o2o.storage.memory.MemoryRepository`: uses its tables, ``_insert`` and ``_db``."""
 
-    def _next_catalogue_rev(self) -> int:
+    def _next_catalogue_rev(self, key: str = CATALOGUE_REV_KEY) -> int:
         meta = self._db.meta
-        meta[CATALOGUE_REV_KEY] = meta.get(CATALOGUE_REV_KEY, 0) + 1
-        return meta[CATALOGUE_REV_KEY]
+        meta[key] = meta.get(key, 0) + 1
+        return meta[key]
 
     def catalogue_rev(self) -> int:
         return self._db.meta.get(CATALOGUE_REV_KEY, 0)
+
+    def catalogue_marks(self) -> tuple[int, int]:
+        with self._db.lock:
+            return self._db.meta.get(CATALOGUE_REV_KEY, 0), self._db.meta.get(PRODUCTS_REV_KEY, 0)
 
     # --------------------------------------------------------------------------- products
     def upsert_products(self, retailer_id: int, rows: Iterable[dict]) -> int:
         now, n = utc_now(), 0
         with self.transaction():
             self._next_catalogue_rev()
+            self._next_catalogue_rev(PRODUCTS_REV_KEY)
             for row in rows:
                 n += 1
                 if row.get("title") is None or row.get("brand") is None or row.get("sku") is None:
@@ -90,6 +96,17 @@ class MemoryProducts:
         return sorted(({f: r[f] for f in STOCK_FIELDS} for r in list(self._table("stock").values())
                        if r["product_id"] == int(product_id) and (wanted is None or r["availability"] in wanted)),
                       key=lambda r: r["store_id"])
+
+    def stocked_stores(self, product_id: int) -> list[tuple]:
+        stores = self._table("stores")
+        out = []
+        for r in list(self._table("stock").values()):
+            store = stores.get(r["store_id"])
+            if (r["product_id"] == int(product_id) and r["availability"] in IN_STOCK and store is not None
+                    and store["status"] == "open"):
+                out.append((store["id"], store["lon"], store["lat"], r["availability"], r["quantity"], r["price"],
+                            r["updated_at"]))
+        return sorted(out)
 
     def stock_of_store(self, store_id: int) -> list[dict]:
         return sorted(({f: r[f] for f in STOCK_FIELDS} for r in list(self._table("stock").values())

@@ -19,6 +19,8 @@ PRODUCT_WRITABLE = ("sku", "title", "brand", "category", "price", "online_url", 
 PRODUCT_FIELDS = ("id", "retailer_id", *PRODUCT_WRITABLE, "created_at", "updated_at")
 STOCK_FIELDS = ("store_id", "product_id", "availability", "quantity", "price", "updated_at")
 CATALOGUE_REV_KEY = "catalogue_rev"
+PRODUCTS_REV_KEY = "products_rev"       # products alone (the product search index follows it)
+IN_STOCK = ("in_stock", "limited")      # what a shopper can find in the store
 
 
 class ProductsSql:
@@ -29,16 +31,21 @@ class ProductsSql:
         return (f"SELECT id, retailer_id, {', '.join(PRODUCT_WRITABLE)}, {iso.format('created_at')} AS created_at,"
                 f" {iso.format('updated_at')} AS updated_at FROM products")
 
-    def _next_catalogue_rev(self) -> int:
+    def _next_catalogue_rev(self, key: str = CATALOGUE_REV_KEY) -> int:
         row = self._execute(
             "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE"
             " SET value = CAST(CAST(meta.value AS bigint) + 1 AS text) RETURNING value",
-            (CATALOGUE_REV_KEY,)).fetchone()
+            (key,)).fetchone()
         return int(row[0])
 
     def catalogue_rev(self) -> int:
         row = self._query("SELECT value FROM meta WHERE key = ?", (CATALOGUE_REV_KEY,), one=True)
         return int(row[0]) if row else 0
+
+    def catalogue_marks(self) -> tuple[int, int]:
+        marks = dict(self._query("SELECT key, value FROM meta WHERE key IN (?, ?)",
+                                 (CATALOGUE_REV_KEY, PRODUCTS_REV_KEY)))
+        return int(marks.get(CATALOGUE_REV_KEY, 0)), int(marks.get(PRODUCTS_REV_KEY, 0))
 
     # -- products
     def upsert_products(self, retailer_id: int, rows: Iterable[dict]) -> int:
@@ -50,6 +57,7 @@ class ProductsSql:
         records = [(int(retailer_id), *(r.get(c) for c in PRODUCT_WRITABLE), now, now) for r in rows]
         with self.transaction():
             self._next_catalogue_rev()
+            self._next_catalogue_rev(PRODUCTS_REV_KEY)
             if records:
                 self._executemany(sql, records)
         return len(records)
@@ -111,6 +119,15 @@ class ProductsSql:
             where, p = self.dialect.in_list("availability", list(availability))
             sql, params = f"{sql} AND {where}", params + p
         return self._query(sql + " ORDER BY store_id", params, dicts=True)
+
+    def stocked_stores(self, product_id: int) -> list[tuple]:
+        if not valid_id(product_id):
+            return []
+        where, params = self.dialect.in_list("st.availability", list(IN_STOCK))
+        return [tuple(r) for r in self._query(
+            "SELECT s.id, s.lon, s.lat, st.availability, st.quantity, st.price,"
+            f" {self.dialect.iso.format('st.updated_at')} FROM stock st JOIN stores s ON s.id = st.store_id"
+            f" WHERE st.product_id = ? AND {where} AND s.status = 'open' ORDER BY s.id", [int(product_id), *params])]
 
     def stock_of_store(self, store_id: int) -> list[dict]:
         if not valid_id(store_id):

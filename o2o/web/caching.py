@@ -23,9 +23,11 @@ from .state import state
 
 # Public GETs of the API whose answers follow the stores (``/api/v1/stores…``: nearby, viewport,
 # one store, its QR code; brands; places; suggestions).
-PREFIXES = ("/api/v1/stores", "/api/v1/brands", "/api/v1/places", "/api/v1/suggest")
+PREFIXES = ("/api/v1/stores", "/api/v1/brands", "/api/v1/places", "/api/v1/suggest", "/api/v1/products")
 # Below these, the answer depends on the time as well (``open_now``).
-TIMED = ("/api/v1/stores",)
+TIMED = ("/api/v1/stores", "/api/v1/products/")
+# Below these, on the products and stock too (their counter: one more read of ``meta``).
+CATALOGUE = ("/api/v1/products",)
 
 
 def _eligible(environ) -> bool:
@@ -45,6 +47,8 @@ def etag_for_request() -> str:
            f"{environ.get('HTTP_HOST', '')}\x1f{environ.get('HTTP_ACCEPT_LANGUAGE', '')}")
     if path.startswith(TIMED):
         key += f"\x1f{int(time.time() // 60)}"   # open_now changes with the minute
+    if path.startswith(CATALOGUE):
+        key += f"\x1f{state().repo().catalogue_rev()}"
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 

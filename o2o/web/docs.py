@@ -191,6 +191,52 @@ def _retailer_paths() -> dict:
     }
 
 
+def _product_paths() -> dict:
+    from .products import ImportFlags, ProductNearbyParams, ProductSearchParams
+
+    report = _content(schemas.CatalogueImportReport)
+
+    def import_op(summary: str, op_id: str, fields: str) -> dict:
+        return {"post": {
+            "summary": summary, "operationId": op_id, "security": _BEARER,
+            "parameters": query_parameters(ImportFlags) if op_id == "importInventory" else
+            [p for p in query_parameters(ImportFlags) if p["name"] != "replace"],
+            "requestBody": {"required": True, "description": fields, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "file": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"200": {"description": "Report: inserted, updated, unchanged, rejected rows",
+                                  "content": report},
+                          "422": {"description": "Atomic import with rejected rows: nothing stored", "content": report},
+                          "400": _ERROR, **_WRITE_ERRORS, **_AUTH_ERRORS}}}
+
+    product_id = _path_id("Product id")
+    return {
+        "/api/v1/products/import": import_op(
+            "Import the retailer's products from CSV (UTF-8, GBK), Excel or JSON; upsert by sku", "importProducts",
+            "Columns 商品编码/sku, 商品名称/title, 品牌/brand, 品类/category, 价格/price, 商品链接/online_url, "
+            "条码/gtin, 图片/image_url"),
+        "/api/v1/inventory/import": import_op(
+            "Import stock lines of the retailer's stores from CSV, Excel or JSON", "importInventory",
+            "Columns 门店编码/store (the store's external_id), 商品编码/sku, 库存状态/availability "
+            "(in_stock, limited, out_of_stock or 有货, 少量, 无货, 缺货), 数量/quantity, 价格/price"),
+        "/api/v1/products": {"get": {
+            "summary": "Products by words (characters, pinyin, initials, English), brand or retailer",
+            "operationId": "searchProducts", "parameters": query_parameters(ProductSearchParams),
+            "responses": {"200": _answer("Products, best first", schemas.Products), "400": _ERROR}}},
+        "/api/v1/products/{id}": {"get": {
+            "summary": "One product", "operationId": "getProduct", "parameters": [product_id],
+            "responses": {"200": _answer("The product", schemas.Product), "404": _ERROR}}},
+        "/api/v1/products/{id}/nearby": {"get": {
+            "summary": "Nearest open stores with the product in stock or limited, nearest first (exact)",
+            "operationId": "productNearby", "parameters": [product_id, *query_parameters(ProductNearbyParams)],
+            "responses": {"200": _answer("Stores, each with availability, quantity, price and stock_updated_at",
+                                         schemas.ProductStores, "application/geo+json"),
+                          "400": _ERROR, "404": _ERROR}}},
+    }
+
+
 def _analytics_paths() -> dict:
     from .analytics import AnalyticsParams, CoverageParams, HeatmapParams, RegionParams
 
@@ -226,7 +272,7 @@ def _spec() -> dict:
                                 "unless `crs` asks for gcj02 or bd09. Distances are great-circle "
                                 "metres on a sphere of radius 6,371,008.8 m. Every error is "
                                 "`{\"error\": {\"code\", \"message\", \"field\"}}` with a 4xx status."},
-        "paths": {**_public_paths(), **_retailer_paths(), **_analytics_paths()},
+        "paths": {**_public_paths(), **_retailer_paths(), **_product_paths(), **_analytics_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A retailer's or analyst's API key"}},

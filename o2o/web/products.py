@@ -5,15 +5,97 @@ answer JSON (GeoJSON for ``nearby``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+import re
 
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import Field
+
+from ..geo import crs as crs_mod
 from ..services import catalogue
-from . import api_messages, auth
+from ..services.products import Catalogue
+from . import api_messages, auth, geojson
 from .errors import ApiError
 from .limits import limit_writes
+from .params import _Query, parse_query
 from .state import repo
 
 bp = Blueprint("products", __name__, url_prefix="/api/v1")
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+class ProductSearchParams(_Query):
+    q: str | None = Field(None, max_length=100,
+                          description="Words as shoppers type them: characters, pinyin (yurongfu), initials (yrf), "
+                                      "English; every word must match the title, brand, category or sku.")
+    brand: str | None = Field(None, min_length=1, max_length=200, description="Brand name (or its Chinese name).")
+    retailer: str | None = Field(None, min_length=1, max_length=200, description="Retailer name.")
+    limit: int = Field(20, ge=1, le=100, description="How many products at most.")
+
+
+class ProductNearbyParams(_Query):
+    lat: float = Field(..., ge=-90, le=90, description="Latitude of the shopper.")
+    lon: float = Field(..., ge=-180, le=180, description="Longitude of the shopper.")
+    k: int = Field(20, ge=1, le=200, description="How many stores at most.")
+    radius_km: float | None = Field(None, ge=0, le=100, description="Only stores within this great-circle distance.")
+    crs: crs_mod.Crs = Field("wgs84", description="Coordinate system of the input and output.")
+
+
+class ImportFlags(_Query):
+    atomic: bool = Field(False, description="Store every row or none.")
+    dry_run: bool = Field(False, description="Check and report; store nothing.")
+    replace: bool = Field(False, description="Stock only: each store in the file keeps only the file's lines.")
+
+
+def catalogue_cache() -> Catalogue:
+    """This app's product search index and stocked-store cache."""
+    return current_app.extensions.setdefault("o2o_catalogue", Catalogue())
+
+
+def _product_id(raw: str) -> int:
+    if not _ID.fullmatch(raw):
+        raise ApiError(404, "not_found", f"no product with id {raw[:40]!r}", "id")
+    return int(raw)
+
+
+def _product_or_404(raw: str) -> dict:
+    product = catalogue_cache().get(repo(), _product_id(raw))
+    if product is None:
+        raise ApiError(404, "not_found", f"no product with id {raw[:40]!r}", "id")
+    return product
+
+
+@bp.get("/products")
+def search_products():
+    """Products matching the words (all products without ``q``), best first."""
+    p = parse_query(ProductSearchParams, request.args)
+    found = catalogue_cache().search(repo(), p.q or "", brand=p.brand, retailer=p.retailer, limit=p.limit)
+    return jsonify({"products": found})
+
+
+@bp.get("/products/<product_id>")
+def get_product(product_id: str):
+    """One product."""
+    return jsonify(_product_or_404(product_id))
+
+
+@bp.get("/products/<product_id>/nearby")
+def product_nearby(product_id: str):
+    """GeoJSON of the nearest open stores that have the product in stock or limited, nearest first."""
+    product = _product_or_404(product_id)
+    p = parse_query(ProductNearbyParams, request.args)
+    lon, lat = crs_mod.to_wgs84(p.lon, p.lat, p.crs)
+    stores = catalogue_cache().nearby(repo(), product["id"], lon, lat, k=p.k,
+                                      radius_m=None if p.radius_km is None else p.radius_km * 1000.0)
+    features = []
+    for store in stores:
+        if store["price"] is None:
+            store["price"] = product["price"]
+        feature = geojson.store_feature(store, p.crs)
+        feature["properties"]["go_url"] += f"?product={product['id']}"
+        features.append(feature)
+    response = jsonify(geojson.collection(features, p.crs, product=product))
+    response.mimetype = "application/geo+json"
+    return response
 
 
 def _flag(name: str) -> bool:

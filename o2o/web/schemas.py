@@ -377,9 +377,81 @@ class GapFeatures(_Model):
 
 
 # Every model a path refers to by name; the models they hold come along.
+# ----------------------------------------------------------------------------- products (issue 15)
+Availability = Literal["in_stock", "limited", "out_of_stock"]
+
+
+class Product(_Model):
+    id: int
+    retailer_id: int
+    retailer: str | None
+    sku: str = Field(description="The retailer's own code, unique per retailer")
+    title: str
+    brand: str
+    category: str | None
+    price: float | None = Field(description="CNY")
+    online_url: str | None = Field(description="https, on one of the retailer's domains")
+    gtin: str | None
+    image_url: str | None
+    updated_at: datetime
+
+
+class Products(_Model):
+    products: list[Product]
+
+
+class ProductStore(Store):
+    availability: Literal["in_stock", "limited"]
+    quantity: int | None
+    price: float | None = Field(description="The store's price (the product's where the store gives none)")
+    stock_updated_at: datetime
+
+
+class ProductStoreFeature(_Model):
+    type: Literal["Feature"]
+    id: int
+    geometry: Point
+    properties: ProductStore
+
+
+class ProductStores(_Model):
+    """The nearest open stores with the product in stock or limited, nearest first."""
+
+    type: Literal["FeatureCollection"]
+    features: list[ProductStoreFeature]
+    product: Product
+    crs_name: Crs = None
+
+
+class CatalogueRejectedRow(_Model):
+    row: int
+    line: int = None
+    sku: str | None = None
+    store: str | None = None
+    errors: list[str]
+
+
+class CatalogueImportReport(_Model):
+    """A product or stock import: products are added or updated by sku, stock lines by store and sku."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: list[CatalogueRejectedRow]
+    rows: int
+    atomic: bool
+    stored: bool
+    encoding: str | None = None
+    format: Literal["csv", "xlsx", "xls", "ods", "json"] | None = None
+    columns: dict[str, str] = Field(None, description="How each header was understood: {header: field}")
+    unknown_columns: list[str] = Field(None, description="Headers not understood: their cells were not stored")
+    dry_run: bool = Field(None, description="Checked and reported only: nothing was stored")
+    message: str
+
+
 DOCUMENTED = (FeatureCollection, StoreFeature, History, Brand, Places, Suggestions, StoreInput, StoreFeatureInput,
               StoreBody, ImportGeoJSON, ImportReport, Error, Health, Heatmap, Timeseries, Regions, RegionFeatures,
-              Coverage, GapFeatures)
+              Coverage, GapFeatures, Products, ProductStores, CatalogueImportReport)
 
 
 def tidy(schema):

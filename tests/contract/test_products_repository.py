@@ -113,3 +113,22 @@ def test_a_sku_twice_in_one_upsert_is_not_a_conflict_on_insert(repo):
     except Conflict:  # pragma: no cover - the import service deduplicates first anyway
         pytest.fail("a repeated sku should update, not clash")
     assert repo.get_product(repo.find_product_ids(rid, ["A1"])["A1"])["title"] == "second"
+
+
+def test_stocked_stores_are_the_open_ones_with_the_product_and_marks_follow_writes(repo):
+    rid = repo.create_retailer("Fast Retailing", ["uniqlo.tmall.com"])
+    s1, s2, s3 = _stores(repo, rid)
+    repo.upsert_products(rid, [_product("A1")])
+    p1 = repo.find_product_ids(rid, ["A1"])["A1"]
+    _, products_rev = repo.catalogue_marks()
+    repo.set_stock([{"store_id": s1, "product_id": p1, "availability": "in_stock", "quantity": 5, "price": 459.0},
+                    {"store_id": s2, "product_id": p1, "availability": "limited"},
+                    {"store_id": s3, "product_id": p1, "availability": "out_of_stock"}])
+    rev, after = repo.catalogue_marks()
+    assert after == products_rev and rev == repo.catalogue_rev()
+    repo.update_store(s2, {"status": "closed"})
+    rows = repo.stocked_stores(p1)
+    assert [r[:6] for r in rows] == [(s1, 121.47, 31.23, "in_stock", 5, 459.0)]
+    assert rows[0][6].endswith("Z")
+    repo.upsert_products(rid, [_product("A2")])
+    assert repo.catalogue_marks()[1] > products_rev

@@ -1,0 +1,124 @@
+"""Shoppers' product questions: which products match these words, and which open stores nearest me
+have this one.
+
+Both are answered from memory and kept exact and fresh the way the store index is: each question
+first reads the catalogue's two counters (:meth:`~o2o.storage.base.Products.catalogue_marks`, one
+indexed read of ``meta``) and the stores' revision; the product search index is rebuilt when the
+products changed, and a product's stocked stores are read again when any stock or store changed
+since they were cached. A store that sells out or closes drops out of the next answer, on every
+worker.
+
+``nearby`` is exact: the great-circle distance (:func:`o2o.geo.distance.haversine_m`) to every open
+store holding the product, then the ``k`` smallest (ties by id). A product is in at most the few
+thousand stores of its retailer, so this is a vectorised pass over a few thousand points.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..geo.distance import haversine_m
+from ..search.products import ProductSearch
+from ..storage.base import StoreRepository
+
+PRODUCT_FIELDS = ("id", "retailer_id", "retailer", "sku", "title", "brand", "category", "price", "online_url",
+                  "gtin", "image_url", "updated_at")
+MAX_CACHED_PRODUCTS = 512
+
+
+@dataclass(frozen=True)
+class _Stocked:
+    ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    rows: list[tuple]      # (store_id, lon, lat, availability, quantity, price, updated_at), by store id
+
+
+class Catalogue:
+    """One process's product search index and stocked-store cache (thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._search: ProductSearch | None = None
+        self._search_rev = -1
+        self._retailers: dict[int, str] = {}
+        self._stocked: OrderedDict[int, tuple[tuple, _Stocked]] = OrderedDict()
+
+    # ------------------------------------------------------------------------------ products
+    def search_index(self, repo: StoreRepository) -> ProductSearch:
+        _, products_rev = repo.catalogue_marks()
+        with self._lock:
+            if self._search is not None and self._search_rev == products_rev:
+                return self._search
+        retailers = {r["id"]: r["name"] for r in repo.list_retailers()}
+        built = ProductSearch(repo.list_products(), retailers)
+        with self._lock:
+            self._search, self._search_rev, self._retailers = built, products_rev, retailers
+        return built
+
+    def public(self, product: dict) -> dict:
+        """A product as the API hands it out (with its retailer's name)."""
+        out = {f: product.get(f) for f in PRODUCT_FIELDS}
+        out["retailer"] = self._retailers.get(product["retailer_id"])
+        return out
+
+    def search(self, repo: StoreRepository, text: str = "", brand: str | None = None,
+               retailer: str | None = None, limit: int = 20) -> list[dict]:
+        index = self.search_index(repo)
+        return [self.public(p) for p in index.search(text, brand=brand, retailer=retailer, limit=limit)]
+
+    def get(self, repo: StoreRepository, product_id: int) -> dict | None:
+        product = repo.get_product(product_id)
+        if product is None:
+            return None
+        if product["retailer_id"] not in self._retailers:
+            self.search_index(repo)
+        return self.public(product)
+
+    # ------------------------------------------------------------------------------ nearby
+    def _stocked_stores(self, repo: StoreRepository, product_id: int) -> _Stocked:
+        marks = (repo.catalogue_rev(), *repo.sync_marks())
+        with self._lock:
+            hit = self._stocked.get(product_id)
+            if hit is not None and hit[0] == marks:
+                self._stocked.move_to_end(product_id)
+                return hit[1]
+        rows = repo.stocked_stores(product_id)
+        stocked = _Stocked(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+                           np.fromiter((r[1] for r in rows), dtype=float, count=len(rows)),
+                           np.fromiter((r[2] for r in rows), dtype=float, count=len(rows)), rows)
+        with self._lock:
+            self._stocked[product_id] = (marks, stocked)
+            self._stocked.move_to_end(product_id)
+            while len(self._stocked) > MAX_CACHED_PRODUCTS:
+                self._stocked.popitem(last=False)
+        return stocked
+
+    def nearby(self, repo: StoreRepository, product_id: int, lon: float, lat: float, k: int = 20,
+               radius_m: float | None = None) -> list[dict]:
+        """The ``k`` nearest open stores with the product in stock or limited, nearest first
+        (within ``radius_m``); each store dict adds ``distance_m``, ``availability``, ``quantity``,
+        ``price`` (the store's; null: the product's price) and ``stock_updated_at``."""
+        stocked = self._stocked_stores(repo, product_id)
+        if not len(stocked.ids) or k <= 0:
+            return []
+        dist = haversine_m(lon, lat, stocked.lon, stocked.lat)
+        order = np.lexsort((stocked.ids, dist))
+        if radius_m is not None:
+            order = order[dist[order] <= radius_m]
+        order = order[:k]
+        stores = {s["id"]: s for s in repo.get_stores(stocked.ids[order].tolist())}
+        out = []
+        for i in order.tolist():
+            store = stores.get(int(stocked.ids[i]))
+            if store is None or store["status"] != "open":
+                continue
+            _, _, _, availability, quantity, price, updated_at = stocked.rows[i]
+            store.update(distance_m=round(float(dist[i]), 1), availability=availability, quantity=quantity,
+                         price=price, stock_updated_at=updated_at)
+            out.append(store)
+        return out
