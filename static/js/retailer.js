@@ -286,7 +286,9 @@
                                      el("th", { text: _("First value") })])]),
       el("tbody", {}, mapping)]));
     if (preview.rows.length) {
-      previewBox.appendChild(el("div", { className: "scroll-x" }, [el("table", { className: "report first-rows" }, [
+      // Scrolls sideways when the file is wide: focusable, so the keyboard can scroll it too.
+      previewBox.appendChild(el("div", { className: "scroll-x", tabindex: "0", role: "region", "aria-label": _("The first rows") },
+                                [el("table", { className: "report first-rows" }, [
         el("caption", { text: _("The first rows") }),
         el("thead", {}, [el("tr", {}, [el("th", { text: _("Row") })].concat(preview.header.map(function (h) {
           return el("th", { text: h, translate: "no" });

@@ -13,6 +13,7 @@ from o2o.storage.sqlite import SqliteRepository
 
 from ..integration.test_import_excel import xlsx_bytes
 from .conftest import live_server_db
+from .test_accessibility_browser import AXE, _axe
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 pytestmark = pytest.mark.browser
@@ -113,3 +114,20 @@ def test_festival_hours_from_the_store_form_show_on_the_store_page(page, live_se
     details = page.inner_text(".store-details")
     assert "节日营业时间" in details and "11月10日 10:00–次日02:00" in details and "11月12日 休息" in details
     assert not page.js_errors
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="no axe-core: scripts/setup.sh --test installs the npm devDependencies")
+def test_the_preview_passes_axe_wcag21_aa(browser, live_server, retailer_key):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                  bypass_csp=True)  # the app's CSP rightly refuses the injected axe script
+    page = context.new_page()
+    page.js_errors = []
+    _sign_in(page, live_server, retailer_key)
+    rows = [["AX-1", "无障碍店", "AxeBrand", "Apparel", 120.1710, 30.2910, "0571-5550100"],
+            ["AX-2", "无障碍店2", "AxeBrand", "Apparel", 120.1730, 30.2920, "x"]]
+    page.set_input_files("#upload-file", files=[{"name": "门店.xlsx", "mimeType": XLSX_MIME,
+                                                 "buffer": xlsx_bytes(HEADER, rows)}])
+    page.wait_for_selector("#upload-preview table.columns", timeout=15_000)
+    violations = _axe(page)
+    context.close()
+    assert not violations, violations
