@@ -67,12 +67,13 @@ def client_hash(secret: str, address: str | None, user_agent: str | None) -> str
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()[:32]
 
 
-def redirect_url(store: dict, domains: list[str] | tuple[str, ...]) -> str:
-    """The store's online_url with ``o2o_store`` and campaign parameters added, its own query kept.
+def redirect_url(store: dict, domains: list[str] | tuple[str, ...], url: str | None = None) -> str:
+    """The store's online_url (or ``url``: a product's page) with ``o2o_store`` and campaign
+    parameters added, its own query kept.
 
     Raises :class:`UnsafeRedirect` unless the URL is https on one of the retailer's domains.
     """
-    url = store.get("online_url")
+    url = url or store.get("online_url")
     if not url:
         raise UnsafeRedirect("the store has no online shop link")
     reason = check_online_url(url, domains)
@@ -94,15 +95,23 @@ class StoreClosed(Exception):
         self.store = store
 
 
+class UnknownProduct(LookupError):
+    """``/go/{store}?product=`` names no product of the store's retailer."""
+
+
 def record(repo, store_id: int, user_agent: str | None, address: str | None, secret: str,
-           scanned_at: int) -> str:
+           scanned_at: int, product_id: int | None = None) -> str:
     """A shopper scanned a store's QR code: record the scan and return where to send them.
 
     The redirect is worked out from a read; the scan is one short write that itself checks the
     store is still open (a store closed in between gets no row and no redirect), so the 302 that
     follows always has its row, and SQLite's write lock is held for microseconds. Raises
     :class:`~o2o.services.registry.NotFound` (no such store), :class:`StoreClosed` and
-    :class:`UnsafeRedirect` (nothing recorded then)."""
+    :class:`UnsafeRedirect` (nothing recorded then).
+
+    With ``product_id`` (a product of the store's retailer, else :class:`UnknownProduct`), the scan
+    is recorded with the product and the shopper lands on the product's page (the store's shop
+    when the product has no link of its own)."""
     from .registry import NotFound
 
     store = repo.get_store(store_id)
@@ -111,9 +120,16 @@ def record(repo, store_id: int, user_agent: str | None, address: str | None, sec
     if store["status"] != "open":
         raise StoreClosed(store)
     retailer = repo.get_retailer(store["retailer_id"]) or {"domains": []}
-    target = redirect_url(store, retailer["domains"])
-    counted = repo.record_scan(store, scanned_at, client_kind(user_agent), client_hash(secret, address, user_agent),
-                               DEDUP_WINDOW_S)
+    kind, who = client_kind(user_agent), client_hash(secret, address, user_agent)
+    if product_id is None:
+        target = redirect_url(store, retailer["domains"])
+        counted = repo.record_scan(store, scanned_at, kind, who, DEDUP_WINDOW_S)
+    else:
+        product = repo.get_product(product_id)
+        if product is None or product["retailer_id"] != store["retailer_id"]:
+            raise UnknownProduct(f"no product with id {product_id} in this store's catalogue")
+        target = redirect_url(store, retailer["domains"], product.get("online_url"))
+        counted = repo.record_product_scan(store, product["id"], scanned_at, kind, who, DEDUP_WINDOW_S)
     if counted is None:
         raise StoreClosed(store)
     return target

@@ -40,6 +40,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "products": ("id", "retailer_id", "sku", "title", "brand", "category", "price", "online_url", "gtin", "image_url",
                  "created_at", "updated_at"),
     "stock": ("id", "store_id", "product_id", "availability", "quantity", "price", "updated_at"),
+    "product_scans": ("id", "scan_id", "product_id"),
 }
 _JSON_COLUMNS = {("retailers", 2), ("store_history", 4), ("store_history", 6)}
 
@@ -374,6 +375,13 @@ class Products(Protocol):
 
     def count_stock(self) -> int:
         """How many stock lines."""
+
+    def record_product_scan(self, store: dict, product_id: int, scanned_at: int, client_kind: str,
+                            client_hash: str, dedup_window_s: int) -> bool | None:
+        """:meth:`Scans.record_scan`, and which product it was for, in one transaction."""
+
+    def product_scan_counts(self) -> dict[int, int]:
+        """Counted scans per product id."""
 
 
 class StoreRepository(Schema, Changes, StoreReads, StoreWrites, Scans, TableCopy, Sessions, Principals,

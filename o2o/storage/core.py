@@ -313,9 +313,9 @@ class SqlRepository(PrincipalsSql, ProductsSql):
 
     def delete_all_stores(self) -> None:
         with self.transaction():
-            for table in ("stock", "scans", "store_history", "stores"):
+            for table in ("stock", "product_scans", "scans", "store_history", "stores"):
                 self._execute(f"DELETE FROM {table}")
-            self._restart_ids(("stock", "scans", "store_history", "stores"))
+            self._restart_ids(("stock", "product_scans", "scans", "store_history", "stores"))
             # Readers apply changes row by row; rows that vanished need a full reload instead.
             self._set_meta("reset_rev", self._next_rev())
 

@@ -25,7 +25,7 @@ from .memory_products import MemoryProducts
 from .errors import Conflict, health
 from .rows import HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
-LATEST_VERSION = 5  # 5: products and stock, as SQLite's 10 and PostGIS's 8
+LATEST_VERSION = 6  # 6: product scans, as SQLite's 11 and PostGIS's 9
 _UNIQUE = {"retailers": (("name",), ("key_hash",)), "analysts": (("key_hash",),),
            "stores": (("retailer_id", "external_id"),), "users": (("email",),),
            "setup_tokens": (("token_hash",),), "api_keys": (("key_hash",),),
@@ -304,7 +304,7 @@ class MemoryRepository(MemoryPrincipals, MemoryProducts):
 
     def delete_all_stores(self) -> None:
         with self.transaction():
-            for table in ("stock", "scans", "store_history", "stores"):
+            for table in ("stock", "product_scans", "scans", "store_history", "stores"):
                 for row_id in list(self._table(table)):
                     self._remove(table, row_id)
             self._db.meta["reset_rev"] = self._next_rev()

@@ -114,3 +114,21 @@ class MemoryProducts:
 
     def count_stock(self) -> int:
         return len(self._table("stock"))
+
+    # --------------------------------------------------------------------------- scans of a product
+    def record_product_scan(self, store: dict, product_id: int, scanned_at: int, client_kind: str,
+                            client_hash: str, dedup_window_s: int) -> bool | None:
+        with self.transaction():
+            counted = self.record_scan(store, scanned_at, client_kind, client_hash, dedup_window_s)
+            if counted is not None:
+                if int(product_id) not in self._table("products"):
+                    raise Conflict("product_scans", ("product_id",))
+                self._insert("product_scans", {"scan_id": max(self._table("scans")), "product_id": int(product_id)})
+        return counted
+
+    def product_scan_counts(self) -> dict[int, int]:
+        scans, out = self._table("scans"), {}
+        for r in list(self._table("product_scans").values()):
+            if scans.get(r["scan_id"], {}).get("counted"):
+                out[r["product_id"]] = out.get(r["product_id"], 0) + 1
+        return out

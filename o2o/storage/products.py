@@ -137,3 +137,18 @@ class ProductsSql:
 
     def count_stock(self) -> int:
         return self._query("SELECT count(*) FROM stock", one=True)[0]
+
+    # -- scans of a product
+    def record_product_scan(self, store: dict, product_id: int, scanned_at: int, client_kind: str,
+                            client_hash: str, dedup_window_s: int) -> bool | None:
+        last_id = "last_insert_rowid()" if self.dialect.name == "sqlite" else "lastval()"
+        with self.transaction():
+            counted = self.record_scan(store, scanned_at, client_kind, client_hash, dedup_window_s)
+            if counted is not None:  # the scan's id: the last this connection made, inside this transaction
+                self._execute(f"INSERT INTO product_scans (scan_id, product_id) SELECT {last_id}, ?", (int(product_id),))
+        return counted
+
+    def product_scan_counts(self) -> dict[int, int]:
+        return {int(p): int(n) for p, n in self._query(
+            f"SELECT ps.product_id, count(*) FROM product_scans ps JOIN scans s ON s.id = ps.scan_id"
+            f" WHERE s.counted = {self.dialect.true} GROUP BY ps.product_id")}

@@ -180,6 +180,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX stock_product ON stock (product_id, availability);
     """,
+    # 11: which product a scan was for (/go/{store}?product={id}).
+    """
+    CREATE TABLE product_scans (id INTEGER PRIMARY KEY, scan_id INTEGER NOT NULL UNIQUE,
+                                product_id INTEGER NOT NULL REFERENCES products(id));
+    CREATE INDEX product_scans_product ON product_scans (product_id);
+    """,
 ]
 
 DIALECT = Dialect(

@@ -184,7 +184,11 @@ def _retailer_paths() -> dict:
             "responses": {"200": _answer("History", schemas.History), "404": _ERROR, **_AUTH_ERRORS}}},
         "/go/{id}": {"get": {
             "summary": "Record a scan, then 302 to the store's online shop with o2o_store={id}",
-            "operationId": "go", "parameters": [_path_id()],
+            "operationId": "go", "parameters": [_path_id(), {
+                "name": "product", "in": "query", "required": False,
+                "description": "A product of the store's retailer: the scan is recorded with it and the shopper "
+                               "lands on the product's online page (with o2o_store added)",
+                "schema": {"type": "integer", "minimum": 1}}],
             "responses": {"302": {"description": "Redirect to the store's online_url (on the retailer's domains)",
                                   "headers": {"Location": {"schema": {"type": "string"}}}},
                           "404": _ERROR, "409": _ERROR, "410": _ERROR, "429": _RATE_LIMITED}}},

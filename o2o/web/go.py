@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from flask import Blueprint, current_app, redirect, request
@@ -13,6 +14,7 @@ from .params import store_id as parse_store_id
 from .state import repo
 
 bp = Blueprint("go", __name__)
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 def _client_address() -> str:
@@ -22,9 +24,15 @@ def _client_address() -> str:
 @bp.get("/go/<store_id>")
 @limit_scans(key=lambda: f"{_client_address()}|{request.headers.get('User-Agent', '')[:200]}")
 def go(store_id: str):
+    product = request.args.get("product")
+    if product is not None and not _ID.fullmatch(product):
+        raise ApiError(404, "not_found", f"no product with id {product[:40]!r}", "product")
     try:
         target = scans.record(repo(), parse_store_id(store_id), request.headers.get("User-Agent", ""),
-                              _client_address(), current_app.config["SECRET_KEY"], int(time.time()))
+                              _client_address(), current_app.config["SECRET_KEY"], int(time.time()),
+                              product_id=None if product is None else int(product))
+    except scans.UnknownProduct as exc:
+        raise ApiError(404, "not_found", str(exc), "product") from None
     except scans.StoreClosed as exc:
         raise ApiError(410, "gone", str(exc)) from None
     except scans.UnsafeRedirect as exc:

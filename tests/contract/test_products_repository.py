@@ -132,3 +132,18 @@ def test_stocked_stores_are_the_open_ones_with_the_product_and_marks_follow_writ
     assert rows[0][6].endswith("Z")
     repo.upsert_products(rid, [_product("A2")])
     assert repo.catalogue_marks()[1] > products_rev
+
+
+def test_a_product_scan_is_a_scan_with_its_product(repo):
+    rid = repo.create_retailer("Fast Retailing", ["uniqlo.tmall.com"])
+    s1, s2, _ = _stores(repo, rid)
+    repo.upsert_products(rid, [_product("A1")])
+    p1 = repo.find_product_ids(rid, ["A1"])["A1"]
+    assert repo.record_product_scan(repo.get_store(s1), p1, 1_800_000_000, "phone", "c1", 1800) is True
+    assert repo.record_product_scan(repo.get_store(s1), p1, 1_800_000_010, "phone", "c1", 1800) is False  # again
+    repo.record_scan(repo.get_store(s2), 1_800_000_020, "phone", "c2", 1800)   # a plain scan
+    repo.update_store(s2, {"status": "closed"})
+    assert repo.record_product_scan(repo.get_store(s2), p1, 1_800_000_030, "phone", "c3", 1800) is None
+    assert repo.product_scan_counts() == {p1: 1}
+    assert repo.count_scans() == 3
+    assert len([r for b in repo.dump_table("product_scans") for r in b]) == 2

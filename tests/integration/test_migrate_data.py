@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -80,8 +81,8 @@ def full_sqlite(tmp_path):
                                 "online_url": "https://key.tmall.com/k1"}])
     repo.set_stock([{"store_id": 3, "product_id": repo.find_product_ids(rid, ["K1"])["K1"],
                      "availability": "limited", "quantity": 2, "price": 8.5}])
-    import time
-
+    repo.record_product_scan(repo.get_store(3), repo.find_product_ids(rid, ["K1"])["K1"], int(time.time()), "phone",
+                             "a-client", 1800)
     repo.end_session("signed-out-session", int(time.time()) + 3600)
     repo.close()
     return url
