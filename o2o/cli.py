@@ -47,8 +47,11 @@ def _storage(migrate: bool = False, conflict: str | None = None):
               help="Same seed, same data.")
 @click.option("--replace/--no-replace", default=True, show_default=True,
               help="Replace the stores (and scans) already there; retailers and their keys stay.")
+@click.option("--products/--no-products", default=None,
+              help="Each brand's products and every store's stock (default: O2O_SEED_PRODUCTS; auto: "
+                   "from 5,000 stores up).")
 @with_appcontext
-def seed_command(n_stores, n_scans, random_seed, replace):
+def seed_command(n_stores, n_scans, random_seed, replace, products):
     """Generate the deterministic demo stores (and scans)."""
     from .services.seeding import seed
 
@@ -60,9 +63,11 @@ def seed_command(n_stores, n_scans, random_seed, replace):
             if not replace:
                 raise click.ClickException("the database already has stores (use --replace)")
             repo.delete_all_stores()
-        result = seed(repo, n_stores, n_scans, random_seed)
+        result = seed(repo, n_stores, n_scans, random_seed,
+                      products=cfg.get("SEED_PRODUCTS") if products is None else products)
     click.echo(f"seeded {result['stores']} stores of {result['retailers']} retailers and "
-               f"{result['scans']} scans (random seed {random_seed})")
+               f"{result['scans']} scans (random seed {random_seed})"
+               + (f"; {result['products']} products, {result['stock']} stock lines" if result["products"] else ""))
 
 
 @click.command("export")

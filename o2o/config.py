@@ -13,6 +13,7 @@ DEFAULTS = {
     "READ_DATABASE_URL": None,  # a read replica for the public reads (see o2o/storage/replica.py)
     "SEED_STORES": 30_000,
     "SEED_SCANS": 200_000,
+    "SEED_PRODUCTS": "auto",    # each brand's products and every store's stock: true, false, or auto (5,000+ stores)
     "SECRET_KEY": None,
     "TILES": DEFAULT_TILES,
     "TILES_CRS": None,          # wgs84 or gcj02; guessed from TILES when unset

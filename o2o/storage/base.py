@@ -363,6 +363,10 @@ class Products(Protocol):
         ``updated_at``; a line already there is overwritten, the last of a repeated pair wins).
         Returns how many lines were written."""
 
+    def insert_stock(self, rows: Iterable[tuple]) -> int:
+        """Bulk-load new stock lines ``(store_id, product_id, availability, quantity, price, updated_at)``
+        (none of them there yet: the seed, benchmarks) in one transaction; how many."""
+
     def stock_of_product(self, product_id: int, availability: Iterable[str] | None = None) -> list[dict]:
         """The stock lines of one product (only those with one of ``availability``), by store id."""
 

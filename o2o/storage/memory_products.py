@@ -91,6 +91,15 @@ class MemoryProducts:
                     self._insert("stock", {"store_id": store_id, "product_id": product_id, **values})
         return len(lines)
 
+    def insert_stock(self, rows: Iterable[tuple]) -> int:
+        n = 0
+        with self.transaction():
+            self._next_catalogue_rev()
+            for row in rows:
+                self._insert("stock", dict(zip(STOCK_FIELDS, row)))
+                n += 1
+        return n
+
     def stock_of_product(self, product_id: int, availability: Iterable[str] | None = None) -> list[dict]:
         wanted = None if availability is None else set(availability)
         return sorted(({f: r[f] for f in STOCK_FIELDS} for r in list(self._table("stock").values())

@@ -107,6 +107,11 @@ class ProductsSql:
                     self._executemany(sql, records)
         return len(records)
 
+    def insert_stock(self, rows: Iterable[tuple]) -> int:
+        with self.transaction():
+            self._next_catalogue_rev()
+            return self._insert_many("stock", STOCK_FIELDS, rows)
+
     def _stock_select(self) -> str:
         return (f"SELECT store_id, product_id, availability, quantity, price,"
                 f" {self.dialect.iso.format('updated_at')} AS updated_at FROM stock")

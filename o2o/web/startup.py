@@ -113,6 +113,7 @@ def prepare_database(settings: dict, setup: str = SERVE) -> None:
             if not command and settings["SEED_STORES"] > 0 and repo.count_stores() == 0:
                 from ..services.seeding import seed
 
-                seed(repo, settings["SEED_STORES"], settings["SEED_SCANS"], settings["RANDOM_SEED"])
+                seed(repo, settings["SEED_STORES"], settings["SEED_SCANS"], settings["RANDOM_SEED"],
+                     products=settings.get("SEED_PRODUCTS"))
     finally:
         repo.close()
