@@ -74,19 +74,23 @@ def seed_command(n_stores, n_scans, random_seed, replace, products):
 @click.option("--format", "fmt", type=click.Choice(["geojson", "csv"]), required=True)
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="File to write (default: standard output).")
+@click.option("--what", type=click.Choice(["stores", "products", "inventory"]), default="stores", show_default=True,
+              help="Stores, products, or every stock line (products and inventory: csv only).")
 @with_appcontext
-def export_command(fmt, output):
-    """Export every store, open and closed, with every field."""
+def export_command(fmt, output, what):
+    """Export every store, open and closed, with every field (or every product, or every stock line)."""
     from .services.export import export
 
+    if what != "stores" and fmt != "csv":
+        raise click.BadParameter(f"{what} are exported as csv only", param_hint="--format")
     repo = _repo()
     try:
         if output:
             with open(output, "w", encoding="utf-8", newline="") as out:
-                n = export(repo, fmt, out)
-            click.echo(f"exported {n} stores to {output}", err=True)
+                n = export(repo, fmt, out, what)
+            click.echo(f"exported {n} {'stock lines' if what == 'inventory' else what} to {output}", err=True)
         else:
-            export(repo, fmt, sys.stdout)
+            export(repo, fmt, sys.stdout, what)
     finally:
         repo.close()
 

@@ -1,4 +1,5 @@
-"""Exporting every store, open and closed, with every contract field."""
+"""Exporting every store, open and closed, with every contract field; and (issue 15) every product
+and every stock line, as CSV a retailer's import reads back (its ``sku`` and store codes)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,54 @@ def write_csv(stores: Iterable[dict], out: IO[str]) -> int:
     return n
 
 
-def export(repo: StoreRepository, fmt: str, out: IO[str]) -> int:
+PRODUCT_COLUMNS = ("id", "retailer_id", "retailer", "sku", "title", "brand", "category", "price", "online_url",
+                   "gtin", "image_url", "updated_at")
+INVENTORY_COLUMNS = ("store_id", "retailer", "store", "product_id", "sku", "availability", "quantity", "price",
+                     "updated_at")
+_NUMERIC_PRODUCT = {"id", "retailer_id", "price", "store_id", "product_id", "quantity"}
+
+
+def _csv_rows(columns: tuple[str, ...], rows: Iterable[dict], out: IO[str]) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    n = 0
+    for row in rows:
+        writer.writerow([row.get(c) if c in _NUMERIC_PRODUCT else spreadsheet_safe(row.get(c)) for c in columns])
+        n += 1
+    return n
+
+
+def write_products_csv(repo: StoreRepository, out: IO[str]) -> int:
+    """One row per product, its retailer by name."""
+    names = {r["id"]: r["name"] for r in repo.list_retailers()}
+    return _csv_rows(PRODUCT_COLUMNS, ({**p, "retailer": names.get(p["retailer_id"])} for p in repo.list_products()),
+                     out)
+
+
+def write_inventory_csv(repo: StoreRepository, out: IO[str]) -> int:
+    """One row per stock line, streamed in batches: the store by its code, the product by its sku."""
+    names = {r["id"]: r["name"] for r in repo.list_retailers()}
+    stores = {s["id"]: (names.get(s["retailer_id"]), s["external_id"]) for s in repo.iter_stores()}
+    skus = {p["id"]: p["sku"] for p in repo.list_products()}
+
+    def rows():
+        for batch in repo.dump_table("stock"):
+            for _, store_id, product_id, availability, quantity, price, updated_at in batch:
+                retailer, code = stores.get(store_id, (None, None))
+                yield {"store_id": store_id, "retailer": retailer, "store": code, "product_id": product_id,
+                       "sku": skus.get(product_id), "availability": availability, "quantity": quantity,
+                       "price": price, "updated_at": updated_at}
+
+    return _csv_rows(INVENTORY_COLUMNS, rows(), out)
+
+
+def export(repo: StoreRepository, fmt: str, out: IO[str], what: str = "stores") -> int:
+    if what in ("products", "inventory"):
+        if fmt != "csv":
+            raise ValueError(f"{what} export only as csv, not {fmt!r}")
+        return (write_products_csv if what == "products" else write_inventory_csv)(repo, out)
+    if what != "stores":
+        raise ValueError(f"unknown export {what!r}: use stores, products or inventory")
     if fmt == "geojson":
         return write_geojson(repo.iter_stores(), out)
     if fmt == "csv":

@@ -75,3 +75,25 @@ def test_the_seed_command_seeds_products_when_asked(runner, db_url):
         assert repo.count_products() > 1000 and repo.count_stock() > 0
     finally:
         repo.close()
+
+
+def test_products_and_inventory_export_as_csv_the_import_reads_back(runner, db_url, tmp_path):
+    import csv
+
+    assert runner.invoke(args=["seed", "--stores", "200", "--scans", "0", "--products"]).exit_code == 0
+    out = tmp_path / "products.csv"
+    result = runner.invoke(args=["export", "--format", "csv", "--what", "products", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    repo = open_repository(db_url)
+    try:
+        assert len(rows) == repo.count_products() and {"sku", "title", "price", "online_url"} <= set(rows[0])
+        stock = runner.invoke(args=["export", "--format", "csv", "--what", "inventory"])
+        lines = list(csv.DictReader(stock.output.splitlines()))
+        assert len(lines) == repo.count_stock()
+        assert lines[0]["store"] and lines[0]["sku"] and lines[0]["availability"] in ("in_stock", "limited",
+                                                                                        "out_of_stock")
+    finally:
+        repo.close()
+    refused = runner.invoke(args=["export", "--format", "geojson", "--what", "products"])
+    assert refused.exit_code != 0 and "csv" in refused.output
