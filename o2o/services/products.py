@@ -98,11 +98,11 @@ class Catalogue:
                 self._stocked.popitem(last=False)
         return stocked
 
-    def nearby(self, repo: StoreRepository, product_id: int, lon: float, lat: float, k: int = 20,
-               radius_m: float | None = None) -> list[dict]:
-        """The ``k`` nearest open stores with the product in stock or limited, nearest first
-        (within ``radius_m``); each store dict adds ``distance_m``, ``availability``, ``quantity``,
-        ``price`` (the store's; null: the product's price) and ``stock_updated_at``."""
+    def nearest(self, repo: StoreRepository, product_id: int, lon: float, lat: float, k: int = 20,
+                radius_m: float | None = None) -> list[tuple[int, float, tuple]]:
+        """``(store_id, distance_m, stock row)`` of the ``k`` nearest open stores with the product in
+        stock or limited, nearest first (ties by id), within ``radius_m``. The stock row is
+        ``(store_id, lon, lat, availability, quantity, price, updated_at)``."""
         stocked = self._stocked_stores(repo, product_id)
         if not len(stocked.ids) or k <= 0:
             return []
@@ -110,15 +110,22 @@ class Catalogue:
         order = np.lexsort((stocked.ids, dist))
         if radius_m is not None:
             order = order[dist[order] <= radius_m]
-        order = order[:k]
-        stores = {s["id"]: s for s in repo.get_stores(stocked.ids[order].tolist())}
+        return [(int(stocked.ids[i]), float(dist[i]), stocked.rows[i]) for i in order[:k].tolist()]
+
+    def nearby(self, repo: StoreRepository, product_id: int, lon: float, lat: float, k: int = 20,
+               radius_m: float | None = None) -> list[dict]:
+        """The ``k`` nearest open stores with the product in stock or limited, nearest first
+        (within ``radius_m``); each store dict adds ``distance_m``, ``availability``, ``quantity``,
+        ``price`` (the store's; null: the product's price) and ``stock_updated_at``."""
+        found = self.nearest(repo, product_id, lon, lat, k, radius_m)
+        stores = {s["id"]: s for s in repo.get_stores([sid for sid, _, _ in found])}
         out = []
-        for i in order.tolist():
-            store = stores.get(int(stocked.ids[i]))
+        for sid, dist, row in found:
+            store = stores.get(sid)
             if store is None or store["status"] != "open":
                 continue
-            _, _, _, availability, quantity, price, updated_at = stocked.rows[i]
-            store.update(distance_m=round(float(dist[i]), 1), availability=availability, quantity=quantity,
+            _, _, _, availability, quantity, price, updated_at = row
+            store.update(distance_m=round(dist, 1), availability=availability, quantity=quantity,
                          price=price, stock_updated_at=updated_at)
             out.append(store)
         return out

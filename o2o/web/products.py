@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import re
 
+import orjson
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import Field
 
 from ..geo import crs as crs_mod
 from ..services import catalogue
 from ..services.products import Catalogue
-from . import api_messages, auth, geojson
+from . import api_messages, auth, features, geojson
+from .api import now_beijing
 from .errors import ApiError
 from .limits import limit_writes
 from .params import _Query, parse_query
-from .state import repo
+from .state import index, repo, state
 
 bp = Blueprint("products", __name__, url_prefix="/api/v1")
 _ID = re.compile(r"[0-9]{1,18}")
@@ -83,6 +85,8 @@ def product_nearby(product_id: str):
     """GeoJSON of the nearest open stores that have the product in stock or limited, nearest first."""
     product = _product_or_404(product_id)
     p = parse_query(ProductNearbyParams, request.args)
+    if p.crs == crs_mod.WGS84:
+        return _nearby_fast(product, p)
     lon, lat = crs_mod.to_wgs84(p.lon, p.lat, p.crs)
     stores = catalogue_cache().nearby(repo(), product["id"], lon, lat, k=p.k,
                                       radius_m=None if p.radius_km is None else p.radius_km * 1000.0)
@@ -145,3 +149,28 @@ def import_inventory():
     parsed = catalogue.read_rows(data, filename, mimetype, catalogue.STOCK_HEADERS, "stock")
     report = catalogue.import_stock(repo(), g.principal, parsed[0], atomic=atomic, dry_run=dry_run, replace=replace)
     return _report(report, parsed)
+
+
+def _nearby_fast(product: dict, p: ProductNearbyParams):
+    """The common case (WGS-84): the stores' pre-serialised Features (features.py) with this
+    request's link, open-now, distance and the stock line added."""
+    index()  # the store revision brought up to date: closed stores leave the Feature cache
+    found = catalogue_cache().nearest(repo(), product["id"], p.lon, p.lat, k=p.k,
+                                      radius_m=None if p.radius_km is None else p.radius_km * 1000.0)
+    cache = state().features
+    frags = cache.fragments(repo(), [sid for sid, _, _ in found])
+    go_base = (geojson.public_base() + "/go/").encode()
+    suffix = b"?product=%d" % product["id"]
+    at = features.moment(now_beijing())
+    parts = []
+    for sid, dist, (_, _, _, availability, quantity, price, updated_at) in found:
+        frag = frags.get(sid)
+        if frag is None:
+            continue
+        stock = orjson.dumps({"distance_m": round(dist, 1), "availability": availability, "quantity": quantity,
+                              "price": product["price"] if price is None else price,
+                              "stock_updated_at": updated_at})
+        parts.append(b"".join([frag.head, b',"go_url":"', go_base, frag.id_bytes, suffix, b'","open_now":',
+                               features._open_flag(frag, at), b",", stock[1:-1], b"}}"]))
+    return current_app.response_class(features.collection(parts, {"product": product}),
+                                      mimetype="application/geo+json")

@@ -122,3 +122,13 @@ def test_bad_search_parameters_are_a_400_naming_the_field(client, catalogue):
     assert response.status_code == 400
     body = response.get_json()["error"]
     assert "limit" in {e.get("field") for e in body.get("errors", [])} | {body.get("field")}
+
+
+def test_nearby_in_gcj02_finds_the_same_stores(client, catalogue):
+    from o2o.geo.crs import wgs84_to_gcj02
+
+    lon, lat = wgs84_to_gcj02(*HERE)
+    plain = client.get(f"/api/v1/products/{catalogue['down']}/nearby?lat={HERE[1]}&lon={HERE[0]}").get_json()
+    mars = client.get(f"/api/v1/products/{catalogue['down']}/nearby?lat={lat}&lon={lon}&crs=gcj02").get_json()
+    assert [f["id"] for f in mars["features"]] == [f["id"] for f in plain["features"]]
+    assert mars["crs_name"] == "gcj02" and mars["features"][0]["properties"]["availability"] == "in_stock"
