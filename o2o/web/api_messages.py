@@ -186,6 +186,25 @@ TEMPLATES = [
        "%(rejected)s rejected"),
     N_("%(count)s column(s) not understood and not stored: %(columns)s"),
     N_("经纬度/coordinates %(value)s is not two numbers such as 121.4737,31.2304"),
+    # --- products and stock imports (o2o/services/catalogue.py), /go?product=
+    N_("%(field)s contains control characters"),
+    N_("%(field)s is longer than %(max)s characters"),
+    N_("%(field)s %(value)s is not a number"),
+    N_("%(field)s %(value)s is not a price (0 or more)"),
+    N_("quantity %(value)s is not a whole number (0 or more)"),
+    N_("availability is required (in_stock, limited, out_of_stock or 有货, 少量, 无货) when there is no quantity"),
+    N_("availability %(value)s is not a stock word (in_stock, limited, out_of_stock, 有货, 少量, 无货, 缺货)"),
+    N_("gtin %(value)s is not a barcode (8, 12, 13 or 14 digits)"),
+    N_("image_url must be an http(s) link"),
+    N_("sku %(value)s appears again (first in row %(row)s)"),
+    N_("store %(store)s and sku %(sku)s appear again (first in row %(row)s)"),
+    N_("store %(value)s is not one of the retailer's store codes (external_id)"),
+    N_("sku %(value)s is not one of the retailer's products (import it first)"),
+    N_("the row is not a JSON object"),
+    N_("the file is not valid JSON (%(error)s)"),
+    N_("JSON must be a list of objects or {\"%(key)s\": [...]}"),
+    N_("no product with id %(id)s"),
+    N_("no product with id %(id)s in this store's catalogue"),
 ]
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")

@@ -4,6 +4,7 @@ or English headers, xlsx, JSON; every bad row reported by row; dry run, atomic, 
 from __future__ import annotations
 
 import io
+import re
 import json
 
 import pytest
@@ -152,3 +153,14 @@ def test_unreadable_files_are_a_400_naming_the_file(client, keys):
         assert response.status_code == 400, body
         assert response.get_json()["error"]["field"] == "file"
     assert _post(client, keys, "products", PRODUCTS_CSV.encode(), "?dry_run=perhaps").status_code == 400
+
+
+def test_rejected_rows_are_explained_in_chinese_when_asked(client, keys, db_url, stores):
+    _post(client, keys, "products", PRODUCTS_CSV.encode())
+    body = ("门店编码,商品编码,库存状态,数量,价格\nS9,D100-M,有货,1,\nS1,NOPE,大概有,1.5,十块\n").encode()
+    report = _post(client, keys, "inventory", body, "?lang=zh").get_json()
+    reasons = [e for r in report["rejected"] for e in r["errors"]]
+    assert reasons and all(re.search(r"[\u4e00-\u9fff]", e) for e in reasons), reasons
+    assert any("门店编码 'S9' 不属于该零售商" in e for e in reasons)
+    bad = _post(client, keys, "products", b"sku,title,brand,price\nP1,T,B,abc\n", "?lang=zh").get_json()
+    assert "不是数字" in bad["rejected"][0]["errors"][0]
