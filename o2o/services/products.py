@@ -71,6 +71,20 @@ class Catalogue:
         index = self.search_index(repo)
         return [self.public(p) for p in index.search(text, brand=brand, retailer=retailer, limit=limit)]
 
+    def in_store(self, repo: StoreRepository, store_id: int, limit: int = 60) -> list[dict]:
+        """What one store has in stock or limited, by title: products with the stock line's
+        ``availability``, ``quantity``, ``store_price`` and ``stock_updated_at``."""
+        index = self.search_index(repo)
+        by_id = {p["id"]: p for p in index.products}
+        out = []
+        for line in repo.stock_of_store(store_id):
+            product = by_id.get(line["product_id"])
+            if product is None or line["availability"] == "out_of_stock":
+                continue
+            out.append({**self.public(product), "availability": line["availability"], "quantity": line["quantity"],
+                        "store_price": line["price"], "stock_updated_at": line["updated_at"]})
+        return sorted(out, key=lambda p: (p["title"], p["id"]))[:limit]
+
     def get(self, repo: StoreRepository, product_id: int) -> dict | None:
         product = repo.get_product(product_id)
         if product is None:

@@ -52,3 +52,9 @@ def product_page(product_id: str):
     m = maps.embed(maps.stores_map(stores, tiles, popup_label=_("Store page")))
     return render_template("product.html", product=product, stores=stores, map=m, located=located,
                            offline=tiles.offline, tiles_crs=tiles.crs)
+
+
+@bp.app_template_global()
+def store_products(store_id: int) -> list[dict]:
+    """For the store page: what the store has in stock or limited (at most 60, by title)."""
+    return catalogue_cache().in_store(repo(), store_id)

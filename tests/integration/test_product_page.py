@@ -48,3 +48,16 @@ def test_the_page_in_english_and_unknown_products(client, product):
     assert "possibly out of date" in page and "Buy online" in page
     assert client.get("/products/999999").status_code == 404
     assert client.get("/products/abc").status_code == 404
+
+
+def test_the_store_page_lists_what_the_store_has(client, product, db_url):
+    repo = open_repository(db_url)
+    rid = next(r["id"] for r in repo.list_retailers() if r["name"] == "Fast Retailing")
+    stores = repo.find_store_ids(rid, ["T001", "T002", "T007"])
+    repo.close()
+    page = client.get(f"/stores/{stores['T002']}").get_data(as_text=True)
+    assert "本店有货" in page and "轻型羽绒服 M码" in page and f"/products/{product}" in page and "少量库存" in page
+    assert "售价 ¥459" in page
+    english = client.get(f"/stores/{stores['T001']}?lang=en").get_data(as_text=True)
+    assert "In this store" in english and "In stock" in english and "¥499" in english
+    assert "本店有货" not in client.get(f"/stores/{stores['T007']}").get_data(as_text=True)  # out of stock there
