@@ -147,3 +147,16 @@ def test_a_product_scan_is_a_scan_with_its_product(repo):
     assert repo.product_scan_counts() == {p1: 1}
     assert repo.count_scans() == 3
     assert len([r for b in repo.dump_table("product_scans") for r in b]) == 2
+
+
+def test_bulk_loaded_stock_lines_are_read_like_written_ones(repo):
+    rid = repo.create_retailer("Fast Retailing", ["uniqlo.tmall.com"])
+    s1, s2, _ = _stores(repo, rid)
+    repo.upsert_products(rid, [_product("A1")])
+    p1 = repo.find_product_ids(rid, ["A1"])["A1"]
+    before = repo.catalogue_rev()
+    assert repo.insert_stock([(s1, p1, "in_stock", 3, None, "2026-11-10T08:00:00Z"),
+                              (s2, p1, "limited", 1, 450.0, "2026-11-10T09:00:00Z")]) == 2
+    assert repo.catalogue_rev() > before
+    assert [(r[0], r[3], r[4], r[5], r[6]) for r in repo.stocked_stores(p1)] == [
+        (s1, "in_stock", 3, None, "2026-11-10T08:00:00Z"), (s2, "limited", 1, 450.0, "2026-11-10T09:00:00Z")]
