@@ -73,13 +73,14 @@ class Catalogue:
 
     def in_store(self, repo: StoreRepository, store_id: int, limit: int = 60) -> list[dict]:
         """What one store has in stock or limited, by title: products with the stock line's
-        ``availability``, ``quantity``, ``store_price`` and ``stock_updated_at``."""
-        index = self.search_index(repo)
-        by_id = {p["id"]: p for p in index.products}
+        ``availability``, ``quantity``, ``store_price`` and ``stock_updated_at`` (two indexed reads:
+        a store page never waits for the search index to be built)."""
+        lines = [line for line in repo.stock_of_store(store_id) if line["availability"] != "out_of_stock"]
+        by_id = {p["id"]: p for p in repo.get_products([line["product_id"] for line in lines])}
         out = []
-        for line in repo.stock_of_store(store_id):
+        for line in lines:
             product = by_id.get(line["product_id"])
-            if product is None or line["availability"] == "out_of_stock":
+            if product is None:
                 continue
             out.append({**self.public(product), "availability": line["availability"], "quantity": line["quantity"],
                         "store_price": line["price"], "stock_updated_at": line["updated_at"]})

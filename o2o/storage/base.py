@@ -348,6 +348,9 @@ class Products(Protocol):
     def get_product(self, product_id: int) -> dict | None:
         """One product (``id``, ``retailer_id``, the fields above, ``created_at``, ``updated_at``), or None."""
 
+    def get_products(self, product_ids: Iterable[int]) -> list[dict]:
+        """Products by id in the order asked; unknown ids are left out."""
+
     def list_products(self, retailer_id: int | None = None) -> list[dict]:
         """Every product (of one retailer), by id."""
 

@@ -55,6 +55,9 @@ class MemoryProducts:
         row = self._table("products").get(int(product_id))
         return None if row is None else {f: copy.copy(row.get(f)) for f in PRODUCT_FIELDS}
 
+    def get_products(self, product_ids: Iterable[int]) -> list[dict]:
+        return [p for p in (self.get_product(i) for i in product_ids) if p is not None]
+
     def list_products(self, retailer_id: int | None = None) -> list[dict]:
         return [{f: row.get(f) for f in PRODUCT_FIELDS} for row in self._sorted("products")
                 if retailer_id is None or row["retailer_id"] == int(retailer_id)]

@@ -67,6 +67,14 @@ class ProductsSql:
             return None
         return self._query(self._product_select() + " WHERE id = ?", (int(product_id),), one=True, dicts=True)
 
+    def get_products(self, product_ids: Iterable[int]) -> list[dict]:
+        ids = [int(i) for i in product_ids if valid_id(i)]
+        rows = {}
+        for chunk in self.dialect.chunks(ids):
+            where, params = self.dialect.in_list("id", chunk)
+            rows.update((r["id"], r) for r in self._query(self._product_select() + " WHERE " + where, params, dicts=True))
+        return [rows[i] for i in ids if i in rows]
+
     def list_products(self, retailer_id: int | None = None) -> list[dict]:
         if retailer_id is None:
             return self._query(self._product_select() + " ORDER BY id", dicts=True)

@@ -160,3 +160,10 @@ def test_bulk_loaded_stock_lines_are_read_like_written_ones(repo):
     assert repo.catalogue_rev() > before
     assert [(r[0], r[3], r[4], r[5], r[6]) for r in repo.stocked_stores(p1)] == [
         (s1, "in_stock", 3, None, "2026-11-10T08:00:00Z"), (s2, "limited", 1, 450.0, "2026-11-10T09:00:00Z")]
+
+
+def test_products_by_ids_in_the_order_asked(repo):
+    rid = repo.create_retailer("Fast Retailing", ["uniqlo.tmall.com"])
+    repo.upsert_products(rid, [_product("A1"), _product("A2")])
+    ids = repo.find_product_ids(rid, ["A1", "A2"])
+    assert [p["sku"] for p in repo.get_products([ids["A2"], 10**9, ids["A1"], -3])] == ["A2", "A1"]
