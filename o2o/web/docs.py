@@ -225,6 +225,11 @@ def _product_paths() -> dict:
             "Import stock lines of the retailer's stores from CSV, Excel or JSON", "importInventory",
             "Columns 门店编码/store (the store's external_id), 商品编码/sku, 库存状态/availability "
             "(in_stock, limited, out_of_stock or 有货, 少量, 无货, 缺货), 数量/quantity, 价格/price"),
+        "/api/v1/retailer/stores/{id}/labels.pdf": {"get": {
+            "summary": "Shelf labels (A4, 21 a page) with the QR code of /go/{store}?product={id} for the store's "
+                       "products", "operationId": "shelfLabels", "security": _BEARER, "parameters": [_path_id()],
+            "responses": {"200": {"description": "PDF", "content": {"application/pdf": {"schema": {
+                "type": "string", "format": "binary"}}}}, "404": _ERROR, **_AUTH_ERRORS}}},
         "/api/v1/products": {"get": {
             "summary": "Products by words (characters, pinyin, initials, English), brand or retailer",
             "operationId": "searchProducts", "parameters": query_parameters(ProductSearchParams),

@@ -174,3 +174,24 @@ def _nearby_fast(product: dict, p: ProductNearbyParams):
                                features._open_flag(frag, at), b",", stock[1:-1], b"}}"]))
     return current_app.response_class(features.collection(parts, {"product": product}),
                                       mimetype="application/geo+json")
+
+
+@bp.get("/retailer/stores/<store_id>/labels.pdf")
+@auth.require("retailer")
+def shelf_labels(store_id: str):
+    """Shelf labels (A4, 21 a page) with the QR code of ``/go/{store}?product={id}`` for every product
+    in one of the retailer's stores' stock."""
+    from ..services.labels import labels_pdf
+    from .params import store_id as parse_store_id
+
+    store = repo().get_store(parse_store_id(store_id))
+    if store is None or store["retailer_id"] != g.principal.id:
+        raise ApiError(404, "not_found", f"no store of yours with id {store_id[:40]!r}", "id")
+    lines = repo().stock_of_store(store["id"])
+    products = {p["id"]: p for p in repo().get_products([line["product_id"] for line in lines])}
+    base = geojson.go_url(store["id"])
+    items = [(products[line["product_id"]], f"{base}?product={line['product_id']}") for line in lines
+             if line["product_id"] in products]
+    items.sort(key=lambda item: (item[0]["title"], item[0]["id"]))
+    return current_app.response_class(labels_pdf(items), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="o2o-labels-{store["id"]}.pdf"'})

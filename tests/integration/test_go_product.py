@@ -52,3 +52,22 @@ def test_another_retailers_or_an_unknown_product_is_a_404_naming_product(client,
     response = client.get(f"/go/{product['store']}?product={value}", headers=PHONE)
     assert response.status_code == 404 and response.get_json()["error"]["field"] == "product"
     assert product["repo"].count_scans() == 0
+
+
+def test_shelf_labels_are_a_pdf_of_the_stores_products_for_its_retailer_only(client, product, db_url):
+    from ..conftest import bearer
+    from o2o.services import accounts
+
+    repo = product["repo"]
+    repo.set_stock([{"store_id": product["store"], "product_id": product["D1"], "availability": "in_stock"},
+                    {"store_id": product["store"], "product_id": product["NOLINK"], "availability": "limited"}])
+    rid = repo.get_store(product["store"])["retailer_id"]
+    key = accounts.rotate_key(repo, "r", rid)
+    response = client.get(f"/api/v1/retailer/stores/{product['store']}/labels.pdf", headers=bearer(key))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF") and response.data.count(b"/Type /Page\n") + response.data.count(
+        b"/Type /Page ") >= 1
+    other_store = repo.find_store_ids(next(r["id"] for r in repo.list_retailers() if r["name"] == "Gap Inc."),
+                                      ["T003"])["T003"]
+    assert client.get(f"/api/v1/retailer/stores/{other_store}/labels.pdf", headers=bearer(key)).status_code == 404
+    assert client.get(f"/api/v1/retailer/stores/{product['store']}/labels.pdf").status_code == 401
