@@ -177,7 +177,8 @@ def describe(entry: dict) -> dict:
     return {"method": parts[0] if parts else "", "path": parts[1] if len(parts) > 1 else "",
             "status": int(lines[0].split(" ")[1]) if lines and lines[0].startswith("HTTP/") else 0,
             "encoding": headers.get("content-encoding", ""), "type": headers.get("content-type", ""),
-            "cache": headers.get("cache-control", ""), "down": entry["down"], "up": entry["up"]}
+            "cache": headers.get("cache-control", ""), "down": entry["down"], "up": entry["up"],
+            "head_bytes": len(head) + 4 if entry["down"] else 0}
 
 
 # ------------------------------------------------------------------------------ (1) bytes on the wire
@@ -213,6 +214,7 @@ def visits(browser, relay: Relay, store_id: int, identity: bool, block_sw: bool)
 
 def totals(requests: list[dict]) -> dict:
     return {"down": sum(r["down"] for r in requests), "up": sum(r["up"] for r in requests),
+            "headers": sum(r["head_bytes"] for r in requests),
             "requests": len(requests), "bad": sum(1 for r in requests if r["status"] >= 400 or not r["status"])}
 
 
@@ -256,7 +258,8 @@ def bytes_on_the_wire(db: Path, tmp: Path, runs: int) -> dict:
         for page in ("home", "store"):
             for when in ("first", "repeat"):
                 t = [totals(r[page][when]) for r in rs]
-                summary[(mode, page, when)] = {k: median(x[k] for x in t) for k in ("down", "up", "requests", "bad")}
+                summary[(mode, page, when)] = {k: median(x[k] for x in t)
+                                               for k in ("down", "up", "headers", "requests", "bad")}
     # The run with the median first visit of `/`, for the list of what it downloads.
     rep = sorted(results["compressed"], key=lambda r: totals(r["home"]["first"])["down"])[len(results["compressed"]) // 2]
     errors = sorted({e for rs in results.values() for r in rs for pg in r.values() for e in pg["errors"]})
@@ -345,6 +348,41 @@ def in_process(db: Path, rounds: int, points) -> dict:
             for _ in range(reps):
                 f(body)
             times[(n, lvl)].append((time.thread_time() - t0) / reps * 1e6)
+    # The hook alone on that answer, per client header: what compression adds to a request,
+    # without the rest of the request's noise.
+    hook_us = {}
+    for label, header in [("client accepts none", None)] + [(f"{n} (level {levels[n]})", h) for n, h in ENCODINGS]:
+        with app.test_request_context(urls[0], headers={"Accept-Encoding": header} if header else {}):
+            samples = []
+            for _ in range(rounds):
+                t0 = time.thread_time()
+                for _ in range(100):
+                    resp = app.response_class(body, mimetype="application/geo+json")
+                    resp.headers["ETag"] = '"abc"'
+                    compression.compress(resp)
+                t1 = time.thread_time()
+                for _ in range(100):
+                    resp = app.response_class(body, mimetype="application/geo+json")
+                    resp.headers["ETag"] = '"abc"'
+                samples.append(((t1 - t0) - (time.thread_time() - t1)) / 100 * 1e6)
+            hook_us[label] = median(samples)
+    if theirs is not None:  # Flask-Compress's hook alone, the same way
+        for name, header in ENCODINGS[:2]:
+            with app.test_request_context(urls[0], headers={"Accept-Encoding": header}):
+                samples = []
+                for _ in range(rounds):
+                    t0 = time.thread_time()
+                    for _ in range(100):
+                        resp = app.response_class(body, mimetype="application/geo+json")
+                        resp.headers["ETag"] = '"abc"'
+                        theirs(resp)
+                    t1 = time.thread_time()
+                    for _ in range(100):
+                        resp = app.response_class(body, mimetype="application/geo+json")
+                        resp.headers["ETag"] = '"abc"'
+                    samples.append(((t1 - t0) - (time.thread_time() - t1)) / 100 * 1e6)
+                hook_us[f"for comparison: Flask-Compress 1.25, {name} (level {levels[name]})"] = median(samples)
+    out["hook_us"] = hook_us
     out["body_bytes"] = len(body)
     out["coders"] = [{"name": n, "level": lvl, "us": median(times[(n, lvl)]), "bytes": len(f(body))}
                      for n, lvl, f in coders]
@@ -353,17 +391,36 @@ def in_process(db: Path, rounds: int, points) -> dict:
 
 
 # ------------------------------------------------------------------------------ (3) over HTTP
-def run_wrk(base: str, lua: Path, path: str, accept: str | None, seconds: float) -> dict:
+def workers_cpu_s(server: Server) -> float:
+    """CPU seconds (user + system) the server's gunicorn workers have used so far."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process(server.proc.pid).children():
+        try:
+            t = child.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_wrk(server: Server, lua: Path, path: str, accept: str | None, seconds: float) -> dict:
+    """One wrk run; besides wrk's figures, the server's CPU time per answer (``cpu_us``): on a
+    shared machine, requests/s follow whatever else runs, CPU per answer much less."""
     argv = ["wrk", "-t1", "-c8", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(lua)]
     if accept is not None:
         argv += ["-H", f"Accept-Encoding: {accept}"]
-    argv += [base + "/", "--", path, ""]
+    argv += [server.base + "/", "--", path, ""]
+    cpu0 = workers_cpu_s(server)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    cpu = workers_cpu_s(server) - cpu0
     for line in out.stdout.splitlines():
         if line.startswith("BENCHJSON "):
             r = json.loads(line[len("BENCHJSON "):])
             r["rps"] = r["requests"] / (r["duration_us"] / 1e6) if r["duration_us"] else 0.0
             r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+            r["cpu_us"] = cpu / max(r["requests"], 1) * 1e6
             return r
     raise RuntimeError(f"wrk gave no result ({out.returncode}):\n{out.stdout}\n{out.stderr}")
 
@@ -386,7 +443,7 @@ def over_http(db: Path, tmp: Path, rounds: int, seconds: float, points) -> dict:
     cases += [("nearby, client accepts none", "o2o", None)]
     cases += [(f"nearby, {name} (`{hdr}`)", "o2o", hdr) for name, hdr in ENCODINGS]
     runs = {c[0]: [] for c in cases}
-    ceil_runs, ratios = [], {c[0]: [] for c in cases}
+    ceil_runs, ratios, cpu_ratios = [], {c[0]: [] for c in cases}, {c[0]: [] for c in cases}
     try:
         for s in servers.values():
             s.start()
@@ -401,35 +458,50 @@ def over_http(db: Path, tmp: Path, rounds: int, seconds: float, points) -> dict:
                                  capture_output=True, text=True).stdout.lower()
             assert " 200" in out.splitlines()[0], (label, out)
             assert ("content-encoding" in out) == (name == "o2o" and hdr is not None), (label, out)
-        for label, name, hdr in cases:  # warm-up
-            run_wrk(servers[name].base, lua, NEARBY, hdr, 1)
-        run_wrk(servers["ceiling"].base, lua, NEARBY, None, 1)
+        # Warm-up, not recorded, until a server's CPU per answer settles: each worker builds its
+        # search index in a background thread after its first request, fills its Feature cache, etc.
+        for name in ("o2o", "bare", "ceiling"):
+            last = None
+            for _ in range(8):
+                cpu = run_wrk(servers[name], lua, NEARBY, CHROME, 2)["cpu_us"]
+                if last is not None and abs(cpu - last) <= 0.1 * last:
+                    break
+                last = cpu
+            print(f"  warm-up {name}: {cpu:,.0f} µs of CPU per answer", flush=True)
         k = 0
         for rnd in range(rounds):
             for label, name, hdr in (cases if rnd % 2 == 0 else cases[::-1]):
                 first_ceiling = k % 2 == 0
                 k += 1
                 if first_ceiling:
-                    c = run_wrk(servers["ceiling"].base, lua, NEARBY, hdr, seconds)
-                    r = run_wrk(servers[name].base, lua, NEARBY, hdr, seconds)
+                    c = run_wrk(servers["ceiling"], lua, NEARBY, hdr, seconds)
+                    r = run_wrk(servers[name], lua, NEARBY, hdr, seconds)
                 else:
-                    r = run_wrk(servers[name].base, lua, NEARBY, hdr, seconds)
-                    c = run_wrk(servers["ceiling"].base, lua, NEARBY, hdr, seconds)
+                    r = run_wrk(servers[name], lua, NEARBY, hdr, seconds)
+                    c = run_wrk(servers["ceiling"], lua, NEARBY, hdr, seconds)
                 runs[label].append(r)
                 ceil_runs.append(c)
                 ratios[label].append(r["rps"] / c["rps"])
+                cpu_ratios[label].append(c["cpu_us"] / r["cpu_us"])
                 print(f"  round {rnd + 1}/{rounds} {label:45s} {r['rps']:7.0f} req/s  p50 {r['p50_us'] / 1000:5.2f} ms"
                       f"  {r['bytes'] / max(r['requests'], 1) / 1000:5.1f} kB/answer | ceiling {c['rps']:7.0f}"
-                      f"  ratio {r['rps'] / c['rps'] * 100:4.0f} %", flush=True)
+                      f"  ratio {r['rps'] / c['rps'] * 100:4.0f} %  | CPU/answer {r['cpu_us']:5.0f} µs, ceiling "
+                      f"{c['cpu_us']:4.0f} µs", flush=True)
     finally:
         for s in servers.values():
             s.stop()
     base = ratios[cases[0][0]]
-    out = {"cases": [], "ceiling_rps": median(x["rps"] for x in ceil_runs)}
+    out = {"cases": [], "ceiling_rps": median(x["rps"] for x in ceil_runs),
+           "ceiling_cpu_us": median(x["cpu_us"] for x in ceil_runs)}
     for label, _name, _hdr in cases:
         rs = runs[label]
         rel = [x / b for x, b in zip(ratios[label], base)]  # same round: ratio over the baseline's ratio
+        # the baseline's CPU per answer over this case's, in the same round (runs seconds apart)
+        cpu_rel = [b["cpu_us"] / x["cpu_us"] for x, b in zip(rs, runs[cases[0][0]])]
         out["cases"].append({
+            "cpu_us": median(x["cpu_us"] for x in rs), "cpu_ratio": median(cpu_ratios[label]),
+            "cpu_ratio_min": min(cpu_ratios[label]), "cpu_ratio_max": max(cpu_ratios[label]),
+            "cpu_rel": median(cpu_rel), "cpu_rel_min": min(cpu_rel), "cpu_rel_max": max(cpu_rel),
             "label": label, "rps": median(x["rps"] for x in rs), "p50_ms": median(x["p50_us"] for x in rs) / 1000,
             "p99_ms": median(x["p99_us"] for x in rs) / 1000,
             "bytes_per": median(x["bytes"] / max(x["requests"], 1) for x in rs),
@@ -474,6 +546,15 @@ def wire_tables(res: dict) -> str:
               f"({ok(first_store, FIRST_AIM_B)}); repeat visit ≤ {REPEAT_AIM_B // 1000} kB: `/` "
               f"{fmt_bytes(repeat_home)} ({ok(repeat_home, REPEAT_AIM_B)}), store page "
               f"{fmt_bytes(repeat_store)} ({ok(repeat_store, REPEAT_AIM_B)})."]
+    heads = s[("compressed", "home", "first")]["headers"]
+    bad = sum(v["bad"] for v in s.values())
+    lines += ["", f"Reading: the service worker's install adds {fmt_bytes(first_home - nosw_home)} to the first "
+              f"visit of `/` (it precaches `/`, `/offline`, itself and the other shopper pages' scripts; the "
+              f"content-hashed files the page loaded come from the HTTP cache). Response headers are "
+              f"{fmt_bytes(heads)} of that first visit ({heads / first_home * 100:.0f} %): HTTP/1.1 straight to "
+              f"gunicorn sends the security headers with every file, which HTTP/2 behind a proxy compresses "
+              f"away. A repeat visit downloads the page (it carries a fresh CSP nonce, so it has no validator) "
+              f"and gets `304` for the stores it already has. Failed requests (status ≥ 400): {bad:g}."]
     rep = res["representative"]
     lines += ["", "What the first visit of `/` downloads (the median run, as a phone gets it; bytes with headers):", "",
               "| request | status | encoding | cache | bytes |", "|---|---:|---|---|---:|"]
@@ -494,6 +575,12 @@ def process_table(res: dict) -> str:
         ratio = "1 (baseline)" if "(baseline)" in v["label"] else \
             f"{v['ratio']:.2f}× ({v['ratio_min']:.2f}–{v['ratio_max']:.2f})"
         lines.append(f"| {v['label']} | {v['us']:,.0f} | {ratio} | {fmt_bytes(v['bytes'])} |")
+    base_us = next(v["us"] for v in res["variants"] if "(baseline)" in v["label"])
+    lines += ["", f"The hook alone on one answer ({fmt_bytes(res['body_bytes'])}), median CPU µs — the cleanest "
+              "measure of what it adds to a request:", "", "| client | hook µs | share of a baseline request |",
+              "|---|---:|---:|"]
+    for label, us in res.get("hook_us", {}).items():
+        lines.append(f"| {label} | {us:,.0f} | {us / base_us * 100:.0f} % |")
     lines += ["", f"Each compressor alone on one answer ({fmt_bytes(res['body_bytes'])}), median µs; the app's "
               f"levels in bold:", "", "| algorithm | level | µs | bytes | ratio |", "|---|---:|---:|---:|---:|"]
     for c in res["coders"]:
@@ -505,15 +592,19 @@ def process_table(res: dict) -> str:
 
 
 def http_table(res: dict) -> str:
-    lines = ["| `gunicorn -w 2`, wrk -c8 | requests/s | × ceiling (range) | × baseline (range) | p50 ms | p99 ms | "
-             "bytes per answer | non-2xx | socket errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-             f"| ceiling: `jsonify({{\"ok\": True}})` (bench_http.py's) | {res['ceiling_rps']:,.0f} | 1 |  |  |  |  |  |  |"]
+    lines = ["| `gunicorn -w 2`, wrk -c8 | server CPU per answer | answers per CPU-second × ceiling (range) | "
+             "× baseline (range) | requests/s | × ceiling by requests/s (range) | p50 ms | bytes per answer | "
+             "non-2xx | socket errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+             f"| ceiling: `jsonify({{\"ok\": True}})` (bench_http.py's) | {res['ceiling_cpu_us']:,.0f} µs | 1 |  | "
+             f"{res['ceiling_rps']:,.0f} | 1 |  |  |  |  |"]
     for c in res["cases"]:
-        rel = "1 (baseline)" if "baseline" in c["label"] else f"{c['rel']:.2f}× ({c['rel_min']:.2f}–{c['rel_max']:.2f})"
-        lines.append(f"| {c['label']} | {c['rps']:,.0f} | **{c['ratio'] * 100:.0f} %** ({c['ratio_min'] * 100:.0f}–"
-                     f"{c['ratio_max'] * 100:.0f} %) | {rel} | {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | "
-                     f"{fmt_bytes(c['bytes_per'])} | {c['non2xx']} | {c['socket_errors']} |")
+        base = "baseline" in c["label"]
+        rel = "1 (baseline)" if base else f"{c['cpu_rel']:.2f}× ({c['cpu_rel_min']:.2f}–{c['cpu_rel_max']:.2f})"
+        lines.append(f"| {c['label']} | {c['cpu_us']:,.0f} µs | **{c['cpu_ratio'] * 100:.0f} %** "
+                     f"({c['cpu_ratio_min'] * 100:.0f}–{c['cpu_ratio_max'] * 100:.0f} %) | {rel} | {c['rps']:,.0f} | "
+                     f"{c['ratio'] * 100:.0f} % ({c['ratio_min'] * 100:.0f}–{c['ratio_max'] * 100:.0f} %) | "
+                     f"{c['p50_ms']:.2f} | {fmt_bytes(c['bytes_per'])} | {c['non2xx']} | {c['socket_errors']} |")
     return "\n".join(lines)
 
 
@@ -547,8 +638,33 @@ def docs_section(res: dict, args, started: str, elapsed: float, machine: str, cm
                   f"positions), once per `Accept-Encoding`, and the baseline: the same app without its "
                   f"compression hook (`bench/nocompress_app.py`) sent Chromium's header. {args.http_rounds} rounds "
                   f"of {args.seconds:g} s, each run paired with a ceiling run sent the same header (the "
-                  "ceiling's answer is too small to compress); × baseline = the ratio to the ceiling over the "
-                  "baseline's ratio in the same round:", "", http_table(http), ""]
+                  "ceiling's answer is too small to compress). Besides requests/s, the gunicorn workers' CPU "
+                  "time (user + system, from /proc) per answer: on a machine shared with other work, "
+                  "requests/s follow the other work, the CPU an answer costs much less; answers per "
+                  "CPU-second × ceiling is what requests/s × ceiling would be on a quiet machine with the "
+                  "server's cores saturated. × baseline = the baseline's CPU per answer over the case's, in "
+                  "the same round (above 1: cheaper than the baseline):",
+                  "", http_table(http), ""]
+        by = {c["label"].split(" (")[0]: c for c in http["cases"]}
+        z, b, g, n, o = (by.get(k) for k in ("nearby, zstd", "nearby, br", "nearby, gzip",
+                                             "nearby, client accepts none", "nearby, no compression layer"))
+        if z and b and g and n and o:
+            def cost(c):
+                return f"{c['cpu_us'] / o['cpu_us'] * 100 - 100:+.0f} % ({c['cpu_rel']:.2f}× by round)"
+            smaller = sorted(o["bytes_per"] / c["bytes_per"] for c in (z, b, g))
+            steadier = ""
+            if proc and proc.get("hook_us"):
+                base_us = next(v["us"] for v in proc["variants"] if "(baseline)" in v["label"])
+                steadier = (" The hook alone, in process above, is the steadier figure: " + ", ".join(
+                    f"{k.split(' (')[0]} {us / base_us * 100:.0f} %" for k, us in proc["hook_us"].items()
+                    if not k.startswith("for comparison")) + " of a request.")
+            parts += [f"Reading, server CPU per answer against the app without the hook (medians): Chromium's "
+                      f"zstd 1 {cost(z)}, a brotli client's (Safari) br 1 {cost(b)}, a gzip-only client "
+                      f"{cost(g)}, each for answers {smaller[0]:.1f}–{smaller[-1]:.1f}× smaller on the wire (the "
+                      f"compressor's ~50–110 µs, less the cost of writing five sixths fewer bytes); a client that "
+                      f"accepts no compression, as bench_http.py's wrk, pays the hook's check only: {cost(n)}. On "
+                      f"this machine, shared with other work, these figures move by ±10 % and more from run to "
+                      f"run.{steadier}", ""]
     elif http:
         parts += [f"Over HTTP: skipped ({http['skipped']}).", ""]
     parts += [f"Run {started}, {elapsed / 60:.1f} min, {machine}. Command: `{cmd}`."]
