@@ -246,6 +246,41 @@ def _product_paths() -> dict:
     }
 
 
+def _people_paths() -> dict:
+    """An owner's people and named API keys (the console's Team page, as JSON for scripts)."""
+    owner = {"401": _ERROR, "403": _ERROR, "429": _RATE_LIMITED}
+    body = lambda model: {"required": True, "content": _content(model)}  # noqa: E731
+    user_id = {"name": "id", "in": "path", "required": True, "description": "Person id",
+               "schema": {"type": "integer", "minimum": 1}}
+    key_id = {**user_id, "description": "Key id"}
+    return {
+        "/api/v1/users": {
+            "get": {"summary": "The organisation's people (owner)", "operationId": "listUsers", "security": _BEARER,
+                    "responses": {"200": _answer("People", schemas.People), **owner}},
+            "post": {"summary": "Invite a person: a one-time set-up path (owner)", "operationId": "inviteUser",
+                     "security": _BEARER, "requestBody": body(schemas.InviteBody),
+                     "responses": {"201": _answer("Invited", schemas.InvitedPerson), "400": _ERROR, "409": _ERROR,
+                                   **_WRITE_ERRORS, **owner}}},
+        "/api/v1/users/{id}": {"patch": {
+            "summary": "Change a person's role, or disable them (owner)", "operationId": "changeUser",
+            "security": _BEARER, "parameters": [user_id], "requestBody": body(schemas.PersonChange),
+            "responses": {"200": _answer("The person", schemas.Person), "400": _ERROR, "404": _ERROR, "409": _ERROR,
+                          **_WRITE_ERRORS, **owner}}},
+        "/api/v1/keys": {
+            "get": {"summary": "The organisation's named API keys, never the keys (owner)", "operationId": "listKeys",
+                    "security": _BEARER, "responses": {"200": _answer("Keys", schemas.ApiKeys), **owner}},
+            "post": {"summary": "Create a named key, shown once (owner)", "operationId": "createKey",
+                     "security": _BEARER, "requestBody": body(schemas.KeyBody),
+                     "responses": {"201": _answer("The key", schemas.NewApiKey), "400": _ERROR, "409": _ERROR,
+                                   **_WRITE_ERRORS, **owner}}},
+        "/api/v1/keys/{id}": {"delete": {
+            "summary": "Revoke a named key: it stops working at once (owner)", "operationId": "revokeKey",
+            "security": _BEARER, "parameters": [key_id],
+            "responses": {"200": _answer("The revoked key", schemas.ApiKeyInfo), "404": _ERROR, **_WRITE_ERRORS,
+                          **owner}}},
+    }
+
+
 def _analytics_paths() -> dict:
     from .analytics import AnalyticsParams, CoverageParams, HeatmapParams, RegionParams
 
@@ -281,7 +316,8 @@ def _spec() -> dict:
                                 "unless `crs` asks for gcj02 or bd09. Distances are great-circle "
                                 "metres on a sphere of radius 6,371,008.8 m. Every error is "
                                 "`{\"error\": {\"code\", \"message\", \"field\"}}` with a 4xx status."},
-        "paths": {**_public_paths(), **_retailer_paths(), **_product_paths(), **_analytics_paths()},
+        "paths": {**_public_paths(), **_retailer_paths(), **_product_paths(), **_people_paths(),
+                  **_analytics_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A retailer's or analyst's API key"}},
