@@ -47,6 +47,16 @@ def bearer_key() -> str | None:
     return key.strip()
 
 
+def _fresh_csrf() -> None:
+    """A new CSRF token in the fresh session at once. The session is permanent and every answer
+    re-sends its cookie as its request had it: without this, an answer to a request sent between
+    the sign-in and the console (the service worker's precache, say) could come back last and put
+    a signed-in cookie without any token back, and the console's first write would fail its CSRF
+    check ("The CSRF session token is missing")."""
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
+
+
 def sign_in(key: str) -> accounts.Principal | None:
     principal = accounts.authenticate(repo(), key)
     if principal is not None:
@@ -56,6 +66,7 @@ def sign_in(key: str) -> accounts.Principal | None:
         session[SESSION_KEY] = {"kind": principal.kind, "id": principal.id, "fp": principal.key_fingerprint,
                                 "sid": secrets.token_urlsafe(18), "at": int(time.time())}
         session.permanent = True
+        _fresh_csrf()
     return principal
 
 
@@ -65,6 +76,7 @@ def sign_in_person(user: dict) -> None:
     session[SESSION_KEY] = {"user": user["id"], "fp": people.fingerprint(user["password_hash"]),
                             "sid": secrets.token_urlsafe(18), "at": int(time.time())}
     session.permanent = True
+    _fresh_csrf()
 
 
 def sign_out() -> None:

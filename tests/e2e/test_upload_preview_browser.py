@@ -32,6 +32,12 @@ def _sign_in(page, live_server, key, lang="zh"):
     page.wait_for_function("() => window.o2oMap !== undefined")
 
 
+def _preview(page) -> None:
+    """Waits for the dry run's preview; a failed check says why (the console shows the API's reason)."""
+    page.wait_for_selector("#upload-preview table.columns, #upload-preview .flash.error", timeout=30_000)
+    assert page.locator("#upload-preview .flash.error").count() == 0, page.inner_text("#upload-preview")
+
+
 def _stores(live_server, brand):
     repo = SqliteRepository.from_url(live_server_db[live_server])
     try:
@@ -45,7 +51,7 @@ def test_preview_assign_an_unknown_column_to_phone_then_import(page, live_server
     _sign_in(page, live_server, retailer_key)
     page.set_input_files("#upload-file", files=[{"name": "门店.xlsx", "mimeType": XLSX_MIME,
                                                  "buffer": xlsx_bytes(HEADER, ROWS)}])
-    page.wait_for_selector("#upload-preview table.columns", timeout=15_000)
+    _preview(page)
     preview = page.locator("#upload-preview")
     # How each column was understood: the unknown one is named, and its select says "not imported".
     unknown = page.locator('#upload-preview select[data-header="座机号码"]')
@@ -83,7 +89,7 @@ def test_preview_in_english(page, live_server, retailer_key):
     rows = [["EN-1", "Preview EN", "PreviewBrandEn", "Apparel", 120.1610, 30.2810, "0571-5550009"]]
     page.set_input_files("#upload-file", files=[{"name": "stores.xlsx", "mimeType": XLSX_MIME,
                                                  "buffer": xlsx_bytes(HEADER, rows)}])
-    page.wait_for_selector("#upload-preview table.columns", timeout=15_000)
+    _preview(page)
     assert page.inner_text("#upload-import") == "Import 1 store"
     assert "Checked, nothing stored yet: 1 to add" in page.inner_text("#upload-preview .preview-summary")
     assert "How the columns were understood" in page.inner_text("#upload-preview")
@@ -127,7 +133,7 @@ def test_the_preview_passes_axe_wcag21_aa(browser, live_server, retailer_key):
             ["AX-2", "无障碍店2", "AxeBrand", "Apparel", 120.1730, 30.2920, "x"]]
     page.set_input_files("#upload-file", files=[{"name": "门店.xlsx", "mimeType": XLSX_MIME,
                                                  "buffer": xlsx_bytes(HEADER, rows)}])
-    page.wait_for_selector("#upload-preview table.columns", timeout=15_000)
+    _preview(page)
     violations = _axe(page)
     context.close()
     assert not violations, violations
