@@ -395,6 +395,8 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
             else:
                 clean[n].update(province=province, city=city, district=district)
 
+    if dry_run:   # reads only: no write lock taken, so a preview neither waits for writers nor holds them up
+        return _store(repo, index, retailer, rows, clean, problems, atomic, dry_run=True)
     # The codes that exist, the writes they imply and the writes themselves: one unit of work, so
     # a concurrent import of the same new codes cannot insert them twice (it runs again instead).
     return unit_of_work(repo, lambda: _store(repo, index, retailer, rows, {n: dict(f) for n, f in clean.items()},
