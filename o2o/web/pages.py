@@ -139,9 +139,10 @@ def outlines(level: str):
                                  "application/geo+json", "public, max-age=86400")
     else:
         w, s, e, n = parse_query(ViewportParams, request.args).bounds()
-        if e - w > MAX_BBOX_DEG or n - s > MAX_BBOX_DEG:
+        widest = MAX_BBOX_DEG.get(level, 360.0)
+        if e - w > widest or n - s > widest:
             raise ApiError(400, "invalid_parameter",
-                           f"bbox must be at most {MAX_BBOX_DEG:g} degrees across for {level}", "bbox")
+                           f"bbox must be at most {widest:g} degrees across for {level}", "bbox")
         body = outlines_in_bbox(level, (w, s, e, n))
     response = Response(body, mimetype="application/geo+json")
     response.cache_control.public = True
