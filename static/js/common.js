@@ -260,10 +260,14 @@
       districts: { color: "#c3c9cf", weight: 0.8, fill: false }
     };
     var layers = {};
+    function outlinesOf(r) {  // an error answer is no outline: the map goes on without that layer
+      if (!r.ok) throw new Error("outlines: HTTP " + r.status);
+      return r.json();
+    }
     function load(level) {
       if (layers[level]) return;
       layers[level] = "loading";
-      fetch("/geodata/" + level + ".geojson").then(function (r) { return r.json(); }).then(function (data) {
+      fetch("/geodata/" + level + ".geojson").then(outlinesOf).then(function (data) {
         layers[level] = L.geoJSON(data, { style: styles[level], interactive: false, renderer: renderer });
         drawn(level, data.features.length);
         onZoom();
@@ -301,7 +305,7 @@
         if (k === key) return;
         key = k;
         if (seen[k]) { draw(seen[k]); return; }
-        fetch("/geodata/" + level + ".geojson?bbox=" + k).then(function (r) { return r.json(); })
+        fetch("/geodata/" + level + ".geojson?bbox=" + k).then(outlinesOf)
           .then(function (data) { seen[k] = data; if (key === k) draw(data); })
           .catch(function () { key = null; });
       }
