@@ -71,18 +71,12 @@ def read_rows(data: bytes, filename: str | None, mimetype: str | None, aliases: 
     encoding, header → field, headers not understood). Raises :class:`ImportError_` for a file that
     cannot be read at all."""
     lookup = _lookup(aliases)
-    if not data.strip():
-        raise ImportError_("the file is empty")
     try:
-        kind = sheets.spreadsheet_kind(data, filename, mimetype)
-        if kind is None:
-            text, encoding = sheets.decode(data)
-            if "\x00" not in text and (text.lstrip().startswith(("{", "["))
-                                       or (filename or "").lower().endswith(".json")):
-                return _json_rows(text, lookup, json_key)
-        table = sheets.read_table(data, filename, mimetype, max_rows=MAX_ROWS, known=lambda h: _key(h) in lookup)
+        table = sheets.read_file(data, filename, mimetype, max_rows=MAX_ROWS, known=lambda h: _key(h) in lookup)
     except sheets.TableError as exc:
         raise ImportError_(str(exc)) from None
+    if isinstance(table, sheets.JsonText):
+        return _json_rows(table.text, lookup, json_key)
     fields, columns, unknown = [], {}, []
     for i, text in enumerate(table.header):
         name = lookup.get(_key(text)) if text else None

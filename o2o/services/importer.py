@@ -176,20 +176,14 @@ def parse(data: bytes, filename: str | None = None, mimetype: str | None = None,
     """Rows of a CSV, Excel (.xlsx, .xls) or GeoJSON file. ``columns`` (from :func:`column_mapping`)
     overrides how the named headers are understood."""
     overrides = columns or {}
-    if not data.strip():
-        raise ImportError_("the file is empty")
     try:
-        kind = sheets.spreadsheet_kind(data, filename, mimetype)
-        if kind is None:
-            text, encoding = sheets.decode(data)
-            if "\x00" not in text and ((filename or "").lower().endswith((".geojson", ".json"))
-                                       or text.lstrip().startswith(("{", "["))):
-                rows, found, unknown, preview = _parse_geojson(text, overrides)
-                return Parsed(rows, "geojson", encoding, found, unknown, preview)
-        table = sheets.read_table(data, filename, mimetype, max_rows=MAX_ROWS,
-                                  known=lambda h: _header_key(h) in _HEADER_LOOKUP or h in overrides)
+        table = sheets.read_file(data, filename, mimetype, max_rows=MAX_ROWS, json_names=(".geojson", ".json"),
+                                 known=lambda h: _header_key(h) in _HEADER_LOOKUP or h in overrides)
     except sheets.TableError as exc:
         raise ImportError_(str(exc)) from None
+    if isinstance(table, sheets.JsonText):
+        rows, found, unknown, preview = _parse_geojson(table.text, overrides)
+        return Parsed(rows, "geojson", table.encoding, found, unknown, preview)
     rows, found, unknown, preview = _table_rows(table, overrides)
     return Parsed(rows, table.format, table.encoding, found, unknown, preview)
 

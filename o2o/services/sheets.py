@@ -34,6 +34,13 @@ class TableError(ValueError):
 
 
 @dataclass
+class JsonText:
+    """A file that is JSON text (GeoJSON or a list of records): for the caller to read."""
+    text: str
+    encoding: str
+
+
+@dataclass
 class Table:
     header: list[str]
     rows: list[tuple[int, list[str]]]   # (line or sheet row number, 1-based; cell texts)
@@ -156,3 +163,17 @@ def read_table(data: bytes, filename: str | None, mimetype: str | None, *, known
     while header and not header[-1]:
         header = header[:-1]
     return Table(header=header, rows=rows[at + 1:], format=kind, encoding=encoding, header_line=header_line)
+
+
+def read_file(data: bytes, filename: str | None, mimetype: str | None, *, known: Callable[[str], bool],
+              max_rows: int, json_names: tuple[str, ...] = (".json",)) -> Table | JsonText:
+    """A table (CSV or spreadsheet, as :func:`read_table`) or JSON text, whichever the file is:
+    JSON when it is named so or its text starts like JSON."""
+    if not data.strip():
+        raise TableError("the file is empty")
+    if spreadsheet_kind(data, filename, mimetype) is None:
+        text, encoding = decode(data)
+        if "\x00" not in text and ((filename or "").lower().endswith(json_names)
+                                   or text.lstrip().startswith(("{", "["))):
+            return JsonText(text, encoding)
+    return read_table(data, filename, mimetype, known=known, max_rows=max_rows)
