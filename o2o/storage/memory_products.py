@@ -9,7 +9,7 @@ from typing import Iterable
 from .dialect import utc_now, valid_id
 from .errors import Conflict
 from .products import (AVAILABILITY, CATALOGUE_REV_KEY, IN_STOCK, PRODUCT_FIELDS, PRODUCT_WRITABLE, PRODUCTS_REV_KEY,
-                       STOCK_FIELDS)
+                       STOCK_FIELDS, STOCK_REV_PREFIX)
 
 _PRODUCT_KEY = ("products", ("retailer_id", "sku"))
 _STOCK_KEY = ("stock", ("store_id", "product_id"))
@@ -25,6 +25,15 @@ class MemoryProducts:
 
     def catalogue_rev(self) -> int:
         return self._db.meta.get(CATALOGUE_REV_KEY, 0)
+
+    def stock_marks(self, product_id: int) -> tuple[int, int, int]:
+        with self._db.lock:
+            meta = self._db.meta
+            return meta.get(f"{STOCK_REV_PREFIX}{int(product_id)}", 0), meta["rev"], meta["reset_rev"]
+
+    def _mark_stock(self, rev: int, product_ids) -> None:
+        for p in set(product_ids):
+            self._db.meta[f"{STOCK_REV_PREFIX}{int(p)}"] = rev
 
     def catalogue_marks(self) -> tuple[int, int]:
         with self._db.lock:
@@ -74,9 +83,11 @@ class MemoryProducts:
         now = utc_now()
         lines = {(int(r["store_id"]), int(r["product_id"])): r for r in rows}
         with self.transaction():
-            self._next_catalogue_rev()
+            rev = self._next_catalogue_rev()
             replace = {int(s) for s in replace_stores}
+            touched = {product_id for _, product_id in lines}
             for row_id in [i for i, r in self._table("stock").items() if r["store_id"] in replace]:
+                touched.add(self._table("stock")[row_id]["product_id"])
                 self._remove("stock", row_id)
             for (store_id, product_id), r in lines.items():
                 if store_id not in self._table("stores"):
@@ -92,15 +103,18 @@ class MemoryProducts:
                     self._table("stock")[found].update(values)
                 else:
                     self._insert("stock", {"store_id": store_id, "product_id": product_id, **values})
+            self._mark_stock(rev, touched)
         return len(lines)
 
     def insert_stock(self, rows: Iterable[tuple]) -> int:
-        n = 0
+        n, touched = 0, set()
         with self.transaction():
-            self._next_catalogue_rev()
+            rev = self._next_catalogue_rev()
             for row in rows:
                 self._insert("stock", dict(zip(STOCK_FIELDS, row)))
+                touched.add(row[1])
                 n += 1
+            self._mark_stock(rev, touched)
         return n
 
     def stock_of_product(self, product_id: int, availability: Iterable[str] | None = None) -> list[dict]:

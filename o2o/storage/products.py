@@ -5,7 +5,9 @@ A product belongs to a retailer (``sku`` unique per retailer); a stock line says
 has one product (``availability`` in :data:`AVAILABILITY`, optional ``quantity`` and store ``price``,
 ``updated_at``). Every write of either bumps the ``catalogue_rev`` counter in ``meta`` inside its
 transaction, so each process's product index and stock masks learn of a change with one row's read
-(as ``rev`` does for stores).
+(as ``rev`` does for stores). A stock write also stamps each product it touched with that counter
+(``stock_rev:{product id}`` in ``meta``), so a process's cached stores-with-the-product are read
+again only when *that* product's stock moved (:meth:`ProductsSql.stock_marks`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ PRODUCT_FIELDS = ("id", "retailer_id", *PRODUCT_WRITABLE, "created_at", "updated
 STOCK_FIELDS = ("store_id", "product_id", "availability", "quantity", "price", "updated_at")
 CATALOGUE_REV_KEY = "catalogue_rev"
 PRODUCTS_REV_KEY = "products_rev"       # products alone (the product search index follows it)
+STOCK_REV_PREFIX = "stock_rev:"         # + a product id: the catalogue_rev of the last write of its stock
 IN_STOCK = ("in_stock", "limited")      # what a shopper can find in the store
 
 
@@ -41,6 +44,21 @@ class ProductsSql:
     def catalogue_rev(self) -> int:
         row = self._query("SELECT value FROM meta WHERE key = ?", (CATALOGUE_REV_KEY,), one=True)
         return int(row[0]) if row else 0
+
+    def stock_marks(self, product_id: int) -> tuple[int, int, int]:
+        """``(the product's stock_rev, rev, reset_rev)`` in one indexed read of ``meta``: what a cached
+        list of the stores holding the product depends on (its stock lines; the stores' status)."""
+        key = f"{STOCK_REV_PREFIX}{int(product_id)}"
+        marks = dict(self._query("SELECT key, value FROM meta WHERE key IN ('rev', 'reset_rev', ?)", (key,)))
+        return int(marks.get(key, 0)), int(marks.get("rev", 0)), int(marks.get("reset_rev", 0))
+
+    def _mark_stock(self, rev: int, product_ids) -> None:
+        """Inside the write's transaction: these products' stock changed at catalogue ``rev``."""
+        if not product_ids:
+            return
+        self._executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                          " SET value = excluded.value",
+                          [(f"{STOCK_REV_PREFIX}{int(p)}", str(rev)) for p in sorted(set(product_ids))])
 
     def catalogue_marks(self) -> tuple[int, int]:
         marks = dict(self._query("SELECT key, value FROM meta WHERE key IN (?, ?)",
@@ -103,22 +121,34 @@ class ProductsSql:
                " availability = excluded.availability, quantity = excluded.quantity, price = excluded.price,"
                " updated_at = excluded.updated_at")
         with self.transaction():
-            self._next_catalogue_rev()
+            rev = self._next_catalogue_rev()
             replace = [int(s) for s in dict.fromkeys(replace_stores)]
+            touched = {r[1] for r in records}
             for chunk in self.dialect.chunks(replace):
                 where, params = self.dialect.in_list("store_id", chunk)
+                touched.update(p for (p,) in self._query(f"SELECT DISTINCT product_id FROM stock WHERE {where}", params))
                 self._execute(f"DELETE FROM stock WHERE {where}", params)
             if records:
                 if len(records) > 1000 and {r[0] for r in records} <= set(replace):
                     self._insert_many("stock", STOCK_FIELDS, records)  # the lines were just emptied: no clash
                 else:
                     self._executemany(sql, records)
+            self._mark_stock(rev, touched)
         return len(records)
 
     def insert_stock(self, rows: Iterable[tuple]) -> int:
+        touched: set[int] = set()
+
+        def noted():
+            for row in rows:
+                touched.add(row[1])
+                yield row
+
         with self.transaction():
-            self._next_catalogue_rev()
-            return self._insert_many("stock", STOCK_FIELDS, rows)
+            rev = self._next_catalogue_rev()
+            n = self._insert_many("stock", STOCK_FIELDS, noted())
+            self._mark_stock(rev, touched)
+        return n
 
     def _stock_select(self) -> str:
         return (f"SELECT store_id, product_id, availability, quantity, price,"

@@ -167,3 +167,26 @@ def test_products_by_ids_in_the_order_asked(repo):
     repo.upsert_products(rid, [_product("A1"), _product("A2")])
     ids = repo.find_product_ids(rid, ["A1", "A2"])
     assert [p["sku"] for p in repo.get_products([ids["A2"], 10**9, ids["A1"], -3])] == ["A2", "A1"]
+
+
+def test_a_products_stock_mark_moves_with_its_own_stock_lines_only(repo):
+    rid = repo.create_retailer("Fast Retailing", ["uniqlo.tmall.com"])
+    s1, s2, _ = _stores(repo, rid)
+    repo.upsert_products(rid, [_product("A1"), _product("A2"), _product("A3")])
+    ids = repo.find_product_ids(rid, ["A1", "A2", "A3"])
+    p1, p2, p3 = ids["A1"], ids["A2"], ids["A3"]
+    assert repo.stock_marks(p1)[0] == 0 and repo.stock_marks(p1)[1:] == repo.sync_marks()
+    repo.set_stock([{"store_id": s1, "product_id": p1, "availability": "in_stock"},
+                    {"store_id": s2, "product_id": p2, "availability": "in_stock"}])
+    m1, m2, m3 = (repo.stock_marks(p)[0] for p in (p1, p2, p3))
+    assert m1 > 0 and m2 > 0 and m3 == 0
+    repo.set_stock([{"store_id": s1, "product_id": p1, "availability": "out_of_stock"}])    # a sell-out
+    assert repo.stock_marks(p1)[0] > m1 and repo.stock_marks(p2)[0] == m2
+    m1 = repo.stock_marks(p1)[0]
+    repo.set_stock([], replace_stores=[s2])                          # p2's line goes with its store's stock
+    assert repo.stock_marks(p2)[0] > m2 and repo.stock_marks(p1)[0] == m1
+    repo.insert_stock([(s2, p3, "limited", 1, None, "2026-11-10T08:00:00Z")])
+    assert repo.stock_marks(p3)[0] > 0 and repo.stock_marks(p1)[0] == m1
+    rev = repo.stock_marks(p1)[1]
+    repo.update_store(s1, {"status": "closed"})                      # a store's change: the stores' revision
+    assert repo.stock_marks(p1)[1] > rev
