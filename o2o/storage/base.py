@@ -41,6 +41,8 @@ TABLES: dict[str, tuple[str, ...]] = {
                  "created_at", "updated_at"),
     "stock": ("id", "store_id", "product_id", "availability", "quantity", "price", "updated_at"),
     "product_scans": ("id", "scan_id", "product_id"),
+    "searches": ("id", "searched_at", "h3", "kind", "words", "brand", "category", "product_id", "filters", "results",
+                 "nearest_m"),
 }
 _JSON_COLUMNS = {("retailers", 2), ("store_history", 4), ("store_history", 6)}
 
@@ -391,8 +393,36 @@ class Products(Protocol):
         """Counted scans per product id."""
 
 
+class Demand(Protocol):
+    """Shoppers' searches, kept privately (:mod:`o2o.storage.demand`): time, H3 cell (resolution 9),
+    kind, words, brand, category, product, filters, results, distance to the nearest match."""
+
+    def insert_searches(self, rows) -> int:
+        """Insert search tuples (:data:`~o2o.storage.demand.SEARCH_COLUMNS` order) in one
+        transaction; how many."""
+
+    def count_searches(self) -> int:
+        """How many searches are kept."""
+
+    def demand_cells(self, res: int, since=None, until=None, brands=None, categories=None,
+                     product_id=None) -> list[tuple[int, int, int]]:
+        """``(cell, searches, unmet)`` per H3 cell at ``res`` (the parent of each search's cell) of
+        the located searches in ``[since, until)`` (epoch s) for these brands/categories/product;
+        unmet: the nearest match farther than 5 km, or none. In no particular order."""
+
+    def demand_by_hour(self, since=None, until=None, brands=None, categories=None,
+                       product_id=None) -> list[tuple[int, int, int]]:
+        """``(hour, searches, unmet)`` per UTC hour (epoch s) of the located searches, in order."""
+
+    def search_batches(self, batch_size: int = 500_000, after_id: int = 0) -> Iterator[list[tuple]]:
+        """Every search after ``after_id`` in id order, as lists of ``SEARCH_FIELDS`` tuples."""
+
+    def purge_searches(self, before: int) -> int:
+        """Delete the searches made before ``before`` (epoch s), in one transaction; how many."""
+
+
 class StoreRepository(Schema, Changes, StoreReads, StoreWrites, Scans, TableCopy, Sessions, Principals,
-                      People, Products, Protocol):
+                      People, Products, Demand, Protocol):
     """Everything the services and the web layer need from a database; every backend implements it."""
 
 

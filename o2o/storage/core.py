@@ -20,6 +20,7 @@ from .base import SCAN_FIELDS, STORE_FIELDS, TABLES, canonical_row
 from .dialect import Dialect, utc_now, valid_id
 from .errors import health, raise_named  # noqa: F401  (raise_named: for the backends)
 from .principals import PRINCIPAL_TABLES, USER_CHANGES, PrincipalsSql  # noqa: F401  (for the fake)
+from .demand import DemandSql
 from .products import ProductsSql
 from .rows import HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
@@ -40,7 +41,7 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-class SqlRepository(PrincipalsSql, ProductsSql):
+class SqlRepository(PrincipalsSql, ProductsSql, DemandSql):
     """The repository logic both SQL backends share (see the module's description).
 
     A subclass sets ``dialect`` and ``MIGRATIONS`` and implements the primitives below the line

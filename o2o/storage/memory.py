@@ -20,12 +20,13 @@ import numpy as np
 from ..geo.distance import haversine_m
 from .base import SCAN_FIELDS, STORE_FIELDS, TABLES, canonical_row
 from .core import SCAN_COLUMNS, WRITABLE, utc_now, valid_id
+from .memory_demand import MemoryDemand
 from .memory_principals import MemoryPrincipals
 from .memory_products import MemoryProducts
 from .errors import Conflict, health
 from .rows import HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
-LATEST_VERSION = 6  # 6: product scans, as SQLite's 11 and PostGIS's 9
+LATEST_VERSION = 7  # 7: searches, as SQLite's 12 and PostGIS's 10
 _UNIQUE = {"retailers": (("name",), ("key_hash",)), "analysts": (("key_hash",),),
            "stores": (("retailer_id", "external_id"),), "users": (("email",),),
            "setup_tokens": (("token_hash",),), "api_keys": (("key_hash",),),
@@ -55,7 +56,7 @@ _named: dict[str, _Database] = {}
 _named_lock = threading.Lock()
 
 
-class MemoryRepository(MemoryPrincipals, MemoryProducts):
+class MemoryRepository(MemoryPrincipals, MemoryProducts, MemoryDemand):
     """The in-memory store repository (see the module's description)."""
 
     def __init__(self, db: _Database | None = None):

@@ -186,6 +186,13 @@ MIGRATIONS: list[str] = [
                                 product_id INTEGER NOT NULL REFERENCES products(id));
     CREATE INDEX product_scans_product ON product_scans (product_id);
     """,
+    # 12: shoppers' searches, kept privately (o2o.storage.demand): no address, browser or point.
+    """
+    CREATE TABLE searches (id INTEGER PRIMARY KEY, searched_at INTEGER NOT NULL, h3 INTEGER, kind TEXT NOT NULL,
+                           words TEXT, brand TEXT, category TEXT, product_id INTEGER, filters TEXT,
+                           results INTEGER NOT NULL, nearest_m REAL);
+    CREATE INDEX searches_time ON searches (searched_at);
+    """,
 ]
 
 DIALECT = Dialect(

@@ -84,6 +84,8 @@ def full_sqlite(tmp_path):
     repo.record_product_scan(repo.get_store(3), repo.find_product_ids(rid, ["K1"])["K1"], int(time.time()), "phone",
                              "a-client", 1800)
     repo.end_session("signed-out-session", int(time.time()) + 3600)
+    repo.insert_searches([(int(time.time()), 0x89309959d57ffff, "nearby", "优衣库", "Uniqlo", None, None,
+                           '{"radius_km": 3}', 3, 120.5)])
     repo.close()
     return url
 
