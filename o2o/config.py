@@ -29,6 +29,10 @@ DEFAULTS = {
     "PASSWORD_MEMORY_KIB": 19_456,
     "PASSWORD_TIME_COST": 2,
     "PASSWORD_PARALLELISM": 1,
+    # Operations (o2o/web/observability.py): who may read GET /metrics, and JSON logs on stderr.
+    "METRICS_TOKEN": None,      # Authorization: Bearer <token>
+    "METRICS_ALLOW": None,      # comma-separated addresses / CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8
+    "JSON_LOGS": False,         # one JSON line per request (and gunicorn's own lines as JSON)
 }
 _INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS",
          "WRITES_PER_MINUTE", "PASSWORD_MEMORY_KIB", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM"}
@@ -55,12 +59,44 @@ def load(overrides: dict | None = None, environ=os.environ) -> dict:
             raise ConfigError(f"O2O_{name} must be a whole number, not {cfg[name]!r}") from None
         if cfg[name] < 0:
             raise ConfigError(f"O2O_{name} must not be negative")
+    cfg["JSON_LOGS"] = _flag("JSON_LOGS", cfg["JSON_LOGS"])
+    if cfg["METRICS_ALLOW"]:
+        networks(cfg["METRICS_ALLOW"])  # a bad entry stops the start, naming it
     if cfg["TILES_CRS"] is None:
         tiles = str(cfg["TILES"]).lower()
         cfg["TILES_CRS"] = "gcj02" if any(h in tiles for h in GCJ02_TILE_HOSTS) else "wgs84"
     if str(cfg["TILES"]).lower() == "none":
         cfg["TILES"] = "none"
     return cfg
+
+
+def networks(value) -> tuple:
+    """``"10.0.0.0/8, 127.0.0.1"`` (or a list) → IP networks, for ``O2O_METRICS_ALLOW``."""
+    import ipaddress
+
+    if not value:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"O2O_METRICS_ALLOW: {item!r} is not an IP address or CIDR block") from None
+    return tuple(out)
+
+
+def _flag(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"O2O_{name} must be 1 or 0 (true or false), not {value!r}")
 
 
 def secret_key(instance_dir: str | Path) -> str:

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 from ..geo import crs as crs_mod
 from ..geo.distance import EARTH_RADIUS_M, unit_vectors
 from ..geo.index import StoreIndex
+from .. import metrics
 from ..storage.base import StoreRepository
 from . import sheets
 from .accounts import Principal
@@ -393,8 +394,10 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
         return _store(repo, index, retailer, rows, clean, problems, atomic, dry_run=True)
     # The codes that exist, the writes they imply and the writes themselves: one unit of work, so
     # a concurrent import of the same new codes cannot insert them twice (it runs again instead).
-    return unit_of_work(repo, lambda: _store(repo, index, retailer, rows, {n: dict(f) for n, f in clean.items()},
-                                             dict(problems), atomic, dry_run))
+    report = unit_of_work(repo, lambda: _store(repo, index, retailer, rows, {n: dict(f) for n, f in clean.items()},
+                                               dict(problems), atomic, dry_run))
+    metrics.count_import(report)
+    return report
 
 
 def _store(repo: StoreRepository, index: StoreIndex, retailer: Principal, rows: list[Row], clean: dict[int, dict],

@@ -68,6 +68,8 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     from . import compression
     compression.init(app)  # first of the after_request hooks, so it runs last (after the ETag)
     errors.register(app)
+    from . import observability
+    observability.init(app, state)  # request ids, the request log and /metrics: first hook in, last out
     from . import analytics, api, assets, docs, go, i18n, limits, offline, pages, retailer
 
     i18n.init(app)  # Chinese by default, English on request; compiles stale catalogues
