@@ -29,13 +29,19 @@ DEFAULTS = {
     "PASSWORD_MEMORY_KIB": 19_456,
     "PASSWORD_TIME_COST": 2,
     "PASSWORD_PARALLELISM": 1,
+    # Shoppers' searches (o2o/services/search_log.py): kept this many days (0: not kept at all),
+    # and how many demo searches the seed adds.
+    "DEMAND_RETENTION_DAYS": 365,
+    "SEED_SEARCHES": 100_000,
     # Operations (o2o/web/observability.py): who may read GET /metrics, and JSON logs on stderr.
     "METRICS_TOKEN": None,      # Authorization: Bearer <token>
     "METRICS_ALLOW": None,      # comma-separated addresses / CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8
     "JSON_LOGS": False,         # one JSON line per request (and gunicorn's own lines as JSON)
+    "METRICS": True,            # false: no request hooks at all (no metrics, request ids or request log)
 }
 _INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS",
-         "WRITES_PER_MINUTE", "PASSWORD_MEMORY_KIB", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM"}
+         "WRITES_PER_MINUTE", "PASSWORD_MEMORY_KIB", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM",
+         "DEMAND_RETENTION_DAYS", "SEED_SEARCHES"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
 
@@ -60,6 +66,7 @@ def load(overrides: dict | None = None, environ=os.environ) -> dict:
         if cfg[name] < 0:
             raise ConfigError(f"O2O_{name} must not be negative")
     cfg["JSON_LOGS"] = _flag("JSON_LOGS", cfg["JSON_LOGS"])
+    cfg["METRICS"] = _flag("METRICS", cfg["METRICS"])
     if cfg["METRICS_ALLOW"]:
         networks(cfg["METRICS_ALLOW"])  # a bad entry stops the start, naming it
     if cfg["TILES_CRS"] is None:

@@ -164,6 +164,8 @@ def init(app: Flask, state) -> None:
     """Install the request hooks and ``/metrics``. Call it before any other ``before_request``
     hook is registered: a hook that answers early (a 304, a 429) skips the ones after it."""
     settings = app.config["O2O"]
+    if not settings.get("METRICS", True):
+        return  # O2O_METRICS=0: measured without (bench/bench_http.py), or metrics left to a proxy
     token = settings.get("METRICS_TOKEN") or None
     allow = parse_allow(settings.get("METRICS_ALLOW"))
     if settings.get("JSON_LOGS"):

@@ -218,3 +218,9 @@ def test_requests_under_gunicorn_log_json_lines_with_their_id(two_workers):
     line = found[0]
     assert (line["method"], line["path"], line["status"]) == ("GET", "/healthz", 200)
     assert line["pid"] != proc.pid and line["duration_ms"] >= 0 and line["logger"] == "o2o.request"
+
+
+def test_metrics_can_be_switched_off(tmp_path_factory):
+    off = _app(tmp_path_factory, METRICS=False, METRICS_TOKEN=TOKEN).test_client()
+    r = off.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 404 and "X-Request-Id" not in r.headers
