@@ -397,3 +397,6 @@ def register_commands(app: Flask) -> None:
     from .lake_cli import register as register_lake
 
     register_lake(app)  # `scans …`: the scan lake
+    from .demand_cli import register as register_demand
+
+    register_demand(app)  # `demand …`: purge old searches, the searches' lake

@@ -91,6 +91,8 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     app.register_blueprint(retailer.bp)
     app.register_blueprint(go.bp)
     app.register_blueprint(analytics.bp)
+    from . import demand
+    app.register_blueprint(demand.bp)  # searches kept privately; demand for analysts and retailers (issue 17)
     from . import products
     app.register_blueprint(products.bp)  # products and stock (issue 15)
     from . import product_pages

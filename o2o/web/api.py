@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import orjson
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -14,7 +15,7 @@ from ..geo.index import Filters
 from ..services import finder, importer, qr, registry
 from ..services import search as search_service
 from ..services.validation import has_lone_surrogate
-from . import api_messages, geojson
+from . import api_messages, demand, geojson
 from .errors import ApiError, not_found
 from .limits import limit_writes
 from .params import NearbyParams, PlacesParams, SuggestParams, ViewportParams, parse_query
@@ -52,11 +53,15 @@ def nearby():
     if p.crs == crs_mod.WGS84:
         if not query.text:
             ids, dist, fallback = finder.nearby_ids(index(), query)
+            demand.note_nearby(p, lon, lat, ids, dist, fallback)
             return _nearby_fast(ids, dist, fallback, p.radius_km)
         found = finder.search_ids(search_index(), query)
+        demand.note_nearby(p, lon, lat, found.ids, found.distance_m, found.fallback, found.matched_all)
         extra = {"place": found.place.feature()} if found.place is not None else None
         return _nearby_fast(found.ids, found.distance_m, found.fallback, p.radius_km, extra)
     result = finder.find_nearby(repo(), index(), query, search=search_index() if query.text else None)
+    demand.note_nearby(p, lon, lat, [s["id"] for s in result.stores], np.array([s["distance_m"] for s in result.stores]),
+                       None if result.nearest is None else ([result.nearest["id"]], [result.nearest["distance_m"]]))
     body = geojson.collection([geojson.store_feature(s, p.crs) for s in result.stores], p.crs)
     if result.place is not None:
         body["place"] = _place_feature(result.place.feature(), p.crs)
@@ -171,6 +176,7 @@ def places():
     p = parse_query(PlacesParams, request.args)
     lon, lat = _shopper(p)
     found = search_service.find_places(search_index(), p.q, limit=p.limit, lon=lon, lat=lat)
+    demand.note_places(p.q, lon, lat, found)
     feats = []
     for place in found:
         feats.append(_place_feature(place.feature(), p.crs))

@@ -14,7 +14,7 @@ from pydantic import Field
 from ..geo import crs as crs_mod
 from ..services import catalogue
 from ..services.products import Catalogue
-from . import api_messages, auth, features, geojson
+from . import api_messages, auth, demand, features, geojson
 from .api import now_beijing
 from .errors import ApiError
 from .limits import limit_writes
@@ -71,6 +71,8 @@ def search_products():
     """Products matching the words (all products without ``q``), best first."""
     p = parse_query(ProductSearchParams, request.args)
     found = catalogue_cache().search(repo(), p.q or "", brand=p.brand, retailer=p.retailer, limit=p.limit)
+    if p.q or p.brand:
+        demand.note_products(p.q, [p.brand] if p.brand else [], p.retailer, len(found))
     return jsonify({"products": found})
 
 
@@ -90,6 +92,7 @@ def product_nearby(product_id: str):
     lon, lat = crs_mod.to_wgs84(p.lon, p.lat, p.crs)
     stores = catalogue_cache().nearby(repo(), product["id"], lon, lat, k=p.k,
                                       radius_m=None if p.radius_km is None else p.radius_km * 1000.0)
+    demand.note_product_nearby(product, lon, lat, p.radius_km, [(s["id"], s["distance_m"]) for s in stores])
     features = []
     for store in stores:
         if store["price"] is None:
@@ -157,6 +160,7 @@ def _nearby_fast(product: dict, p: ProductNearbyParams):
     index()  # the store revision brought up to date: closed stores leave the Feature cache
     found = catalogue_cache().nearest(repo(), product["id"], p.lon, p.lat, k=p.k,
                                       radius_m=None if p.radius_km is None else p.radius_km * 1000.0)
+    demand.note_product_nearby(product, p.lon, p.lat, p.radius_km, found)
     cache = state().features
     frags = cache.fragments(repo(), [sid for sid, _, _ in found])
     go_base = (geojson.public_base() + "/go/").encode()
