@@ -100,6 +100,8 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     from . import people
     people.init(app)  # /login, /logout, set-up links, the account page, /api/v1/users and /keys
     offline.init(app)  # the web app manifest, the service worker, the offline page
+    from . import tiles
+    tiles.init(app)  # /tiles/stores/{z}/{x}/{y}.mvt (vector tiles from the index)
 
     if setup == SERVE:
         # The text-search index is built in a background thread, started by the first request

@@ -22,8 +22,9 @@ from .compression import etag_variants
 from .state import state
 
 # Public GETs of the API whose answers follow the stores (``/api/v1/stores…``: nearby, viewport,
-# one store, its QR code; brands; places; suggestions).
-PREFIXES = ("/api/v1/stores", "/api/v1/brands", "/api/v1/places", "/api/v1/suggest", "/api/v1/products")
+# one store, its QR code; brands; places; suggestions; the vector tiles).
+PREFIXES = ("/api/v1/stores", "/api/v1/brands", "/api/v1/places", "/api/v1/suggest", "/api/v1/products",
+            "/tiles/")
 # Below these, the answer depends on the time as well (``open_now``).
 TIMED = ("/api/v1/stores", "/api/v1/products/")
 # Below these, on the products and stock too (their counter: one more read of ``meta``).

@@ -15,7 +15,7 @@ refusing every algorithm with ``q=0`` one of them anyway. Here each thread keeps
 context, and the rest is a few header writes.
 
 Static files and the vendor libraries do not come through here: they are compressed once, at
-their best levels, by :mod:`o2o.web.assets`. Images, PDFs and vector tiles are left alone.
+their best levels, by :mod:`o2o.web.assets`. Images and PDFs are left alone.
 
 A compressed answer's ``ETag`` is the identity one with ``:<algorithm>`` added (``"3f2a…:br"``);
 :mod:`o2o.web.caching` answers ``304`` to any of them.
@@ -39,6 +39,7 @@ MIN_BYTES = 1024
 DATA = frozenset({
     "application/json", "application/geo+json", "application/schema+json", "application/ld+json",
     "application/vnd.oai.openapi+json", "application/problem+json", "text/csv",
+    "application/vnd.mapbox-vector-tile",  # protobuf, but its store names and brands compress well
 })
 MIMETYPES = DATA | {
     "text/html", "text/css", "text/plain", "text/xml", "text/javascript", "application/javascript",

@@ -307,6 +307,12 @@ def _analytics_paths() -> dict:
     }
 
 
+def _tile_paths() -> dict:
+    from .tiles import openapi_paths
+
+    return openapi_paths(_ERROR)
+
+
 @functools.lru_cache(maxsize=1)
 def _spec() -> dict:
     return {
@@ -317,7 +323,7 @@ def _spec() -> dict:
                                 "metres on a sphere of radius 6,371,008.8 m. Every error is "
                                 "`{\"error\": {\"code\", \"message\", \"field\"}}` with a 4xx status."},
         "paths": {**_public_paths(), **_retailer_paths(), **_product_paths(), **_people_paths(),
-                  **_analytics_paths()},
+                  **_analytics_paths(), **_tile_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A retailer's or analyst's API key"}},

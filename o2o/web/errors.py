@@ -88,7 +88,7 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
 
 def _wants_json() -> bool:
     path = request.path
-    if path.startswith(("/api/", "/healthz", "/geodata/", "/vendor/")):
+    if path.startswith(("/api/", "/healthz", "/geodata/", "/vendor/", "/tiles/")):
         return True
     if path.startswith("/go/"):  # JSON for programs, a page for a phone's browser
         return request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html" \

@@ -57,10 +57,15 @@ class _Query(BaseModel):
             raise ValueError(str(exc)) from None
 
 
-class Filtered(_Query):
+class TileParams(_Query):
+    """``/tiles/stores/{z}/{x}/{y}.mvt``: which stores (tiles are WGS-84 Web Mercator)."""
+
     brand: list[Name] = Field(default_factory=list, description="Exact brand name; repeatable.")
     retailer: list[Name] = Field(default_factory=list, description="Exact retailer name; repeatable.")
     category: list[Name] = Field(default_factory=list, description="Exact category name; repeatable.")
+
+
+class Filtered(TileParams):
     crs: crs_mod.Crs = Field("wgs84", description="Coordinate system of the input and output.")
 
 
