@@ -5,6 +5,8 @@
     .venv/bin/python bench/bench_lighthouse.py --runs 5
     .venv/bin/python bench/bench_lighthouse.py --quick        # 1 run of each page
     .venv/bin/python bench/bench_lighthouse.py --write-docs   # also rewrite its section of docs/benchmarks.md
+    .venv/bin/python bench/bench_lighthouse.py --pages brand  # only the pages whose name holds a word
+                                                              # ("/", "store page", "brand page", "/my")
 
 What it does:
 
@@ -143,7 +145,7 @@ def pages(base: str) -> dict[str, str]:
     return {"/": "/", "store page": f"/stores/{store_id}", "brand page": brand.group(1), "/my": "/my"}
 
 
-def measure(runs: int, workdir: Path) -> dict:
+def measure(runs: int, workdir: Path, only: list[str] | None = None) -> dict:
     db = workdir / "o2o.db"
     print(f"seeding {STORES:,} stores", flush=True)
     seed_database(db, STORES)
@@ -155,6 +157,8 @@ def measure(runs: int, workdir: Path) -> dict:
     with server:
         server.wait_ready(timeout=300)
         targets = pages(server.base)
+        if only:
+            targets = {name: path for name, path in targets.items() if any(word in name for word in only)}
         for path in targets.values():  # warm the workers: the first page render imports folium
             http_get(server.base + path)
         for run in range(runs):
@@ -223,14 +227,17 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one run of each page")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--pages", nargs="+", metavar="WORD", help="only the pages whose name holds one of these words")
     args = ap.parse_args()
     runs = 1 if args.quick else args.runs
+    if args.pages and args.write_docs:
+        sys.exit("--write-docs rewrites the table of every page: measure them all (no --pages)")
     if not os.path.exists(CHROMIUM) or not shutil.which("npm"):
         sys.exit(f"needs {CHROMIUM} and npm (scripts/setup.sh --test installs them)")
     ensure_lighthouse()
     note, state, when = machine_note(), git_state(), now_text()
     with tempfile.TemporaryDirectory(prefix="o2o-lighthouse-") as tmp:
-        result = measure(runs, Path(tmp))
+        result = measure(runs, Path(tmp), args.pages)
     rows = summarise(result)
     some = next(iter(result["reports"].values()))[0]
     body = table(rows, some["configSettings"], some["lighthouseVersion"])
