@@ -208,3 +208,33 @@ def retailer_store_reach():
     return jsonify({"stores": [{"id": s["id"], "name": s["name"], "brand": s["brand"], "city": s["city"],
                                 "lon": s["lon"], "lat": s["lat"], "searches": reach[int(s["id"])]["searches"]}
                                for s in stores]})
+
+
+# ----------------------------------------------------------------------------- OpenAPI
+def openapi_paths(error: dict, auth_errors: dict, bearer: list) -> dict:
+    """This module's operations for :mod:`o2o.web.docs` (models from :mod:`.schemas_demand`)."""
+    from . import schemas_demand as models
+    from .docs import query_parameters
+
+    def op(summary, op_id, params, model, media="application/json", csv=False, extra=None) -> dict:
+        content = {media: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+        if csv:
+            content["text/csv"] = {"schema": {"type": "string"}}
+        return {"get": {"summary": summary, "operationId": op_id, "security": bearer,
+                        "parameters": query_parameters(params),
+                        "responses": {"200": {"description": "OK" + (" (format=csv: a CSV file)" if csv else ""),
+                                              "content": content}, "400": error, **(extra or {}), **auth_errors}}}
+
+    return {
+        "/api/v1/analytics/demand": op("H3 cells of shoppers' searches: {h3, searches, unmet} (unmet: nearest match "
+                                       "over 5 km or none)", "demand", DemandParams, models.Demand,
+                                       "application/geo+json", csv=True),
+        "/api/v1/analytics/demand/regions": op("Searches, unmet searches and the share met per province or city",
+                                               "demandRegions", DemandRegionParams, models.DemandRegions, csv=True),
+        "/api/v1/retailer/suggestions": op("Where to open next for one of your brands: places with unmet demand and "
+                                           "none of your stores within 5 km, best first", "demandSuggestions",
+                                           SuggestionParams, models.DemandSuggestions, "application/geo+json",
+                                           extra={"404": error}),
+        "/api/v1/retailer/demand/stores": op("Around each of your open stores, the searches that found it",
+                                             "storeReach", ReachParams, models.StoresReach),
+    }

@@ -313,6 +313,12 @@ def _tile_paths() -> dict:
     return openapi_paths(_ERROR)
 
 
+def _demand_paths() -> dict:
+    from .demand import openapi_paths
+
+    return openapi_paths(_ERROR, _AUTH_ERRORS, _BEARER)
+
+
 @functools.lru_cache(maxsize=1)
 def _spec() -> dict:
     return {
@@ -323,7 +329,7 @@ def _spec() -> dict:
                                 "metres on a sphere of radius 6,371,008.8 m. Every error is "
                                 "`{\"error\": {\"code\", \"message\", \"field\"}}` with a 4xx status."},
         "paths": {**_public_paths(), **_retailer_paths(), **_product_paths(), **_people_paths(),
-                  **_analytics_paths(), **_tile_paths()},
+                  **_analytics_paths(), **_demand_paths(), **_tile_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A retailer's or analyst's API key"}},

@@ -451,11 +451,13 @@ class CatalogueImportReport(_Model):
 
 from .schemas_people import (ApiKeyInfo, ApiKeys, InvitedPerson, InviteBody, KeyBody, NewApiKey,  # noqa: E402
                              People, Person, PersonChange)
+from .schemas_demand import Demand, DemandRegions, DemandSuggestions, StoresReach  # noqa: E402
 
 DOCUMENTED = (FeatureCollection, StoreFeature, History, Brand, Places, Suggestions, StoreInput, StoreFeatureInput,
               StoreBody, ImportGeoJSON, ImportReport, Error, Health, Heatmap, Timeseries, Regions, RegionFeatures,
               Coverage, GapFeatures, Products, ProductStores, CatalogueImportReport, People, InvitedPerson,
-              InviteBody, Person, PersonChange, ApiKeys, NewApiKey, ApiKeyInfo, KeyBody)
+              InviteBody, Person, PersonChange, ApiKeys, NewApiKey, ApiKeyInfo, KeyBody, Demand, DemandRegions,
+              DemandSuggestions, StoresReach)
 
 
 def tidy(schema):
