@@ -10,6 +10,7 @@ import is one transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -50,6 +51,7 @@ LIMITED_BELOW = 5   # a quantity with no stock word: 0 is out of stock, under th
 MAX_TEXT = {"sku": 64, "title": 200, "brand": 100, "category": 100, "gtin": 14, "online_url": 2048,
             "image_url": 2048, "store": 64}
 _PRICE_NOISE = re.compile(r"[¥￥,，元\s]|^cny|^rmb", re.IGNORECASE)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")   # Unicode's control characters (category Cc), exactly
 
 
 def _key(text: str) -> str:
@@ -124,6 +126,10 @@ def _json_rows(text: str, lookup: dict[str, str], json_key: str):
 
 # ----------------------------------------------------------------------------------- values
 def _text(value, field: str, errors: list[str], required: bool = False) -> str | None:
+    if type(value) is str:   # the common case, a cell of a CSV file: checked without the general path
+        text = value.strip()
+        if text and len(text) <= MAX_TEXT.get(field, 200) and not _CONTROL.search(text):
+            return text
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             errors.append(f"{field} is required")
@@ -134,7 +140,7 @@ def _text(value, field: str, errors: list[str], required: bool = False) -> str |
         errors.append(f"{field} must be text")
         return None
     text = str(value).strip()
-    if any(unicodedata.category(c) == "Cc" for c in text):
+    if _CONTROL.search(text):
         errors.append(f"{field} contains control characters")
         return None
     if len(text) > MAX_TEXT.get(field, 200):
@@ -179,7 +185,16 @@ def _quantity(value, errors: list[str]) -> int | None:
 
 def availability_word(value) -> str | None:
     """``in_stock``, ``limited`` or ``out_of_stock`` for a stock word (有货/少量/无货/缺货, English), else None."""
+    if isinstance(value, str) and len(value) <= 40:
+        return _word(value)   # a file repeats a handful of words: each folded once
+    return _fold_word(value)
+
+
+def _fold_word(value) -> str | None:
     return AVAILABILITY_WORDS.get(_key(value).replace("_", "")) or AVAILABILITY_WORDS.get(_key(value))
+
+
+_word = functools.lru_cache(maxsize=256)(_fold_word)
 
 
 def clean_product(data: dict, domains: Iterable[str]) -> tuple[dict | None, list[str]]:
