@@ -190,3 +190,25 @@ def test_a_products_stock_mark_moves_with_its_own_stock_lines_only(repo):
     rev = repo.stock_marks(p1)[1]
     repo.update_store(s1, {"status": "closed"})                      # a store's change: the stores' revision
     assert repo.stock_marks(p1)[1] > rev
+
+
+def test_a_sell_out_written_by_another_worker_drops_out_of_the_next_answer(repo, db_url):
+    from o2o.services.stocked import StockCache
+
+    rid = repo.create_retailer("Fast Retailing", ["uniqlo.tmall.com"])
+    s1, s2, s3 = _stores(repo, rid)
+    repo.upsert_products(rid, [_product("A1"), _product("A2")])
+    p1, p2 = (repo.find_product_ids(rid, ["A1", "A2"])[k] for k in ("A1", "A2"))
+    repo.set_stock([{"store_id": s, "product_id": p, "availability": "in_stock"} for s in (s1, s2, s3) for p in (p1, p2)])
+    cache = StockCache()                               # this worker's
+    assert [sid for sid, _, _ in cache.nearest(repo, p1, 121.47, 31.23, k=3)] == [s1, s2, s3]
+    cache.get(repo, p2)
+    other = open_repository(db_url)                    # another worker's connection
+    try:
+        other.set_stock([{"store_id": s1, "product_id": p1, "availability": "out_of_stock"}])
+    finally:
+        other.close()
+    reads = cache.reads
+    assert [sid for sid, _, _ in cache.nearest(repo, p1, 121.47, 31.23, k=3)] == [s2, s3]
+    cache.get(repo, p2)
+    assert cache.reads == reads + 1                    # only the product written was read again
