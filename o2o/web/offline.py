@@ -38,6 +38,10 @@ SCHEMA = 1                           # bump when what sw.js stores changes shape
 # Entries kept per cache: pages (store and brand pages, the finder, My 11.11), the store pages'
 # QR codes, API answers, basemap outlines fetched for a view (cities and districts by bbox).
 LIMITS = {"pages": 60, "qr": 50, "api": 30, "outlines": 60}
+# One bar in a mall basement: a connection that neither answers nor fails. After this long, a page
+# or an API answer already kept is shown (marked with its time) while the network goes on and
+# refreshes the copy for next time; with nothing kept, the worker keeps waiting for the network.
+NETWORK_TIMEOUT_MS = {"pages": 3000, "api": 4000}
 ICONS = (                            # (file under static/icons, size, purpose)
     ("icon-192.png", 192, "any"),
     ("icon-512.png", 512, "any"),
@@ -70,6 +74,7 @@ def worker_settings() -> dict:
         "basemap": [url_for("pages.outlines", level="provinces")],
         "versioned": versioned_patterns(),
         "limits": LIMITS,
+        "timeouts": NETWORK_TIMEOUT_MS,
     }
 
 

@@ -10,6 +10,9 @@
  *   pages    store, brand and finder pages seen (network-first; bounded);
  *   qr       the QR codes of the store pages seen (network-first; bounded);
  *   api      the last answers of /api/v1/stores… (network-first; bounded).
+ * Pages and API answers are network-first with a time limit: a connection that hangs (one bar of
+ * signal) gets the kept copy after CFG.timeouts ms, while the network's answer, if it comes,
+ * refreshes the copy for the next visit.
  * Activating a new version deletes every other version's caches. Cached copies of pages and API
  * answers carry the time they were fetched (header X-O2O-Saved-At; pages also a
  * <meta name="o2o-saved-at">), so the page can say "possibly out of date" and since when.
@@ -22,7 +25,8 @@
 "use strict";
 
 var CFG = self.O2O_SW || { version: "dev", schema: 1, shell: [], pages: [], basemap: [], versioned: [],
-                           limits: { pages: 60, qr: 50, api: 30, outlines: 60 } };
+                           limits: { pages: 60, qr: 50, api: 30, outlines: 60 },
+                           timeouts: { pages: 3000, api: 4000 } };
 var PREFIX = "o2o-";
 var TAG = "v" + CFG.schema + "-" + CFG.version;
 var CACHE = {
@@ -85,7 +89,7 @@ self.addEventListener("fetch", function (event) {
     // Whole levels are few; outlines for a view (?bbox=) are many: the last ones seen are kept.
     event.respondWith(cacheFirst(request, CACHE.basemap, url.search ? CFG.limits.outlines : 0));
   } else if (QR.test(path)) {
-    event.respondWith(networkFirst(request, CACHE.qr, CFG.limits.qr));
+    event.respondWith(networkFirst(request, CACHE.qr, CFG.limits.qr, CFG.timeouts.api));
   } else if (API.test(path)) {
     event.respondWith(networkFirstApi(request, url));
   }
@@ -142,14 +146,39 @@ function cacheFirst(request, cacheName, limit) {
   });
 }
 
-function networkFirst(request, cacheName, limit) {
-  return fetch(request).then(function (response) {
+function networkFirst(request, cacheName, limit, timeoutMs) {
+  var network = fetch(request).then(function (response) {
     if (storable(response)) keep(cacheName, request, response.clone(), limit);
     return response;
-  }).catch(function (err) {
-    return caches.match(request, { cacheName: cacheName, ignoreVary: true }).then(function (hit) {
-      if (hit) return hit;
-      throw err;
+  });
+  function kept() { return caches.match(request, { cacheName: cacheName, ignoreVary: true }); }
+  if (!timeoutMs) {
+    return network.catch(function (err) {
+      return kept().then(function (hit) { if (hit) return hit; throw err; });
+    });
+  }
+  return networkWithin(network, timeoutMs, kept, function (err) {
+    return kept().then(function (hit) { if (hit) return hit; throw err; });
+  });
+}
+
+/** The network's answer, unless it takes longer than `ms`: then the kept copy `fromCache()` finds
+ *  (if any; with none, the network's answer whenever it comes). A network error falls back on
+ *  `onError(err)`. A late answer from the network still refreshes the cache (its own .then). */
+function networkWithin(network, ms, fromCache, onError) {
+  return new Promise(function (resolve, reject) {
+    var settled = false;
+    function settle(fn, value) { if (!settled) { settled = true; fn(value); } }
+    var timer = setTimeout(function () {
+      fromCache().then(function (hit) { if (hit) settle(resolve, hit); }, function () {});
+    }, ms);
+    network.then(function (response) {
+      clearTimeout(timer);
+      settle(resolve, response);
+    }, function (err) {
+      clearTimeout(timer);
+      if (settled) return;
+      onError(err).then(function (hit) { settle(resolve, hit); }, function (e) { settle(reject, e); });
     });
   });
 }
@@ -159,7 +188,7 @@ function networkFirst(request, cacheName, limit) {
 function pageKey(url) { return new Request(url.origin + url.pathname); }
 
 function networkFirstPage(request, url) {
-  return fetch(request).then(function (response) {
+  var network = fetch(request).then(function (response) {
     if (storable(response) && /text\/html/.test(response.headers.get("Content-Type") || "")) {
       var copy = response.clone();
       copy.text().then(function (html) {
@@ -172,8 +201,10 @@ function networkFirstPage(request, url) {
       }).catch(function () {});
     }
     return response;
-  }).catch(function () {
-    return caches.match(pageKey(url), { cacheName: CACHE.pages, ignoreVary: true }).then(function (hit) {
+  });
+  function seen() { return caches.match(pageKey(url), { cacheName: CACHE.pages, ignoreVary: true }); }
+  return networkWithin(network, CFG.timeouts.pages, seen, function () {
+    return seen().then(function (hit) {
       // Never visited: the finder as installed (the shell), or the offline page.
       return hit || caches.match(new Request(url.origin + url.pathname), { cacheName: CACHE.shell, ignoreSearch: true, ignoreVary: true })
         .then(function (shell) { return shell || offlinePage(); });
@@ -188,7 +219,7 @@ function offlinePage() {
 
 // ---------------------------------------------------------------------------- the stores API
 function networkFirstApi(request, url) {
-  return fetch(request).then(function (response) {
+  var network = fetch(request).then(function (response) {
     if (storable(response)) {
       var copy = response.clone();
       copy.arrayBuffer().then(function (body) {
@@ -196,7 +227,11 @@ function networkFirstApi(request, url) {
       }).catch(function () {});
     }
     return response;
-  }).catch(function (err) {
+  });
+  // Slow: only this very answer, kept (another place's stores would mislead while the network may
+  // still answer). Failed: this answer, or the last one for the same search elsewhere.
+  function same() { return caches.open(CACHE.api).then(function (cache) { return cache.match(request.url, { ignoreVary: true }); }); }
+  return networkWithin(network, CFG.timeouts.api, same, function (err) {
     return caches.open(CACHE.api).then(function (cache) {
       return cache.match(request.url, { ignoreVary: true }).then(function (hit) {
         return hit || lastLike(cache, url);

@@ -48,6 +48,8 @@ class Network:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self.down = False
+        self.stalled = False              # one bar of signal: connections open, nothing comes back
+        self._held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -58,6 +60,10 @@ class Network:
                 return
             if self.down:
                 client.close()
+                continue
+            if self.stalled:
+                with self._lock:
+                    self._held.append(client)
                 continue
             try:
                 upstream = socket.create_connection(self._target)
@@ -94,10 +100,23 @@ class Network:
             socks = list(self._open)
         self._drop(*socks)
 
+    def stall(self) -> None:
+        """Connections open but never answer (nor fail): the network a mall basement has."""
+        self.stalled = True
+        with self._lock:
+            socks = list(self._open)
+        self._drop(*socks)
+
     def restore(self) -> None:
         self.down = False
+        self.stalled = False
+        with self._lock:
+            held, self._held = self._held, []
+        for s in held:
+            s.close()
 
     def close(self) -> None:
+        self.restore()
         self.cut()
         self._listener.close()
 
@@ -246,6 +265,44 @@ def test_with_the_network_cut_a_reload_shows_the_last_stores_and_store_page_mark
         context.set_offline(False)
         note.wait_for(state="hidden", timeout=10_000)
         stale.wait_for(state="hidden", timeout=20_000)
+        assert not page.js_errors
+    finally:
+        context.close()
+
+
+def test_on_a_network_that_hangs_the_kept_store_page_and_stores_come_after_the_time_limit(browser, network):
+    """One bar of signal: connections open and nothing comes back. The worker does not wait for ever:
+    after its time limit the page and the answers it kept are shown, marked with their time."""
+    context, page = _context(browser)
+    try:
+        page.goto(network.url + SHANGHAI)
+        _controlled(page)
+        page.reload()
+        page.wait_for_selector("#results li", timeout=20_000)
+        listed = page.locator("#results li strong").all_inner_texts()
+        store_id = page.locator("#results li").first.get_attribute("data-id")
+        _wait_cached(page, "o2o-api-", "/api/v1/stores/nearby")
+        page.goto(f"{network.url}/stores/{store_id}")
+        name = page.locator("h1").inner_text()
+        _wait_cached(page, "o2o-pages-", f"/stores/{store_id}")
+        _wait_cached(page, "o2o-pages-", "/")
+
+        network.stall()
+        started = time.monotonic()
+        page.reload(wait_until="domcontentloaded", timeout=30_000)
+        assert page.locator("h1").inner_text() == name
+        banner = page.locator(".offline-banner")
+        banner.wait_for(timeout=10_000)
+        assert "可能已过期" in banner.inner_text()
+        waited = time.monotonic() - started
+        assert waited >= offline.NETWORK_TIMEOUT_MS["pages"] / 1000 * 0.9  # the network had its chance
+
+        # The finder at the same view: the list kept for that very request, marked.
+        page.goto(network.url + SHANGHAI, wait_until="domcontentloaded", timeout=30_000)
+        page.wait_for_selector("#results li", timeout=30_000)
+        assert page.locator("#results li strong").all_inner_texts() == listed
+        assert "可能已过期" in page.locator(".stale-note").inner_text()
+        network.restore()
         assert not page.js_errors
     finally:
         context.close()
