@@ -65,6 +65,11 @@ def seed_command(n_stores, n_scans, random_seed, replace, products):
             repo.delete_all_stores()
         result = seed(repo, n_stores, n_scans, random_seed,
                       products=cfg.get("SEED_PRODUCTS") if products is None else products)
+        from .services.demand import seed_searches
+
+        n_searches = seed_searches(repo, min(cfg.get("SEED_SEARCHES", 0), n_scans // 2), random_seed)
+        if n_searches:
+            click.echo(f"seeded {n_searches} demo searches")
     click.echo(f"seeded {result['stores']} stores of {result['retailers']} retailers and "
                f"{result['scans']} scans (random seed {random_seed})"
                + (f"; {result['products']} products, {result['stock']} stock lines" if result["products"] else ""))

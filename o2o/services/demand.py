@@ -190,3 +190,14 @@ def store_reach(repo, own_stores: list[dict], window: Window = Window()) -> dict
         for s, n in zip(stores, counts.tolist()):
             out[int(s["id"])]["searches"] = int(n)
     return out
+
+
+def seed_searches(repo, n: int, random_seed: int) -> int:
+    """The demo festival's searches (:mod:`o2o.seed.searches`) among the stores there are, when
+    there are stores and no searches yet (re-seeding keeps the searches); how many were added."""
+    if n <= 0 or repo.count_searches() or not repo.count_stores("open"):
+        return 0
+    from ..seed.searches import generate_searches
+
+    stores = pd.DataFrame(list(repo.iter_stores()))
+    return repo.insert_searches(generate_searches(stores, n, random_seed))

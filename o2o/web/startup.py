@@ -115,5 +115,10 @@ def prepare_database(settings: dict, setup: str = SERVE) -> None:
 
                 seed(repo, settings["SEED_STORES"], settings["SEED_SCANS"], settings["RANDOM_SEED"],
                      products=settings.get("SEED_PRODUCTS"))
+                from ..services.demand import seed_searches
+
+                # half as many as the demo scans, at most O2O_SEED_SEARCHES (a test's small seed has none)
+                seed_searches(repo, min(settings.get("SEED_SEARCHES", 0), settings["SEED_SCANS"] // 2),
+                              settings["RANDOM_SEED"])
     finally:
         repo.close()
