@@ -183,31 +183,38 @@ def init(app: Flask, state) -> None:
         environ[environ_key_id] = request_id(environ.get("HTTP_X_REQUEST_ID"))
 
     def _finish(response):
-        environ = request.environ
+        # The request object once (each `request.x` goes through a context-local proxy), the
+        # method from the environ, the header appended rather than set (nothing else sets it).
+        req = request._get_current_object()
+        environ = req.environ
         t0 = environ.get(environ_key_t0)
         if t0 is None:
             return response
         now = perf_counter()
         elapsed = now - t0
         status = response.status_code
-        endpoint = request.endpoint or "unmatched"
-        method = request.method if request.method in _METHODS else "other"
+        rule = req.url_rule
+        endpoint = rule.endpoint if rule is not None else "unmatched"
+        method = environ.get("REQUEST_METHOD", "")
         key = (endpoint, method, status // 100)
         child = children.get(key)
         if child is None:
-            child = children[key] = histogram.labels(endpoint, method, f"{status // 100}xx")
+            label = method if method in _METHODS else "other"
+            child = histogram.labels(endpoint, label, f"{status // 100}xx")
+            if label != "other":   # keys stay bounded: endpoints × known methods × status classes
+                children[key] = child
         child.observe(elapsed)
         if status >= 400:
             errors.labels(endpoint, str(status)).inc()
         elif status == 302 and endpoint == "go.go":
             scans.labels("spooled" if environ.get("o2o.scan_spooled") else "stored").inc()
         rid = environ[environ_key_id]
-        response.headers["X-Request-Id"] = rid
+        response.headers.add("X-Request-Id", rid)
         if now - sample.last > SAMPLE_EVERY_S:
             sample()
         if _log.isEnabledFor(logging.INFO):
             _log.info("request", extra={
-                "method": request.method, "path": request.path, "endpoint": endpoint, "status": status,
+                "method": method, "path": req.path, "endpoint": endpoint, "status": status,
                 "duration_ms": round(elapsed * 1000, 3), "request_id": rid, "pid": os.getpid()})
         return response
 
