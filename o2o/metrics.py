@@ -102,8 +102,21 @@ POOL_WAITING = Gauge(
     registry=REGISTRY, multiprocess_mode="livesum")
 
 SCANS = Counter(
-    "o2o_scans", "QR scans answered with a redirect to the shop: stored in the database, or spooled "
-    "locally while it was unreachable.", ("outcome",), registry=REGISTRY)
+    "o2o_scans", "QR scans answered with a redirect to the shop (stored at once, or spooled while the "
+    "database was unreachable: see o2o_scan_spool_*).", ("outcome",), registry=REGISTRY)
+# The local scan spool (o2o/services/spool.py): per process counts, kept after a worker exits ("sum").
+SPOOL_KEPT = Gauge(
+    "o2o_scan_spool_kept", "Scans written to the local spool because the database could not take them.",
+    registry=REGISTRY, multiprocess_mode="sum")
+SPOOL_REPLAYED = Gauge(
+    "o2o_scan_spool_replayed", "Spooled scans stored in the database by a replay.",
+    registry=REGISTRY, multiprocess_mode="sum")
+SPOOL_DROPPED = Gauge(
+    "o2o_scan_spool_dropped", "Scans not kept because the spool was full (the shopper was redirected all the same).",
+    registry=REGISTRY, multiprocess_mode="sum")
+SPOOL_PENDING = Gauge(
+    "o2o_scan_spool_pending_bytes", "Bytes of spooled scans not replayed yet.",
+    registry=REGISTRY, multiprocess_mode="livesum")
 IMPORT_ROWS = Counter(
     "o2o_import_rows", "Rows of store imports, by what became of them (stored: added or updated; "
     "unchanged; rejected).", ("outcome",), registry=REGISTRY)

@@ -104,6 +104,14 @@ class _Sampler:
         metrics.SEARCH_READY.set(1 if ready is not None and ready.is_set() and search.rev >= 0 else 0)
         if search.built_in_s is not None:
             metrics.SEARCH_BUILD.set(search.built_in_s)
+        spool = getattr(state, "spool", None)
+        if spool is not None:
+            metrics.SPOOL_KEPT.set(getattr(spool, "kept", 0))
+            metrics.SPOOL_REPLAYED.set(getattr(spool, "replayed", 0))
+            metrics.SPOOL_DROPPED.set(getattr(spool, "dropped", 0))
+            pending = getattr(spool, "pending", None)
+            if callable(pending):
+                metrics.SPOOL_PENDING.set(pending())
         entries = getattr(state.features, "_entries", None)
         if entries is not None:
             metrics.FEATURE_CACHE.set(len(entries))
@@ -207,7 +215,7 @@ def init(app: Flask, state) -> None:
         if status >= 400:
             errors.labels(endpoint, str(status)).inc()
         elif status == 302 and endpoint == "go.go":
-            scans.labels("spooled" if environ.get("o2o.scan_spooled") else "stored").inc()
+            scans.labels("redirected").inc()
         rid = environ[environ_key_id]
         response.headers.add("X-Request-Id", rid)
         if now - sample.last > SAMPLE_EVERY_S:

@@ -224,3 +224,11 @@ def test_metrics_can_be_switched_off(tmp_path_factory):
     off = _app(tmp_path_factory, METRICS=False, METRICS_TOKEN=TOKEN).test_client()
     r = off.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 404 and "X-Request-Id" not in r.headers
+
+
+def test_a_scan_redirected_to_the_shop_is_counted(client):
+    store = client.get("/api/v1/stores/nearby?lat=31.23&lon=121.47&k=1").get_json()["features"][0]
+    before = metrics.REGISTRY.get_sample_value("o2o_scans_total", {"outcome": "redirected"}) or 0.0
+    r = client.get(f"/go/{store['id']}", headers={"User-Agent": "Mozilla/5.0 (iPhone) metrics-test"})
+    assert r.status_code == 302
+    assert metrics.REGISTRY.get_sample_value("o2o_scans_total", {"outcome": "redirected"}) - before == 1
