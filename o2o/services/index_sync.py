@@ -1,10 +1,16 @@
 """Keeps a process's in-memory :class:`StoreIndex` in step with the database.
 
 Every write to the database bumps its revision and stamps the changed stores with it. Before
-answering a query, a process asks the database for its revision (one indexed read); if another
+answering a query, a process makes sure its index is at the database's revision; if another
 process wrote since, it fetches just the changed stores and applies them to its index. So a
 store registered through one gunicorn worker is found by the next search on any other worker,
 with no restart and no message bus.
+
+It reads the revision only when it may have moved: a :class:`~o2o.storage.watch.ChangeFeed`
+(PostgreSQL ``LISTEN/NOTIFY``, SQLite ``PRAGMA data_version``, and this process's own commits)
+says so, and the revision is re-read at least every second whatever it says. So a request costs
+the database nothing, and a change is seen within the feed's bound (see :mod:`o2o.storage.watch`).
+When the database cannot be reached, the index stays as it is and answers (stale, and saying so).
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ import threading
 
 from ..geo.index import StoreIndex
 from ..storage.base import StoreRepository
+from ..storage.watch import ChangeFeed
+from .memory_reads import StoreMirror
 
 
 class IndexSync:
     """A :class:`StoreIndex` plus the database revision it reflects."""
 
-    def __init__(self, index: StoreIndex | None = None):
+    def __init__(self, index: StoreIndex | None = None, feed: ChangeFeed | None = None):
         self.index = index or StoreIndex()
+        self.feed = feed or ChangeFeed()
         self.rev = -1
         self.generation = 0  # counts full reloads, so followers know to reload too
         self._lock = threading.Lock()
@@ -41,9 +50,16 @@ class IndexSync:
         for listener in self.listeners:
             listener(None)
 
-    def refresh(self, repo: StoreRepository) -> StoreIndex:
-        """Apply whatever changed in the database since the last look; returns the index."""
-        rev, reset_rev = repo.sync_marks()
+    def lag_s(self) -> float:
+        """How old this index may be, in seconds (0 while the feed listens and the database answers)."""
+        return self.feed.lag_s()
+
+    def refresh(self, repo: StoreRepository, on_stale=None) -> StoreIndex:
+        """Apply whatever changed in the database since the last look; returns the index. The
+        revision is asked only when the feed moved (see the module); if the database cannot be
+        reached, the index as it is (``on_stale()`` is called)."""
+        rev, reset_rev = self.feed.read("sync_marks", repo.sync_marks, on_stale,
+                                        default=(self.rev, 0) if self.rev >= 0 else None)
         if rev == self.rev:
             return self.index
         with self._lock:
@@ -72,12 +88,13 @@ class SearchSync:
     the database was reset, e.g. re-seeded).
     """
 
-    def __init__(self, index_sync: IndexSync, open_repo, index=None):
+    def __init__(self, index_sync: IndexSync, open_repo, index=None, mirror: StoreMirror | None = None):
         from ..search.index import SearchIndex
 
         self.index_sync = index_sync
         self.open_repo = open_repo          # () -> a repository of its own, for the builder thread
         self.index = index or SearchIndex()
+        self.mirror = mirror if mirror is not None else StoreMirror()  # every store's record, for outages
         self.rev = -1
         self.generation = -1
         self._ready = threading.Event()
@@ -85,6 +102,10 @@ class SearchSync:
         self._pid = None
         self.thread: threading.Thread | None = None
         self.built_in_s: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set() and self.rev >= 0 and self._pid == os.getpid()
 
     def start(self) -> None:
         """Build in a background thread (of this process: a forked worker starts its own)."""
@@ -129,7 +150,9 @@ class SearchSync:
     def _load_all(self, repo: StoreRepository, generation: int) -> None:
         """Every open store, at the revision read first (later changes are applied after)."""
         rev = repo.current_rev()
-        self.index.load(repo.iter_stores())
+        stores = list(repo.iter_stores())
+        self.index.load(stores)
+        self.mirror.load(stores, repo.list_retailers())
         self.rev, self.generation = rev, generation
 
     def get(self, repo: StoreRepository, timeout_s: float = 120.0):
@@ -137,6 +160,10 @@ class SearchSync:
         self.ensure_started()
         if not self._ready.wait(timeout_s) or self.rev < 0:
             self.build(repo)
+        return self.follow(repo)
+
+    def follow(self, repo: StoreRepository):
+        """Bring a built index (and the mirror) to the spatial index's revision; the index."""
         target_rev, generation = self.index_sync.rev, self.index_sync.generation
         if target_rev == self.rev and generation == self.generation:
             return self.index
@@ -150,7 +177,9 @@ class SearchSync:
                     store = found.get(sid)
                     if store is None:
                         self.index.remove(sid)
+                        self.mirror.remove(sid)
                     else:
                         self.index.upsert(store)
+                        self.mirror.upsert(store)
                 self.rev = max(self.rev, target_rev)
         return self.index

@@ -100,7 +100,7 @@ class UnknownProduct(LookupError):
 
 
 def record(repo, store_id: int, user_agent: str | None, address: str | None, secret: str,
-           scanned_at: int, product_id: int | None = None) -> str:
+           scanned_at: int, product_id: int | None = None, spool=None) -> str:
     """A shopper scanned a store's QR code: record the scan and return where to send them.
 
     The redirect is worked out from a read; the scan is one short write that itself checks the
@@ -111,7 +111,13 @@ def record(repo, store_id: int, user_agent: str | None, address: str | None, sec
 
     With ``product_id`` (a product of the store's retailer, else :class:`UnknownProduct`), the scan
     is recorded with the product and the shopper lands on the product's page (the store's shop
-    when the product has no link of its own)."""
+    when the product has no link of its own).
+
+    With ``spool`` (a :class:`~o2o.services.spool.ScanSpool`), a scan the database cannot take
+    (:class:`~o2o.storage.errors.Unavailable`: unreachable, or locked too long) is kept there and the
+    shopper is still sent on (the store and its retailer read from memory then, see
+    :mod:`o2o.services.memory_reads`); the spool stores it once when the database is back."""
+    from ..storage.errors import Unavailable
     from .registry import NotFound
 
     store = repo.get_store(store_id)
@@ -121,15 +127,22 @@ def record(repo, store_id: int, user_agent: str | None, address: str | None, sec
         raise StoreClosed(store)
     retailer = repo.get_retailer(store["retailer_id"]) or {"domains": []}
     kind, who = client_kind(user_agent), client_hash(secret, address, user_agent)
-    if product_id is None:
-        target = redirect_url(store, retailer["domains"])
-        counted = repo.record_scan(store, scanned_at, kind, who, DEDUP_WINDOW_S)
-    else:
-        product = repo.get_product(product_id)
-        if product is None or product["retailer_id"] != store["retailer_id"]:
-            raise UnknownProduct(f"no product with id {product_id} in this store's catalogue")
-        target = redirect_url(store, retailer["domains"], product.get("online_url"))
-        counted = repo.record_product_scan(store, product["id"], scanned_at, kind, who, DEDUP_WINDOW_S)
+    try:
+        if product_id is None:
+            target = redirect_url(store, retailer["domains"])
+            counted = repo.record_scan(store, scanned_at, kind, who, DEDUP_WINDOW_S)
+        else:
+            target = redirect_url(store, retailer["domains"])  # the store's shop, if the product is unknown yet
+            product = repo.get_product(product_id)
+            if product is None or product["retailer_id"] != store["retailer_id"]:
+                raise UnknownProduct(f"no product with id {product_id} in this store's catalogue")
+            target = redirect_url(store, retailer["domains"], product.get("online_url"))
+            counted = repo.record_product_scan(store, product["id"], scanned_at, kind, who, DEDUP_WINDOW_S)
+    except Unavailable:
+        if spool is None:
+            raise
+        spool.keep(store["id"], scanned_at, kind, who, product_id)  # full: redirected all the same, counted
+        return target
     if counted is None:
         raise StoreClosed(store)
     return target

@@ -23,6 +23,7 @@ from .principals import PRINCIPAL_TABLES, USER_CHANGES, PrincipalsSql  # noqa: F
 from .demand import DemandSql
 from .products import ProductsSql
 from .rows import HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
+from .watch import changed_here
 
 SCHEMA_VERSION_KEY = "schema_version"
 
@@ -128,7 +129,26 @@ class SqlRepository(PrincipalsSql, ProductsSql, DemandSql):
     def _next_rev(self) -> int:
         row = self._execute("UPDATE meta SET value = CAST(CAST(value AS bigint) + 1 AS text)"
                             " WHERE key = 'rev' RETURNING value").fetchone()
+        self._announce_change()
         return int(row[0])
+
+    def _next_catalogue_rev(self, *args, **kwargs) -> int:
+        rev = super()._next_catalogue_rev(*args, **kwargs)
+        self._announce_change()
+        return rev
+
+    def _announce_change(self) -> None:
+        """Inside the write's transaction: other processes' caches must look again once it commits
+        (PostgreSQL sends a NOTIFY, see :mod:`.watch`), and so must this process's."""
+        self._revision_moved = True
+
+    def _committed(self) -> None:
+        """A write transaction committed: the storage is not full (any more); if it moved a
+        revision, this process's caches look again at once (they read their own writes)."""
+        health.mark_written()
+        if getattr(self, "_revision_moved", False):
+            self._revision_moved = False
+            changed_here()
 
     # -- changes
     def current_rev(self) -> int:
@@ -336,6 +356,24 @@ class SqlRepository(PrincipalsSql, ProductsSql, DemandSql):
                  int(scanned_at) - int(dedup_window_s), int(store["id"]))).fetchone()
         return None if row is None else bool(row[0])
 
+    def replay_scan(self, spool_id: str, store_id: int, scanned_at: int, client_kind: str, client_hash: str,
+                    dedup_window_s: int, product_id: int | None = None) -> bool:
+        """A scan kept in a spool while the database was away, stored once: its spool id is written in
+        the same transaction (``spooled_scans``), so replaying it again stores nothing. True if it
+        was new. Counted or not is decided now, as :meth:`record_scan` decides it, at its own time."""
+        with self.transaction():
+            new = self._execute("INSERT INTO spooled_scans (spool_id) VALUES (?) ON CONFLICT DO NOTHING"
+                                " RETURNING spool_id", (str(spool_id),)).fetchone()
+            if new is None:
+                return False
+            store = {"id": int(store_id)}
+            if product_id is None:
+                self.record_scan(store, scanned_at, client_kind, client_hash, dedup_window_s)
+            else:
+                self.record_product_scan(store, int(product_id), scanned_at, client_kind, client_hash,
+                                         dedup_window_s)
+            return True
+
     def insert_scans(self, rows) -> int:
         with self.transaction():
             return self._insert_many("scans", SCAN_COLUMNS, rows)
@@ -415,12 +453,9 @@ class SqlRepository(PrincipalsSql, ProductsSql, DemandSql):
         with self.transaction():
             self._set_meta("rev", rev)
             self._set_meta("reset_rev", reset_rev)
+            self._announce_change()
             self._restart_ids(TABLES)
 
     def storage_full(self) -> bool:
         return health.full
-
-    def _committed(self) -> None:
-        """A write transaction committed: the storage is not full (any more)."""
-        health.mark_written()
 

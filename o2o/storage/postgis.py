@@ -14,9 +14,14 @@ reported as an error, never half-applied.
 Revisions work as in SQLite: every store write bumps ``meta.rev`` inside its transaction, so
 writers queue on that one row and revisions commit in the order they were taken (a reader never
 sees revision n+1 before n); each process's index applies ``index_rows(since_rev)`` before a
-search. A poll of one row per search rather than LISTEN/NOTIFY: a notification arrives
-asynchronously, so the next search on another server could still miss the change; the poll
-cannot.
+search — but only when the revision may have moved: each process ``LISTEN``s for the ``NOTIFY``
+every revision-bumping transaction sends (:class:`ListenWatcher`, :mod:`.watch`), so a request
+reads nothing from the database to know its index is current.
+
+Connections have short timeouts (``connect_timeout``, the pool's wait: ``O2O_DB_CONNECT_TIMEOUT_S``,
+``O2O_DB_POOL_TIMEOUT_S``) and a circuit breaker per process: once the server is unreachable,
+queries fail at once with :class:`~.errors.Unavailable` (the web layer answers reads from memory
+and spools scans) until the watcher finds the server back.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from psycopg_pool import ConnectionPool
 
 from .core import BOOL_COLUMNS, EPOCH_COLUMNS, SCHEMA_VERSION_KEY, Dialect, SqlRepository, raise_named, utc_now  # noqa: F401
 from .errors import Conflict, StorageFull, Unavailable
+from .watch import CHANNEL, RECONNECT_S, Breaker, ChangeFeed, breaker_for
 MIGRATION_LOCK = 0x6F326F  # advisory lock key: "o2o"
 STARTUP_LOCK = 0x6F326F + 1
 
@@ -219,6 +225,11 @@ MIGRATIONS: list[str] = [
                            filters text, results integer NOT NULL, nearest_m double precision);
     CREATE INDEX searches_time ON searches (searched_at);
     """,
+    # 11: the ids of scans replayed from a process's spool (kept while the database was away):
+    # a scan replayed twice is stored once (o2o.services.spool).
+    """
+    CREATE TABLE spooled_scans (spool_id text PRIMARY KEY);
+    """,
 ]
 
 DIALECT = Dialect(
@@ -251,11 +262,35 @@ def pool_for(url: str) -> ConnectionPool:
             if pool is None:
                 size = int(os.environ.get("O2O_DB_POOL_SIZE", "8"))
                 pool = ConnectionPool(
-                    url, min_size=1, max_size=max(1, size), open=True, timeout=10.0,
-                    kwargs={"options": "-c TimeZone=UTC -c application_name=o2o"},
+                    url, min_size=1, max_size=max(1, size), open=True, timeout=POOL_TIMEOUT_S,
+                    kwargs=_connect_kwargs(),
                     configure=_configure, reconnect_timeout=60.0, name=f"o2o-{os.getpid()}")
                 _pools[key] = pool
     return pool
+
+
+# How long a request may wait for the database: for a new connection, and for one of the pool's.
+CONNECT_TIMEOUT_S = float(os.environ.get("O2O_DB_CONNECT_TIMEOUT_S", "2"))
+POOL_TIMEOUT_S = float(os.environ.get("O2O_DB_POOL_TIMEOUT_S", "3"))
+RETRY_TIMEOUT_S = 1.0   # the second try of a read whose connection died
+
+
+def _connect_kwargs() -> dict:
+    # keepalives: a server that vanished without closing the socket is noticed within ~10 s
+    return {"options": "-c TimeZone=UTC -c application_name=o2o", "connect_timeout": max(1, round(CONNECT_TIMEOUT_S)),
+            "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 2}
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether an error means the server could not be reached (not a failed statement)."""
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith(("08", "57P"))
 
 
 def close_pools(url: str | None = None) -> None:
@@ -300,6 +335,7 @@ class PostgisRepository(SqlRepository):
     def __init__(self, url: str):
         self.url = url
         self._tx: psycopg.Connection | None = None  # the connection of the open transaction
+        self.breaker: Breaker = breaker_for(url)
 
     @classmethod
     def from_url(cls, url: str) -> "PostgisRepository":
@@ -319,25 +355,34 @@ class PostgisRepository(SqlRepository):
 
     # --------------------------------------------------------------------------- primitives
     @contextmanager
-    def _conn(self):
+    def _conn(self, timeout: float | None = None):
         """The open transaction's connection, or one from the pool for a single statement."""
         if self._tx is not None:
             yield self._tx
             return
-        with self.pool.connection() as conn:
+        with self.pool.connection(timeout) as conn:
             yield conn
 
     def _query(self, sql: str, params=(), one: bool = False, dicts: bool = False):
-        """Run a read; if the connection turns out dead (a server restart), retry once on a fresh one."""
+        """Run a read; if the connection turns out dead (a server restart), retry once on a fresh one.
+        While the breaker is open, fail at once."""
         sql = self.dialect.q(sql)
+        breaker = self.breaker
+        if breaker.open_since is not None and self._tx is None and not breaker.check():
+            raise breaker.refuse()
         for attempt in (0, 1):
             try:
-                with self._conn() as conn:
+                with self._conn(None if attempt == 0 else RETRY_TIMEOUT_S) as conn:
                     cur = conn.cursor(row_factory=dict_row) if dicts else conn.cursor()
                     cur.execute(sql, params)
-                    return cur.fetchone() if one else cur.fetchall()
+                    rows = cur.fetchone() if one else cur.fetchall()
+                if breaker.open_since is not None:
+                    breaker.succeeded()
+                return rows
             except psycopg.OperationalError as exc:
                 if attempt or self._tx is not None:
+                    if connection_lost(exc):
+                        breaker.failed()
                     raise_named(exc, named_error(exc))
                 self.pool.check()  # drop every idle connection that died with it
             except psycopg.Error as exc:
@@ -385,6 +430,16 @@ class PostgisRepository(SqlRepository):
                 "the PostGIS extension is missing and this user may not create it: run"
                 " `CREATE EXTENSION postgis` as a superuser in this database") from exc
 
+    def _announce_change(self) -> None:
+        super()._announce_change()
+        self._execute("SELECT pg_notify(?, '')", (CHANNEL,))  # delivered at commit, to every listener
+
+    def watch_changes(self, feed: ChangeFeed) -> "ListenWatcher":
+        """Start this process's listener thread for ``feed`` (see :class:`ListenWatcher`)."""
+        watcher = ListenWatcher(self.url, feed)
+        watcher.start()
+        return watcher
+
     def _lock_migrations(self) -> None:
         self._execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
 
@@ -400,6 +455,9 @@ class PostgisRepository(SqlRepository):
             yield self  # nested: the outer transaction decides
             return
         pool = self.pool
+        breaker = self.breaker
+        if not breaker.check():
+            raise breaker.refuse()
         try:
             conn = pool.getconn()
             try:
@@ -407,9 +465,13 @@ class PostgisRepository(SqlRepository):
             except psycopg.OperationalError:
                 pool.putconn(conn)  # the pool sees it is broken and discards it
                 pool.check()
-                conn = pool.getconn()
+                conn = pool.getconn(RETRY_TIMEOUT_S)
         except psycopg.Error as exc:
+            if connection_lost(exc):
+                breaker.failed()
             raise_named(exc, named_error(exc))
+        if breaker.open_since is not None:
+            breaker.succeeded()
         try:
             with conn.transaction():
                 self._tx = conn
@@ -458,3 +520,100 @@ class PostgisRepository(SqlRepository):
                 break
             limit *= 2
         return sorted(((int(r[0]), float(r[1])) for r in rows), key=lambda r: (r[1], r[0]))[:k]
+
+
+class ListenWatcher(threading.Thread):
+    """A process's listener: ``LISTEN`` on :data:`~.watch.CHANNEL` over a connection of its own,
+    moving the feed at every notification (see :mod:`.watch`). It is also the process's probe of
+    the server: losing its connection opens the breaker at once (requests stop waiting for a
+    server that is gone), and it reconnects every :data:`~.watch.RECONNECT_S`; back, it checks the
+    pool, closes the breaker and moves the feed once (notifications sent meanwhile were lost)."""
+
+    def __init__(self, url: str, feed: ChangeFeed):
+        import weakref
+
+        super().__init__(name="o2o-listen", daemon=True)
+        self.url = url
+        self._feed = weakref.ref(feed)  # an app that is gone (a test's) takes its listener with it
+        self.breaker = breaker_for(url)
+        self.breaker.watched = True
+        self.stopping = threading.Event()
+        self.reconnects = 0
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    @property
+    def feed(self) -> ChangeFeed | None:
+        return self._feed()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.breaker.watched = False  # requests probe for themselves again
+            feed = self.feed
+            if feed is not None:
+                feed.lost()
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("o2o.watch")
+        failures = 0
+        while not self.stopping.is_set() and self.feed is not None:
+            try:
+                conn = psycopg.connect(self.url, autocommit=True, **_connect_kwargs())
+            except psycopg.Error as exc:
+                if getattr(exc, "sqlstate", None) == "3D000" or "does not exist" in str(exc):
+                    return  # the database was dropped (a test's): nothing to watch
+                failures += 1
+                if self.feed is not None:
+                    self.feed.lost()
+                if failures >= 2:  # one quick retry first: a dropped connection is not an outage
+                    self.breaker.failed()
+                if failures == 2:
+                    log.warning("change listener cannot reach the database: %s", str(exc).strip().splitlines()[0])
+                self.stopping.wait(RECONNECT_S if failures >= 2 else 0.05)
+                continue
+            try:
+                conn.execute(f"LISTEN {CHANNEL}")
+                self._probe_pool()
+                feed = self.feed
+                if feed is None:
+                    return
+                feed.listening()  # whatever changed while nobody listened is read again
+                del feed
+                if failures:
+                    self.reconnects += 1
+                failures = 0
+                while not self.stopping.is_set():
+                    for _ in conn.notifies(timeout=1.0):  # each one as it arrives
+                        feed = self.feed
+                        if feed is None:
+                            return
+                        feed.signal()
+                        del feed
+                    if self.feed is None:
+                        return
+                    if self.breaker.is_open:  # the pool failed while this connection did not
+                        self._probe_pool()
+            except psycopg.Error:
+                failures = 1
+                if self.feed is not None:
+                    self.feed.lost()
+            finally:
+                conn.close()
+
+    def _probe_pool(self) -> None:
+        """Close the breaker once the pool can serve a query again."""
+        if not self.breaker.is_open:
+            return
+        try:
+            pool = pool_for(self.url)
+            pool.check()  # drop the connections that died with the server
+            with pool.connection(POOL_TIMEOUT_S) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error:
+            return
+        self.breaker.succeeded()

@@ -13,6 +13,7 @@ import fcntl
 import math
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from ..geo.distance import EARTH_RADIUS_M, haversine_m
 from .core import SCHEMA_VERSION_KEY, Dialect, SqlRepository, raise_named, utc_now  # noqa: F401
 from .errors import Conflict, StorageFull, Unavailable, health
+from .watch import MARK_KEYS, POLL_S, ChangeFeed
 
 # Each entry upgrades the schema by one version; never edit one that has shipped, add another.
 MIGRATIONS: list[str] = [
@@ -193,6 +195,11 @@ MIGRATIONS: list[str] = [
                            results INTEGER NOT NULL, nearest_m REAL);
     CREATE INDEX searches_time ON searches (searched_at);
     """,
+    # 13: the ids of scans replayed from a process's spool (kept while the database was away):
+    # a scan replayed twice is stored once (o2o.services.spool).
+    """
+    CREATE TABLE spooled_scans (spool_id TEXT PRIMARY KEY);
+    """,
 ]
 
 DIALECT = Dialect(
@@ -317,6 +324,14 @@ class SqliteRepository(SqlRepository):
             raise
         self._committed()
 
+    def watch_changes(self, feed: ChangeFeed) -> "DataVersionWatcher | None":
+        """Start this process's watcher thread for ``feed`` (see :class:`DataVersionWatcher`)."""
+        if self.path == ":memory:":
+            return None
+        watcher = DataVersionWatcher(self.path, feed)
+        watcher.start()
+        return watcher
+
     @contextmanager
     def startup_lock(self):
         """Held while one process migrates and seeds; the others wait (a lock file beside the database)."""
@@ -416,3 +431,53 @@ def boxes_around(lon: float, lat: float, radius_m: float) -> list[tuple[float, f
 
 def default_path() -> str:
     return os.path.join("instance", "o2o.db")
+
+
+class DataVersionWatcher(threading.Thread):
+    """A process's watcher of a SQLite file: every :data:`~.watch.POLL_S` it reads ``PRAGMA
+    data_version`` on a connection of its own (which changes when any other connection commits,
+    in this process or another); when it changed, it reads the revision marks, and moves the feed
+    if they moved (most commits are scans, which leave them alone). See :mod:`.watch`."""
+
+    QUERY = f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(MARK_KEYS))}) ORDER BY key"
+
+    def __init__(self, path: str, feed: ChangeFeed, poll_s: float = POLL_S):
+        super().__init__(name="o2o-data-version", daemon=True)
+        import weakref
+
+        self.path, self.poll_s = path, poll_s
+        self._feed = weakref.ref(feed)  # an app that is gone (a test's) takes its watcher with it
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        conn, version, marks = None, None, None
+        while not self.stopping.is_set():
+            feed = self._feed()
+            if feed is None or not os.path.exists(self.path):
+                break
+            try:
+                if conn is None:
+                    conn = sqlite3.connect(self.path, timeout=1.0, isolation_level=None, check_same_thread=False)
+                now = conn.execute("PRAGMA data_version").fetchone()[0]
+                if now != version:
+                    seen = conn.execute(self.QUERY, MARK_KEYS).fetchall()
+                    if seen != marks:
+                        feed.signal()
+                    version, marks = now, seen
+                    if not feed.connected:
+                        feed.listening()  # whatever was read before the watch began is read again
+            except sqlite3.Error:
+                feed.lost()
+                if conn is not None:
+                    conn.close()
+                conn, version, marks = None, None, None
+            del feed
+            self.stopping.wait(self.poll_s)
+        feed = self._feed()
+        if feed is not None:
+            feed.lost()
+        if conn is not None:
+            conn.close()

@@ -11,7 +11,7 @@ from ..services import scans
 from .errors import ApiError
 from .limits import limit_scans
 from .params import store_id as parse_store_id
-from .state import repo
+from .state import repo, state
 
 bp = Blueprint("go", __name__)
 _ID = re.compile(r"[0-9]{1,18}")
@@ -30,7 +30,7 @@ def go(store_id: str):
     try:
         target = scans.record(repo(), parse_store_id(store_id), request.headers.get("User-Agent", ""),
                               _client_address(), current_app.config["SECRET_KEY"], int(time.time()),
-                              product_id=None if product is None else int(product))
+                              product_id=None if product is None else int(product), spool=state().spool)
     except scans.UnknownProduct as exc:
         raise ApiError(404, "not_found", str(exc), "product") from None
     except scans.StoreClosed as exc:

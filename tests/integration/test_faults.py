@@ -51,8 +51,8 @@ def test_writes_fail_cleanly_with_503_while_another_writer_holds_the_lock(locked
         t0 = time.perf_counter()
         r = client.get("/go/1", headers={"User-Agent": PHONE})
         waited = time.perf_counter() - t0
-        assert r.status_code == 503 and r.headers["Retry-After"]
-        assert r.get_json()["error"]["code"] == "database_unavailable"
+        # A scan never blocks a sale: the shopper is redirected, the scan spooled (test_outage.py).
+        assert r.status_code == 302
         assert waited >= 0.25  # it waited for the lock before giving up
         r = client.post("/api/v1/stores", headers=bearer(keys["retailer"]), json={
             "external_id": "L1", "name": "锁住时的店", "brand": "Uniqlo", "category": "Apparel",
@@ -64,7 +64,6 @@ def test_writes_fail_cleanly_with_503_while_another_writer_holds_the_lock(locked
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert conftest.sql(db_url, "SELECT count(*) FROM scans")[0][0] == 0  # the refused scan left nothing
     assert conftest.sql(db_url, "SELECT count(*) FROM stores")[0][0] == before
     assert client.get("/go/1", headers={"User-Agent": PHONE}).status_code == 302
     assert client.post("/api/v1/stores", headers=bearer(keys["retailer"]), json={

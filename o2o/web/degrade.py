@@ -1,0 +1,43 @@
+"""Degrade, never block a sale: what the web layer does while the database is away.
+
+- Each serving process watches the database for changes (:mod:`o2o.storage.watch`) and replays its
+  scan spool (:mod:`o2o.services.spool`) from background threads, started by its first request (a
+  forked gunicorn worker starts its own).
+- An answer built (partly) from memory because the database could not be reached carries
+  ``X-O2O-Stale-Seconds`` (how old the process's knowledge of the database may be, whole seconds,
+  at least 1) and ``Warning: 110 - "Response is Stale"``.
+
+Settings: ``O2O_SPOOL_DIR`` (default: beside a SQLite file, or ``instance/spool/…`` per database)
+and ``O2O_SPOOL_MAX_MB`` (per process, default 64).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from flask import Flask, g
+
+from ..services.spool import ScanSpool, spool_dir_for
+
+STALE_WARNING = '110 - "Response is Stale"'
+
+
+def init(app: Flask, state, serve: bool) -> None:
+    settings = app.config["O2O"]
+    directory = settings.get("SPOOL_DIR") or os.environ.get("O2O_SPOOL_DIR") \
+        or spool_dir_for(state.database_url, app.instance_path)
+    max_mb = float(settings.get("SPOOL_MAX_MB") or os.environ.get("O2O_SPOOL_MAX_MB") or 64)
+    state.spool = ScanSpool(directory, int(max_mb * 1024 * 1024))
+
+    if serve:
+        @app.before_request
+        def _start_watching():
+            state.start_watching()
+
+    @app.after_request
+    def _stale_headers(response):
+        if g.get("_o2o_stale"):
+            response.headers["X-O2O-Stale-Seconds"] = str(max(1, math.ceil(state.stale_s())))
+            response.headers["Warning"] = STALE_WARNING
+        return response
