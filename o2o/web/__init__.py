@@ -68,6 +68,8 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     from . import compression
     compression.init(app)  # first of the after_request hooks, so it runs last (after the ETag)
     errors.register(app)
+    from . import degrade
+    degrade.init(app, state, setup == SERVE)  # change feed; answers from memory and a scan spool in an outage
     from . import observability
     observability.init(app, state)  # request ids, the request log and /metrics: first hook in, last out
     from . import analytics, api, assets, docs, go, i18n, limits, offline, pages, retailer
@@ -113,7 +115,8 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     @app.get("/healthz")
     def healthz():
         repo = state.repo()
-        body = {"status": "ok", "stores": repo.count_stores(), "worker": os.getpid()}
+        body = {"status": "ok", "stores": repo.count_stores(), "worker": os.getpid(),
+                "memory": {"ready": state.search_sync.ready, "lag_s": round(state.stale_s(), 3)}}
         if repo.storage_full():  # reads go on; every write fails with 507 storage_full
             body.update(status="storage_full", storage="full: writes fail until space is freed")
             return jsonify(body), 503
