@@ -212,3 +212,23 @@ def test_a_sell_out_written_by_another_worker_drops_out_of_the_next_answer(repo,
     assert [sid for sid, _, _ in cache.nearest(repo, p1, 121.47, 31.23, k=3)] == [s2, s3]
     cache.get(repo, p2)
     assert cache.reads == reads + 1                    # only the product written was read again
+
+
+def test_a_large_stock_write_overwrites_like_a_small_one_all_or_nothing(repo):
+    rid = repo.create_retailer("Fast Retailing", ["uniqlo.tmall.com"])
+    stores = _stores(repo, rid)
+    repo.upsert_products(rid, [_product(f"P{i}") for i in range(400)])
+    products = sorted(repo.find_product_ids(rid, [f"P{i}" for i in range(400)]).values())
+    lines = [{"store_id": s, "product_id": p, "availability": "in_stock", "quantity": 3} for s in stores for p in products]
+    assert repo.set_stock(lines) == 1200                                 # more than 1,000: PostGIS COPYs them
+    mark = repo.stock_marks(products[0])[0]
+    lines[0] = {**lines[0], "availability": "limited", "quantity": 1, "price": 9.5}
+    assert repo.set_stock(lines) == 1200
+    assert repo.count_stock() == 1200 and repo.stock_marks(products[0])[0] > mark
+    first = repo.stock_of_store(stores[0])[0]
+    assert (first["product_id"], first["availability"], first["quantity"], first["price"]) == (
+        products[0], "limited", 1, 9.5)
+    changed = [{**line, "availability": "out_of_stock"} for line in lines]
+    with pytest.raises(Exception):                                       # an unknown store: nothing is written
+        repo.set_stock([*changed, {"store_id": 10**9, "product_id": products[0], "availability": "in_stock"}])
+    assert repo.stock_of_store(stores[0])[0]["availability"] == "limited"
