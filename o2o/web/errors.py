@@ -90,6 +90,10 @@ def _wants_json() -> bool:
     path = request.path
     if path.startswith(("/api/", "/healthz", "/geodata/", "/vendor/", "/tiles/")):
         return True
+    if path.startswith("/ogc"):  # OGC API - Features: JSON unless f=html or the client prefers HTML
+        best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+        return request.args.get("f") != "html" and (request.args.get("f") == "json" or best != "text/html"
+                                                      or request.accept_mimetypes["application/json"] >= 1)
     if path.startswith("/go/"):  # JSON for programs, a page for a phone's browser
         return request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html" \
             or request.accept_mimetypes["text/html"] < 1
