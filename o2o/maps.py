@@ -90,18 +90,25 @@ def inert_text(text: str) -> str:
             .replace("\\", "&#92;"))
 
 
+def fitted_map(stores: list[dict], tiles: TileSettings, map_id: str = "brand") -> folium.Map:
+    """A map sized to fit these stores (China when there are none), with no marker: the page
+    adds them (the brand page from the vector tiles, static/js/storetiles.js)."""
+    points = [_display(s["lon"], s["lat"], tiles) for s in stores]
+    if not points:
+        return _base_map(tiles, [35.0, 105.0], 4, map_id)
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    m = _base_map(tiles, [sum(lats) / len(lats), sum(lons) / len(lons)], 5, map_id)
+    m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=15)
+    return m
+
+
 def stores_map(stores: list[dict], tiles: TileSettings, map_id: str = "brand",
                popup_label: str = "Store page") -> folium.Map:
     """Many stores, clustered client-side; sized to fit them. Popups link to each store page
     (the link reads ``popup_label``: the page passes it in its own language)."""
     points = [(*_display(s["lon"], s["lat"], tiles), s["id"]) for s in stores]
-    if points:
-        lats = [p[0] for p in points]
-        lons = [p[1] for p in points]
-        m = _base_map(tiles, [sum(lats) / len(lats), sum(lons) / len(lons)], 5, map_id)
-        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=15)
-    else:
-        m = _base_map(tiles, [35.0, 105.0], 4, map_id)
+    m = fitted_map(stores, tiles, map_id)
     # FastMarkerCluster sends only [lat, lon, id] triples: a few bytes a store, no HTML per marker.
     # The label goes into a JavaScript string literal: JSON, with "<" escaped (it is inside <script>).
     label = json.dumps(popup_label, ensure_ascii=False).replace("<", "\\u003c")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 from flask_babel import format_datetime
@@ -119,10 +120,14 @@ def brand_page(slug: str):
     from .. import maps
 
     tiles = tile_settings()
-    m = maps.embed(maps.stores_map(view.stores, tiles, popup_label=_("Store page")))
+    # The map carries no store: it draws the brand's stores from the vector tiles, clustered by
+    # the server (a page of 1,000-odd stores no longer clusters them in the phone's browser).
+    m = maps.embed(maps.fitted_map(view.stores, tiles))
+    store_tiles = {"url": "/tiles/stores/{z}/{x}/{y}.mvt?" + urlencode({"brand": view.brand["name"]}),
+                   "crs": tiles.crs, "label": _("Store page"), "maxZoom": 19}
     return render_template("brand.html", brand=view.brand, stores=view.stores[:200], total=len(view.stores),
                            map=m, located=request.args.get("lat") is not None,
-                           offline=tiles.offline, tiles_crs=tiles.crs)
+                           offline=tiles.offline, tiles_crs=tiles.crs, store_tiles=store_tiles)
 
 
 @bp.get("/geodata/<level>.geojson")

@@ -162,7 +162,7 @@ def dead_tiles_server(tmp_path_factory):
     server.shutdown()
 
 
-@pytest.mark.parametrize("page_kind", ["finder", "store", "my"])
+@pytest.mark.parametrize("page_kind", ["finder", "store", "brand", "my"])
 def test_tiles_that_fail_fall_back_to_the_offline_basemap(browser, dead_tiles_server, page_kind):
     context, page = _phone(browser)
     try:
@@ -172,6 +172,10 @@ def test_tiles_that_fail_fall_back_to_the_offline_basemap(browser, dead_tiles_se
             page.goto(dead_tiles_server + "/stores/" + page.get_attribute("#results li >> nth=0", "data-id"))
         elif page_kind == "my":
             page.goto(dead_tiles_server + "/my")
+        elif page_kind == "brand":  # its stores come from the app's own vector tiles: still drawn
+            slug = page.evaluate("fetch('/api/v1/brands').then(r => r.json()).then(b => b[0].slug)")
+            page.goto(dead_tiles_server + "/brands/" + slug)
+            page.wait_for_selector("#map_brand .tile-cluster", timeout=15000)
         # the outlines drawn (SVG paths in the map), the tile layer gone, a note saying so
         page.wait_for_selector(".leaflet-container.offline-basemap", timeout=15000)
         page.wait_for_selector(".basemap-note", timeout=5000)
