@@ -164,11 +164,12 @@ def main() -> None:
                 + table + "\n\n" + seed_table + "\n\n"
                 "The product's nearby search is exact: the great-circle distance to every open store holding the "
                 "product (in stock or limited), then the k smallest; the stores holding it are read with one join "
-                "and kept in memory per product until the catalogue counter or the store revision moves (one "
-                "read of `meta` per request, so a sell-out is seen by the next request on every worker). "
+                "and kept in memory per product (compact columns, `o2o/services/stocked.py`) until that product's "
+                "stock mark or the store revision moves (one read of `meta` per request, so a sell-out is seen by "
+                "the next request on every worker, and a write of one product's stock leaves the others cached). "
                 "An import file holds at most 200,000 rows (the store import's limit), so 1 M lines are five files. "
-                "Not measured yet: the issue's 30,000 × 1,000 (30 M lines) scale, PostGIS, and how a stock "
-                "update reaches other workers under load.")
+                "The issue's 30,000 × 1,000 (30 M lines) scale, PostGIS, memory per line and how a stock update "
+                "reaches other workers: the next section (`bench/bench_products_scale.py`).")
         write_section("products", text)
     shutil.rmtree(tmp, ignore_errors=True)
 
