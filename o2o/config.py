@@ -19,6 +19,7 @@ DEFAULTS = {
     "TILES_CRS": None,          # wgs84 or gcj02; guessed from TILES when unset
     "TILES_ATTRIBUTION": None,
     "PUBLIC_URL": None,
+    "SITEMAP_URLS_PER_FILE": 50_000,  # /sitemap.xml becomes an index of parts past this (the protocol's limit)
     "RANDOM_SEED": 1111,
     "MAX_UPLOAD_MB": 20,
     "RATELIMIT_STORAGE": None,  # memory:// per process, or redis://…
@@ -40,7 +41,7 @@ DEFAULTS = {
     "METRICS": True,            # false: no request hooks at all (no metrics, request ids or request log)
 }
 _INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS",
-         "WRITES_PER_MINUTE", "PASSWORD_MEMORY_KIB", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM",
+         "WRITES_PER_MINUTE", "PASSWORD_MEMORY_KIB", "SITEMAP_URLS_PER_FILE", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM",
          "DEMAND_RETENTION_DAYS", "SEED_SEARCHES"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
