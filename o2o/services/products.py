@@ -15,7 +15,9 @@ thousand stores of its retailer, so this is a vectorised pass over a few thousan
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -39,31 +41,96 @@ class _Stocked:
 
 
 class Catalogue:
-    """One process's product search index and stocked-store cache (thread-safe)."""
+    """One process's product search index and stocked-store cache (thread-safe).
 
-    def __init__(self):
+    With ``open_repo`` (``() -> a repository of its own``), :meth:`ensure_started` builds the search
+    index in a background thread of each process (like the stores' :class:`~o2o.services.index_sync.SearchSync`),
+    so the first product search need not wait seconds for it: a search that arrives while it is being
+    built waits for that build rather than starting its own. Either way each search first reads the
+    products' counter, so an index older than the products is rebuilt before it answers.
+    """
+
+    def __init__(self, open_repo=None):
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()   # one build at a time; latecomers wait for it
+        self._open_repo = open_repo
+        self._pid: int | None = None
+        self._ready = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.built_in_s: float | None = None
         self._search: ProductSearch | None = None
         self._search_rev = -1
         self._retailers: dict[int, str] = {}
         self._stocked: OrderedDict[int, tuple[tuple, _Stocked]] = OrderedDict()
 
     # ------------------------------------------------------------------------------ products
+    def ensure_started(self) -> None:
+        """Start the background build unless this process has one (cheap: called per request)."""
+        if self._open_repo is None or self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._ready.clear()
+            self.thread = threading.Thread(target=self._build_own_repo, name="o2o-product-search-build",
+                                           daemon=True)
+            self.thread.start()
+
+    def wait_ready(self, timeout_s: float | None = None) -> bool:
+        """Whether the background build has finished (waiting up to ``timeout_s``)."""
+        return self._ready.wait(timeout_s)
+
+    def _build_own_repo(self) -> None:
+        import logging
+
+        repo = None
+        try:
+            repo = self._open_repo()
+            self._rebuild(repo)
+        except Exception:  # noqa: BLE001 - searches then build the index themselves
+            logging.getLogger(__name__).exception("building the product search index failed")
+        finally:
+            self._ready.set()
+            if repo is not None and not getattr(repo, "pooled", False):  # PostGIS: the pool is the process's
+                repo.close()
+
     def search_index(self, repo: StoreRepository) -> ProductSearch:
+        """The search index, as fresh as the products (rebuilt first when they changed)."""
+        self.ensure_started()
         _, products_rev = repo.catalogue_marks()
         with self._lock:
             if self._search is not None and self._search_rev == products_rev:
                 return self._search
-        retailers = {r["id"]: r["name"] for r in repo.list_retailers()}
-        built = ProductSearch(repo.list_products(), retailers)
-        with self._lock:
-            self._search, self._search_rev, self._retailers = built, products_rev, retailers
+        return self._rebuild(repo)
+
+    def _rebuild(self, repo: StoreRepository) -> ProductSearch:
+        with self._build_lock:
+            # The counter is read before the products (a change in between is seen next time), and
+            # again here: the build this caller waited for may already be the one it needs.
+            _, products_rev = repo.catalogue_marks()
+            with self._lock:
+                if self._search is not None and self._search_rev == products_rev:
+                    return self._search
+            started = time.perf_counter()
+            retailers = {r["id"]: r["name"] for r in repo.list_retailers()}
+            built = ProductSearch(repo.list_products(), retailers)
+            with self._lock:
+                self._search, self._search_rev, self._retailers = built, products_rev, retailers
+            self.built_in_s = time.perf_counter() - started
         return built
 
-    def public(self, product: dict) -> dict:
+    def _retailer_name(self, repo: StoreRepository, retailer_id: int) -> str | None:
+        name = self._retailers.get(retailer_id)
+        if name is None:  # not built yet, or a retailer newer than the index: one indexed read
+            retailer = repo.get_retailer(retailer_id)
+            name = None if retailer is None else retailer["name"]
+        return name
+
+    def public(self, product: dict, retailer: str | None = None) -> dict:
         """A product as the API hands it out (with its retailer's name)."""
         out = {f: product.get(f) for f in PRODUCT_FIELDS}
-        out["retailer"] = self._retailers.get(product["retailer_id"])
+        out["retailer"] = retailer if retailer is not None else self._retailers.get(product["retailer_id"])
         return out
 
     def search(self, repo: StoreRepository, text: str = "", brand: str | None = None,
@@ -77,12 +144,15 @@ class Catalogue:
         a store page never waits for the search index to be built)."""
         lines = [line for line in repo.stock_of_store(store_id) if line["availability"] != "out_of_stock"]
         by_id = {p["id"]: p for p in repo.get_products([line["product_id"] for line in lines])}
-        out = []
+        out, names = [], {}
         for line in lines:
             product = by_id.get(line["product_id"])
             if product is None:
                 continue
-            out.append({**self.public(product), "availability": line["availability"], "quantity": line["quantity"],
+            rid = product["retailer_id"]
+            if rid not in names:
+                names[rid] = self._retailer_name(repo, rid)
+            out.append({**self.public(product, names[rid]), "availability": line["availability"], "quantity": line["quantity"],
                         "store_price": line["price"], "stock_updated_at": line["updated_at"]})
         return sorted(out, key=lambda p: (p["title"], p["id"]))[:limit]
 
@@ -90,9 +160,7 @@ class Catalogue:
         product = repo.get_product(product_id)
         if product is None:
             return None
-        if product["retailer_id"] not in self._retailers:
-            self.search_index(repo)
-        return self.public(product)
+        return self.public(product, self._retailer_name(repo, product["retailer_id"]))
 
     # ------------------------------------------------------------------------------ nearby
     def _stocked_stores(self, repo: StoreRepository, product_id: int) -> _Stocked:

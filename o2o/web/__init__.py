@@ -113,6 +113,7 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
         @app.before_request
         def _start_search_build():
             state.search_sync.ensure_started()
+            products.catalogue_cache(app).ensure_started()  # the products' search index, likewise
 
     @app.get("/healthz")
     def healthz():

@@ -48,9 +48,14 @@ class ImportFlags(_Query):
     replace: bool = Field(False, description="Stock only: each store in the file keeps only the file's lines.")
 
 
-def catalogue_cache() -> Catalogue:
-    """This app's product search index and stocked-store cache."""
-    return current_app.extensions.setdefault("o2o_catalogue", Catalogue())
+def catalogue_cache(app=None) -> Catalogue:
+    """This app's product search index and stocked-store cache (its search index built in a
+    background thread of each process: :meth:`Catalogue.ensure_started`)."""
+    app = app or current_app
+    found = app.extensions.get("o2o_catalogue")
+    if found is None:
+        found = app.extensions.setdefault("o2o_catalogue", Catalogue(app.extensions["o2o"].search_sync.open_repo))
+    return found
 
 
 def _product_id(raw: str) -> int:
