@@ -232,3 +232,18 @@ def test_a_scan_redirected_to_the_shop_is_counted(client):
     r = client.get(f"/go/{store['id']}", headers={"User-Agent": "Mozilla/5.0 (iPhone) metrics-test"})
     assert r.status_code == 302
     assert metrics.REGISTRY.get_sample_value("o2o_scans_total", {"outcome": "redirected"}) - before == 1
+
+
+def test_the_database_pool_is_reported_on_postgis(pg_url):
+    repo = open_repository(pg_url)
+    repo.migrate()
+    fill(repo)
+    repo.close()
+    app = create_app({"DATABASE_URL": pg_url, "SEED_STORES": 0, "SECRET_KEY": "test", "TESTING": True,
+                      "TILES": "none", "METRICS_TOKEN": TOKEN})
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(values["o2o_db_pool_size"]) >= 1 and float(values["o2o_db_pool_max"]) >= float(values["o2o_db_pool_size"])
+    assert float(values["o2o_db_pool_in_use"]) >= 0
