@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 
 from ..geo import h3agg
 from ..geo.distance import EARTH_RADIUS_M, unit_vectors
+from ..search.text import fold, has_cjk
 from ..storage.demand import UNMET_M
 from .windows import Window
 
@@ -162,7 +163,7 @@ def suggestions(repo, places: pd.DataFrame, brand: str, own_stores: list[dict], 
         nearest = None if not np.isfinite(r.nearest_own_store_m) else round(float(r.nearest_own_store_m))
         out.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(r.lon), 5),
                                                                                      round(float(r.lat), 5)]},
-                    "properties": {"brand": brand, "city": r.name_zh, "city_en": r.name, "province": r.province,
+                    "properties": {"brand": brand, "city": fold(r.name_zh) if has_cjk(r.name_zh) else r.name_zh, "city_en": r.name, "province": r.province,
                                    "searches": int(r.unmet), "all_searches": int(r.searches),
                                    "population": int(r.population), "nearest_own_store_m": nearest}})
     return out
