@@ -101,6 +101,8 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
     app.register_blueprint(product_pages.bp)  # /products/{id}
     from . import ogc
     app.register_blueprint(ogc.bp)  # /ogc: OGC API - Features (issue 16)
+    from . import seo
+    seo.init(app)  # the store directory, /sitemap.xml, /robots.txt, canonical URLs, JSON-LD (issue 16)
     from . import people
     people.init(app)  # /login, /logout, set-up links, the account page, /api/v1/users and /keys
     offline.init(app)  # the web app manifest, the service worker, the offline page
