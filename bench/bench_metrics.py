@@ -60,6 +60,46 @@ def server_cpu_s(server: Server) -> float:
     return total
 
 
+def in_process(db: Path, batches: int = 40, per_batch: int = 100) -> dict:
+    """CPU µs per nearby request through the Flask test client, hooks off and on, in alternating
+    batches (so drift cancels); and the two hooks alone (timeit, best of 7) beside a whole minimal
+    request (``/healthz`` is not minimal: the ceiling app's route)."""
+    import statistics
+    import timeit
+
+    sys.path.insert(0, str(BENCH.parent))
+    import ceiling_app
+    from o2o.web import create_app
+
+    url = f"sqlite:///{db}"
+    apps = {on: create_app({"DATABASE_URL": url, "SEED_STORES": 0, "SECRET_KEY": "b", "TILES": "none",
+                            "METRICS": on, "METRICS_TOKEN": "bench"}) for on in (False, True)}
+    clients = {on: a.test_client() for on, a in apps.items()}
+    points = shopper_points(db)[:per_batch]
+    paths = [f"{NEARBY}?lat={lat:.6f}&lon={lon:.6f}&k=20" for lat, lon in points]
+    for c in clients.values():   # warm: the index, the feature cache, the search build thread
+        for path in paths * 3:
+            assert c.get(path).status_code == 200
+        c.application.extensions["o2o"].search_sync.get(c.application.extensions["o2o"].repo())
+    per = {False: [], True: []}
+    for b in range(batches):
+        for on in ((False, True) if b % 2 == 0 else (True, False)):
+            t = time.process_time()
+            for path in paths:
+                clients[on].get(path)
+            per[on].append((time.process_time() - t) / len(paths) * 1e6)
+    app = apps[True]
+    start, finish = app.before_request_funcs[None][0], app.after_request_funcs[None][0]
+    with app.test_request_context(paths[0]):
+        resp = app.response_class(b"{}")
+        hooks = min(timeit.repeat(lambda: (start(), finish(resp)), number=20000, repeat=7)) / 20000 * 1e6
+    ceiling = ceiling_app.app.test_client()
+    ceil = min(timeit.repeat(lambda: ceiling.get("/"), number=2000, repeat=5)) / 2000 * 1e6
+    off, on = statistics.median(per[False]), statistics.median(per[True])
+    return {"off_us": off, "on_us": on, "hooks_us": hooks, "ceiling_us": ceil,
+            "spread_off": (min(per[False]), max(per[False])), "spread_on": (min(per[True]), max(per[True]))}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=4)
@@ -80,6 +120,10 @@ def main(argv=None) -> int:
     points = shopper_points(db)
     lua = tmp / "nearby.lua"
     write_lua(lua, points)
+    print("in process (Flask test client) …", flush=True)
+    inproc = in_process(db)
+    print(f"  nearby {inproc['off_us']:,.0f} µs hooks off, {inproc['on_us']:,.0f} µs on; the hooks alone "
+          f"{inproc['hooks_us']:.1f} µs; a minimal Flask request {inproc['ceiling_us']:.0f} µs", flush=True)
     extra = ["--no-control-socket"]
     servers = {name: Server.gunicorn("app:app", 2, bench_env(db, **env), tmp / f"o2o-{name}.log", extra=extra)
                for name, _label, env in VARIANTS}
@@ -149,6 +193,15 @@ def main(argv=None) -> int:
         f"{cpu['on'] - cpu['off']:+,.0f} µs ({(cpu['on'] / cpu['off'] - 1) * 100:+.1f} %), and with the JSON log "
         f"{cpu['logs'] - cpu['off']:+,.0f} µs ({(cpu['logs'] / cpu['off'] - 1) * 100:+.1f} %). Differences of a "
         "few per cent are within this machine's run-to-run noise.",
+        "",
+        f"**In process** (Flask test client, CPU time, 40 alternating batches of 100 nearby requests): "
+        f"{inproc['off_us']:,.0f} µs per request with the hooks off, {inproc['on_us']:,.0f} µs on "
+        f"({(inproc['on_us'] / inproc['off_us'] - 1) * 100:+.1f} %; batch ranges {inproc['spread_off'][0]:,.0f}–"
+        f"{inproc['spread_off'][1]:,.0f} and {inproc['spread_on'][0]:,.0f}–{inproc['spread_on'][1]:,.0f} µs). "
+        f"The two hooks alone (request id, timing, one histogram observation, the header; timeit, best of 7): "
+        f"**{inproc['hooks_us']:.1f} µs**, {inproc['hooks_us'] / inproc['ceiling_us'] * 100:.1f} % of a whole "
+        f"minimal Flask request ({inproc['ceiling_us']:.0f} µs, the ceiling app through the test client) "
+        f"measured beside it.",
         "",
         f"Run {started} in {elapsed / 60:.1f} min: `.venv/bin/python bench/bench_metrics.py` ({machine}).",
     ])
