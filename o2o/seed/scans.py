@@ -62,3 +62,31 @@ def generate_scans(stores: pd.DataFrame, n: int, random_seed: int) -> list[tuple
             scanned_at, kind, np.array(hashes, dtype=object), counted]
     cols = [c[order] for c in cols]
     return list(zip(*(c.tolist() for c in cols)))
+
+
+# About a third of the demo scans are of a product's shelf label (``/go/{store}?product=``).
+PRODUCT_SCAN_SHARE = 0.35
+# A store's first lines (its brand's catalogue order: down jackets before T-shirts) are scanned more.
+PRODUCT_SKEW = 1.6
+
+
+def generate_product_scans(scans: list[tuple[int, int]], stock_lines: list[tuple], random_seed: int,
+                           share: float = PRODUCT_SCAN_SHARE) -> list[tuple[int, int]]:
+    """``(scan_id, product_id)`` for about ``share`` of ``scans`` (``(scan_id, store_id)``, in id order):
+    each a product the scanned store has in stock or limited (``stock_lines`` as the seed makes them:
+    ``(store_id, product_id, availability, …)``). The same scans, stock and seed give the same pairs."""
+    lines = np.array([(s, p) for s, p, availability, *_ in stock_lines if availability != "out_of_stock"],
+                     dtype=np.int64).reshape(-1, 2)
+    if not len(scans) or not len(lines):
+        return []
+    lines = lines[np.lexsort((lines[:, 1], lines[:, 0]))]          # by store, then product
+    stores, first, count = np.unique(lines[:, 0], return_index=True, return_counts=True)
+    scan_ids = np.fromiter((i for i, _ in scans), dtype=np.int64, count=len(scans))
+    scan_stores = np.fromiter((s for _, s in scans), dtype=np.int64, count=len(scans))
+    at = np.searchsorted(stores, scan_stores)
+    has = (at < len(stores)) & (stores[np.minimum(at, len(stores) - 1)] == scan_stores)
+    rng = np.random.default_rng([random_seed, 17])
+    pick = has & (rng.random(len(scans)) < share)
+    at = at[pick]
+    offset = np.minimum((rng.random(len(at)) ** PRODUCT_SKEW * count[at]).astype(np.int64), count[at] - 1)
+    return list(zip(scan_ids[pick].tolist(), lines[first[at] + offset, 1].tolist()))

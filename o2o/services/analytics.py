@@ -57,7 +57,11 @@ def heatmap(repo: StoreRepository, layer: str, res: int, window: Window = Window
 
 def timeseries(repo: StoreRepository, window: Window = Window(), flt: Filter = Filter()) -> pd.DataFrame:
     """Counted scans per hour, every hour of the window present (zeros included)."""
-    rows = repo.scans_by_hour(window.since, window.until, *flt.args())
+    return _every_hour(repo, window, repo.scans_by_hour(window.since, window.until, *flt.args()))
+
+
+def _every_hour(repo: StoreRepository, window: Window, rows) -> pd.DataFrame:
+    """``(hour, count)`` rows on every hour of the window that the scans span (zeros included)."""
     first, last = repo.scan_time_range()
     if first is None:
         return pd.DataFrame({"hour": pd.Series([], dtype="int64"), "scans": pd.Series([], dtype="int64")})
@@ -69,6 +73,57 @@ def timeseries(repo: StoreRepository, window: Window = Window(), flt: Filter = F
     hours = np.arange((start // 3600) * 3600, end, 3600, dtype=np.int64)
     counts = pd.Series({h: c for h, c in rows}, dtype="int64").reindex(hours, fill_value=0)
     return pd.DataFrame({"hour": hours, "scans": counts.to_numpy()})
+
+
+PRODUCT_REGION_KEYS = {"province": ["province"], "city": ["province", "city"],
+                       "district": ["province", "city", "district"], "product": []}
+
+
+def product_timeseries(repo: StoreRepository, window: Window = Window(), flt: Filter = Filter(),
+                       products=()) -> pd.DataFrame:
+    """Counted scans of products (``products``: these ids only) per hour, every hour of the window
+    that the scans span (zeros included), on the same hours as :func:`timeseries`."""
+    return _every_hour(repo, window, repo.product_scans_by_hour(window.since, window.until, *flt.args(),
+                                                               products=list(products) or None))
+
+
+def product_regions(repo: StoreRepository, by: str, window: Window = Window(), flt: Filter = Filter(),
+                    products=(), top: int = 10) -> tuple[pd.DataFrame, int]:
+    """The most scanned products of each province, city or district (``by="product"``: of the whole
+    country), returns ``(rows, total)``.
+
+    A row per region and product among the region's ``top`` (ties by product id): the region's
+    names, ``product_id``, ``sku``, ``title``, ``brand``, ``scans``, ``rank`` (1 = most scanned) and
+    ``region_scans`` (every product scan of the region); busiest regions first. ``total`` counts
+    every product scan in the window and filters.
+    """
+    if by not in PRODUCT_REGION_KEYS:
+        raise ValueError("by must be province, city, district or product")
+    keys = PRODUCT_REGION_KEYS[by]
+    from ..storage.rows import ProductPlaceCount
+
+    df = pd.DataFrame(repo.product_scans_by_place(window.since, window.until, *flt.args(),
+                                                  products=list(products) or None),
+                      columns=list(ProductPlaceCount._fields))
+    columns = keys + ["product_id", "sku", "title", "brand", "scans", "rank", "region_scans"]
+    if df.empty:
+        return pd.DataFrame(columns=columns), 0
+    total = int(df["scans"].sum())
+    for key in keys:  # a store outside every region: named "" rather than dropped by the grouping
+        df[key] = df[key].fillna("")
+    per = df.groupby(keys + ["product_id"], sort=False)["scans"].sum().reset_index()
+    if keys:
+        per["region_scans"] = per.groupby(keys)["scans"].transform("sum")
+    else:
+        per["region_scans"] = total
+    per = per.sort_values(["region_scans", *keys, "scans", "product_id"],
+                          ascending=[False, *([True] * len(keys)), False, True], kind="stable")
+    per["rank"] = per.groupby(keys).cumcount() + 1 if keys else np.arange(1, len(per) + 1)
+    per = per[per["rank"] <= top].reset_index(drop=True)
+    products_by_id = {p["id"]: p for p in repo.get_products(per["product_id"].unique().tolist())}
+    for field in ("sku", "title", "brand"):
+        per[field] = [products_by_id.get(i, {}).get(field) for i in per["product_id"].tolist()]
+    return per[columns], total
 
 
 def regions(repo: StoreRepository, level: str, window: Window = Window(), flt: Filter = Filter()) -> pd.DataFrame:

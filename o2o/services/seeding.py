@@ -54,17 +54,37 @@ def seed(repo: StoreRepository, n_stores: int = 30_000, n_scans: int = 0,
 
         stored = pd.DataFrame(list(repo.iter_stores()))
         n_scans_stored = repo.insert_scans(generate_scans(stored, n_scans, random_seed))
-    n_products = n_stock = 0
+    n_products = n_stock = n_product_scans = 0
     if products_wanted(products, n_stores) and inserted:
-        n_products, n_stock = seed_products(repo, ids, random_seed)
+        n_products, lines = _seed_products(repo, ids, random_seed)
+        n_stock = repo.insert_stock(lines)
+        if n_scans_stored:
+            n_product_scans = seed_product_scans(repo, lines, random_seed)
     return {"retailers": len(data.retailers), "stores": inserted, "scans": n_scans_stored,
-            "products": n_products, "stock": n_stock}
+            "products": n_products, "stock": n_stock, "product_scans": n_product_scans}
+
+
+def seed_product_scans(repo: StoreRepository, stock_lines: list[tuple],
+                       random_seed: int = DEFAULT_RANDOM_SEED) -> int:
+    """Mark about a third of the stored scans that have no product yet as scans of a product the
+    store has (:func:`o2o.seed.scans.generate_product_scans`), so the analysts' product panel has
+    data; how many."""
+    from ..seed.scans import generate_product_scans
+
+    scans = [(row[0], row[1]) for batch in repo.scan_batches() for row in batch]
+    return repo.insert_product_scans(generate_product_scans(scans, stock_lines, random_seed))
 
 
 def seed_products(repo: StoreRepository, retailer_ids: dict[str, int],
                   random_seed: int = DEFAULT_RANDOM_SEED) -> tuple[int, int]:
     """Each brand's catalogue (upserted by sku) and its open stores' stock, written anew for the
     stores that have none; ``(products, stock lines)``."""
+    n_products, lines = _seed_products(repo, retailer_ids, random_seed)
+    return n_products, repo.insert_stock(lines)
+
+
+def _seed_products(repo: StoreRepository, retailer_ids: dict[str, int], random_seed: int) -> tuple[int, list[tuple]]:
+    """The catalogues, upserted; ``(products, the stock lines to insert)``."""
     import numpy as np
 
     from ..seed.catalogue import BRANDS
@@ -87,4 +107,4 @@ def seed_products(repo: StoreRepository, retailer_ids: dict[str, int],
         prices = np.array([p["price"] for p in items], dtype=float)
         lines += stock(np.array(sorted(stores_of.get(brand.name, ())), dtype=np.int64), product_ids, prices, i,
                        random_seed)
-    return n_products, repo.insert_stock(lines)
+    return n_products, lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import ContextManager, Iterable, Iterator, Protocol
 
-from .rows import EndedSession, HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
+from .rows import EndedSession, HourCount, IndexRow, NameCount, OpenStore, PlaceCount, ProductPlaceCount, TimeRange
 
 # The contract's store fields, in the order exports list them.
 STORE_FIELDS = (
@@ -391,6 +391,18 @@ class Products(Protocol):
 
     def product_scan_counts(self) -> dict[int, int]:
         """Counted scans per product id."""
+
+    def insert_product_scans(self, rows: Iterable[tuple]) -> int:
+        """Bulk-add ``(scan_id, product_id)`` pairs (the seed's product scans) in one transaction; how many."""
+
+    def product_scans_by_place(self, since=None, until=None, brands=None, retailers=None, categories=None,
+                               products=None) -> list[ProductPlaceCount]:
+        """Counted scans of products in ``[since, until)`` (epoch s) per product and district (the
+        store's place as it is now), filters on the store, ``products`` on the product ids. Any order."""
+
+    def product_scans_by_hour(self, since=None, until=None, brands=None, retailers=None, categories=None,
+                              products=None) -> list[HourCount]:
+        """Counted scans of products per UTC hour, hours in order, empty hours left out."""
 
 
 class Demand(Protocol):

@@ -8,6 +8,7 @@ from typing import Iterable
 
 from .dialect import utc_now, valid_id
 from .errors import Conflict
+from .rows import HourCount, ProductPlaceCount
 from .products import (AVAILABILITY, CATALOGUE_REV_KEY, IN_STOCK, PRODUCT_FIELDS, PRODUCT_WRITABLE, PRODUCTS_REV_KEY,
                        STOCK_FIELDS, STOCK_REV_PREFIX)
 
@@ -158,3 +159,42 @@ class MemoryProducts:
             if scans.get(r["scan_id"], {}).get("counted"):
                 out[r["product_id"]] = out.get(r["product_id"], 0) + 1
         return out
+
+    def insert_product_scans(self, rows: Iterable[tuple]) -> int:
+        n = 0
+        with self.transaction():
+            taken = {r["scan_id"] for r in self._table("product_scans").values()}
+            for scan_id, product_id in rows:
+                if int(scan_id) not in self._table("scans") or int(scan_id) in taken:
+                    raise Conflict("product_scans", ("scan_id",))
+                if int(product_id) not in self._table("products"):
+                    raise Conflict("product_scans", ("product_id",))
+                self._insert("product_scans", {"scan_id": int(scan_id), "product_id": int(product_id)})
+                taken.add(int(scan_id))
+                n += 1
+        return n
+
+    def _product_scans(self, since, until, brands, retailers, categories, products):
+        """Counted product scans in the window: ``(product_id, scan, store)``, filters on the store."""
+        of_scan = {r["scan_id"]: r["product_id"] for r in list(self._table("product_scans").values())}
+        wanted = None if not products else {int(p) for p in products}
+        for scan, store in self._counted(since, until, brands, retailers, categories):
+            product_id = of_scan.get(scan["id"])
+            if product_id is not None and store is not None and (wanted is None or product_id in wanted):
+                yield product_id, scan, store
+
+    def product_scans_by_place(self, since=None, until=None, brands=None, retailers=None, categories=None,
+                               products=None) -> list[ProductPlaceCount]:
+        counts: dict[tuple, int] = {}
+        for product_id, _, store in self._product_scans(since, until, brands, retailers, categories, products):
+            key = (product_id, store["province"], store["city"], store["district"])
+            counts[key] = counts.get(key, 0) + 1
+        return [ProductPlaceCount(*key, n) for key, n in counts.items()]
+
+    def product_scans_by_hour(self, since=None, until=None, brands=None, retailers=None, categories=None,
+                              products=None) -> list[HourCount]:
+        counts: dict[int, int] = {}
+        for _, scan, _ in self._product_scans(since, until, brands, retailers, categories, products):
+            hour = scan["scanned_at"] // 3600 * 3600
+            counts[hour] = counts.get(hour, 0) + 1
+        return [HourCount(h, n) for h, n in sorted(counts.items())]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .dialect import utc_now, valid_id
+from .rows import HourCount, ProductPlaceCount
 
 AVAILABILITY = ("in_stock", "limited", "out_of_stock")
 PRODUCT_WRITABLE = ("sku", "title", "brand", "category", "price", "online_url", "gtin", "image_url")
@@ -131,10 +132,23 @@ class ProductsSql:
             if records:
                 if len(records) > 1000 and {r[0] for r in records} <= set(replace):
                     self._insert_many("stock", STOCK_FIELDS, records)  # the lines were just emptied: no clash
+                elif self.dialect.name == "postgis" and len(records) > 1000:
+                    self._copy_upsert_stock(records)
                 else:
                     self._executemany(sql, records)
             self._mark_stock(rev, touched)
         return len(records)
+
+    def _copy_upsert_stock(self, records: list[tuple]) -> None:
+        """PostgreSQL: ``COPY`` the lines into a temporary table, then one ``INSERT … ON CONFLICT``
+        (an ``executemany`` of 200,000 upserts is 200,000 statements for the server to run)."""
+        self._execute("CREATE TEMP TABLE stock_in (store_id bigint, product_id bigint, availability text,"
+                      " quantity integer, price double precision, updated_at timestamptz) ON COMMIT DROP")
+        self._insert_many("stock_in", STOCK_FIELDS, records)
+        self._execute("INSERT INTO stock (store_id, product_id, availability, quantity, price, updated_at)"
+                      " SELECT store_id, product_id, availability, quantity, price, updated_at FROM stock_in"
+                      " ON CONFLICT (store_id, product_id) DO UPDATE SET availability = excluded.availability,"
+                      " quantity = excluded.quantity, price = excluded.price, updated_at = excluded.updated_at")
 
     def insert_stock(self, rows: Iterable[tuple]) -> int:
         touched: set[int] = set()
@@ -195,3 +209,32 @@ class ProductsSql:
         return {int(p): int(n) for p, n in self._query(
             f"SELECT ps.product_id, count(*) FROM product_scans ps JOIN scans s ON s.id = ps.scan_id"
             f" WHERE s.counted = {self.dialect.true} GROUP BY ps.product_id")}
+
+    def insert_product_scans(self, rows: Iterable[tuple]) -> int:
+        with self.transaction():
+            return self._insert_many("product_scans", ("scan_id", "product_id"), rows)
+
+    def _product_scan_where(self, since, until, brands, retailers, categories, products) -> tuple[str, list]:
+        where, params = self._window(since, until, "sc.")
+        flt, fparams = self._filters(brands, retailers, categories)
+        if products:
+            pw, pparams = self.dialect.in_list("ps.product_id", [int(p) for p in products])
+            flt, fparams = f"{flt} AND {pw}", fparams + pparams
+        return f"{where}{flt}", params + fparams
+
+    def product_scans_by_place(self, since=None, until=None, brands=None, retailers=None, categories=None,
+                               products=None) -> list[ProductPlaceCount]:
+        where, params = self._product_scan_where(since, until, brands, retailers, categories, products)
+        return [ProductPlaceCount._make(r) for r in self._query(
+            "SELECT ps.product_id, s.province, s.city, s.district, count(*) FROM product_scans ps"
+            " JOIN scans sc ON sc.id = ps.scan_id JOIN stores s ON s.id = sc.store_id"
+            f" JOIN retailers r ON r.id = s.retailer_id WHERE {where}"
+            " GROUP BY ps.product_id, s.province, s.city, s.district", params)]
+
+    def product_scans_by_hour(self, since=None, until=None, brands=None, retailers=None, categories=None,
+                              products=None) -> list[HourCount]:
+        where, params = self._product_scan_where(since, until, brands, retailers, categories, products)
+        return [HourCount._make(r) for r in self._query(
+            f"SELECT {self.dialect.hour.format('sc.scanned_at')} AS hour, count(*) FROM product_scans ps"
+            " JOIN scans sc ON sc.id = ps.scan_id JOIN stores s ON s.id = sc.store_id"
+            f" JOIN retailers r ON r.id = s.retailer_id WHERE {where} GROUP BY 1 ORDER BY 1", params)]

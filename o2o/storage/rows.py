@@ -31,6 +31,15 @@ class PlaceCount(NamedTuple):
     scans: int
 
 
+class ProductPlaceCount(NamedTuple):
+    """Counted scans of one product in a window in one district, the stores' places as they are now."""
+    product_id: int
+    province: str | None
+    city: str | None
+    district: str | None
+    scans: int
+
+
 class HourCount(NamedTuple):
     """Counted scans in the hour starting at ``hour`` (UTC epoch seconds)."""
     hour: int

@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 
 from flask import Blueprint, Response, jsonify, render_template, request
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -76,6 +77,30 @@ class RegionParams(AnalyticsParams):
 class CoverageParams(AnalyticsParams):
     view: Literal["provinces", "gaps"] = Field(
         "provinces", description="With format=csv: the per-province table or the list of gaps.")
+
+
+class ProductScanParams(AnalyticsParams):
+    by: Literal["province", "city", "district", "product", "hour"] = Field(
+        "province", description="The most scanned products per province, city or district, of the whole "
+                                "country (product), or product scans per hour (hour, Beijing time labels).")
+    product: list[Annotated[str, Field(max_length=20)]] = Field(
+        default_factory=list, description="Only this product (its id); repeatable.")
+    top: int = Field(10, ge=1, le=100, description="How many products per region (by=product: in all).")
+    format: Literal["json", "csv"] = Field("json", description="json or csv.")
+
+    @field_validator("product")
+    @classmethod
+    def _ids(cls, values):
+        for value in values:
+            if not _PRODUCT_ID.fullmatch(value):
+                raise ValueError("product must be a product id (a whole number)")
+        return values
+
+    def products(self) -> list[int]:
+        return [int(v) for v in self.product]
+
+
+_PRODUCT_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def _services():
@@ -155,6 +180,26 @@ def regions():
                      "properties": {c: r.get(c) for c in columns[:-4]}} for r in rows]
         return jsonify({"type": "FeatureCollection", "features": features})
     return jsonify({"level": p.level, "rows": rows})
+
+
+@bp.get("/api/v1/analytics/products")
+@auth.require("analyst")
+def product_scans():
+    """Scans of products in stores (``/go/{store}?product=``): the most scanned per region, or per hour."""
+    p = parse_query(ProductScanParams, request.args)
+    svc, _ = _services()
+    if p.by == "hour":
+        df = svc.product_timeseries(repo(), p.window(), p.flt(), p.products())
+        rows = [{"hour": svc.hour_label(h), "hour_utc": svc.Window(h).iso()[0], "scans": int(c)}
+                for h, c in zip(df["hour"].tolist(), df["scans"].tolist())]
+        if p.format == "csv":
+            return _csv(rows, ["hour", "hour_utc", "scans"], "product-scans-hourly")
+        return jsonify({"by": "hour", "timezone": "UTC+08:00", "rows": rows, "total": int(df["scans"].sum())})
+    df, total = svc.product_regions(repo(), p.by, p.window(), p.flt(), p.products(), p.top)
+    rows = _records(df)
+    if p.format == "csv":
+        return _csv(rows, list(df.columns), f"product-scans-{p.by}")
+    return jsonify({"by": p.by, "top": p.top, "rows": rows, "total": total})
 
 
 @bp.get("/api/v1/analytics/coverage")

@@ -282,7 +282,7 @@ def _people_paths() -> dict:
 
 
 def _analytics_paths() -> dict:
-    from .analytics import AnalyticsParams, CoverageParams, HeatmapParams, RegionParams
+    from .analytics import AnalyticsParams, CoverageParams, HeatmapParams, ProductScanParams, RegionParams
 
     def op(summary, op_id, params, media_models: dict) -> dict:
         content = {media: {"schema": {"anyOf": [_ref(m.__name__) for m in models]} if len(models) > 1
@@ -301,6 +301,9 @@ def _analytics_paths() -> dict:
         "/api/v1/analytics/regions": op("Stores, scans, scans per store and busiest brand per province or city",
                                         "regions", RegionParams,
                                         {"application/json": [schemas.Regions, schemas.RegionFeatures]}),
+        "/api/v1/analytics/products": op("Scans of products in stores: the most scanned per province, city or "
+                                         "district, or per hour", "productScans", ProductScanParams,
+                                         {"application/json": [schemas.ProductScans, schemas.ProductScanHours]}),
         "/api/v1/analytics/coverage": op("Share of urban population within 1, 3, 5 km of an open store; largest gaps",
                                          "coverage", CoverageParams,
                                          {"application/json": [schemas.Coverage, schemas.GapFeatures]}),

@@ -328,6 +328,39 @@ class Regions(_Model):
     rows: list[RegionRow]
 
 
+class ProductScanRow(_Model):
+    """One of a region's most scanned products (no region members with by=product)"""
+
+    province: str = None
+    city: str = None
+    district: str = None
+    product_id: int
+    sku: str | None
+    title: str | None
+    brand: str | None
+    scans: int
+    rank: int = Field(description="1 = the region's most scanned product")
+    region_scans: int = Field(description="Every product scan of the region")
+
+
+class ProductScans(_Model):
+    """The most scanned products per region (or of the whole country)"""
+
+    by: Literal["province", "city", "district", "product"]
+    top: int
+    rows: list[ProductScanRow]
+    total: int
+
+
+class ProductScanHours(_Model):
+    """Scans of products per hour (hours labelled in Beijing time)"""
+
+    by: Literal["hour"]
+    timezone: str
+    rows: list[Hour]
+    total: int
+
+
 class RegionFeature(_Model):
     type: Literal["Feature"]
     bbox: Annotated[list[float | None], Field(min_length=4, max_length=4)] = None
@@ -455,7 +488,7 @@ from .schemas_demand import Demand, DemandRegions, DemandSuggestions, StoresReac
 
 DOCUMENTED = (FeatureCollection, StoreFeature, History, Brand, Places, Suggestions, StoreInput, StoreFeatureInput,
               StoreBody, ImportGeoJSON, ImportReport, Error, Health, Heatmap, Timeseries, Regions, RegionFeatures,
-              Coverage, GapFeatures, Products, ProductStores, CatalogueImportReport, People, InvitedPerson,
+              Coverage, GapFeatures, ProductScans, ProductScanHours, Products, ProductStores, CatalogueImportReport, People, InvitedPerson,
               InviteBody, Person, PersonChange, ApiKeys, NewApiKey, ApiKeyInfo, KeyBody, Demand, DemandRegions,
               DemandSuggestions, StoresReach)
 
