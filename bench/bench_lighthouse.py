@@ -134,11 +134,11 @@ def failing_audits(report: dict, categories: list[str] | None = None) -> dict[st
 
 def pages(base: str) -> dict[str, str]:
     """The pages measured: ``/``, the store nearest People's Square, its brand's page, ``/my``."""
-    status, body, _ = http_get(f"{base}/api/v1/stores/nearby?lat={SHANGHAI[0]}&lon={SHANGHAI[1]}&k=1")
+    status, body, _ = http_get(f"{base}/api/v1/stores/nearby?lat={SHANGHAI[0]}&lon={SHANGHAI[1]}&k=1", timeout=120)
     if status != 200:
         raise RuntimeError(f"nearby answered {status}")
     store_id = json.loads(body)["features"][0]["id"]
-    status, html, _ = http_get(f"{base}/stores/{store_id}")
+    status, html, _ = http_get(f"{base}/stores/{store_id}", timeout=120)
     brand = re.search(r'class="crumbs"><a href="(/brands/[^"]+)"', html.decode())
     if status != 200 or not brand:
         raise RuntimeError(f"the store page {store_id} answered {status} without its brand link")
@@ -160,7 +160,7 @@ def measure(runs: int, workdir: Path, only: list[str] | None = None) -> dict:
         if only:
             targets = {name: path for name, path in targets.items() if any(word in name for word in only)}
         for path in targets.values():  # warm the workers: the first page render imports folium
-            http_get(server.base + path)
+            http_get(server.base + path, timeout=120)
         for run in range(runs):
             for name, path in targets.items():
                 out = RESULTS / f"{re.sub(r'[^a-z0-9]+', '-', name.strip('/') or 'home')}-{run + 1}.json"
