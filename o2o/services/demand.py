@@ -78,11 +78,31 @@ def collection(df: pd.DataFrame, **members) -> dict:
     """The cells as a GeoJSON FeatureCollection of hexagons with ``{h3, searches, unmet}``, and the
     totals beside them (``searches``, ``unmet``, ``max``)."""
     props = rows(df)
-    polygons = h3agg.cell_polygons(df["cell"].to_numpy())
+    polygons = cell_polygons(df["cell"].to_numpy())
     features = [{"type": "Feature", "id": p["h3"], "geometry": g, "properties": p} for p, g in zip(props, polygons)]
     return {"type": "FeatureCollection", "features": features, **members,
             "searches": int(df["searches"].sum()), "unmet": int(df["unmet"].sum()),
             "max": int(df["searches"].max()) if len(df) else 0}
+
+
+def cell_polygons(cell_ids, precision: int = 5) -> list[dict]:
+    """GeoJSON Polygons of cells, coordinates rounded (~1 m at 5 decimals): as
+    :func:`o2o.geo.h3agg.cell_polygons`, with the coordinates cut from one array rather than
+    mapped geometry by geometry (a country's res-7 cells: tens of thousands)."""
+    from h3ronpy import vector
+    import shapely
+
+    if len(cell_ids) == 0:
+        return []
+    geoms = shapely.from_wkb(np.asarray(vector.cells_to_wkb_polygons(np.asarray(cell_ids, dtype=np.uint64)),
+                                        dtype=object))
+    coords = np.round(shapely.get_coordinates(geoms), precision).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(geoms)).tolist()
+    out, start = [], 0
+    for end in ends:
+        out.append({"type": "Polygon", "coordinates": [coords[start:end]]})
+        start = end
+    return out
 
 
 def located_cells(regions_obj, df: pd.DataFrame) -> pd.DataFrame:
