@@ -110,7 +110,7 @@ def test_every_inline_script_carries_this_responses_nonce(pages):
         for attrs, body in doc.scripts:
             if "src" in attrs:
                 assert urlsplit(attrs["src"]).netloc == "", f"{path}: a script from elsewhere: {attrs['src']}"
-            elif attrs.get("type") == "application/json":
+            elif attrs.get("type") in ("application/json", "application/ld+json"):  # data blocks (JSON-LD too)
                 assert "<" not in body  # data, never run, and unable to close its tag
             else:
                 assert nonce and attrs.get("nonce") == nonce.group(1), f"{path}: an inline script without the nonce"
