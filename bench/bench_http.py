@@ -4,6 +4,8 @@
     .venv/bin/python bench/bench_http.py                # -w 2 and -w 4 side by side, 5 rounds of paired 2-s runs (~3.5 min)
     .venv/bin/python bench/bench_http.py --quick        # -w 2 only, 2 rounds x 3 s (~40 s)
     .venv/bin/python bench/bench_http.py --write-docs   # also rewrite its section of docs/benchmarks.md
+    .venv/bin/python bench/bench_http.py --quick --backend postgis   # o2o on a fresh PostGIS database
+    O2O_CHANGE_FEED=off .venv/bin/python bench/bench_http.py --quick  # A/B: every request reads the revision
 
 Needs ``wrk`` (the Debian package: ``apt-get install wrk``); the script says so and stops if it
 is missing. Load only ever goes to 127.0.0.1, for a fixed time per run.
@@ -39,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import sqlite3
 import subprocess
@@ -116,11 +119,17 @@ end
 """
 
 
-def shopper_points(db_path: Path, n: int = N_POINTS, seed: int = SEED) -> list[tuple[float, float]]:
+def shopper_points(db_path: Path, n: int = N_POINTS, seed: int = SEED, url: str | None = None) -> list[tuple[float, float]]:
     """``n`` (lat, lon): random open stores of the database plus ~JITTER_KM of normal jitter."""
-    conn = sqlite3.connect(db_path)
-    rows = conn.execute("SELECT lat, lon FROM stores WHERE status = 'open' ORDER BY id").fetchall()
-    conn.close()
+    if url and url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("SELECT lat, lon FROM stores WHERE status = 'open' ORDER BY id").fetchall()
+    else:
+        conn = sqlite3.connect(db_path)
+        rows = conn.execute("SELECT lat, lon FROM stores WHERE status = 'open' ORDER BY id").fetchall()
+        conn.close()
     rng = random.Random(seed)
     out = []
     for lat, lon in rng.sample(rows, n):
@@ -146,6 +155,49 @@ def run_wrk(base: str, lua: Path, path: str, extra: str, seconds: float, threads
             r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
             return r
     raise RuntimeError(f"wrk gave no result ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+
+
+def create_pg_database(admin_url: str, sqlite_db: Path) -> str:
+    """A fresh PostGIS database holding the seeded SQLite database's data (``flask migrate-data``)."""
+    import psycopg
+
+    name = f"o2o_bench_http_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    url = admin_url.rpartition("/")[0] + "/" + name
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    env = bench_env(sqlite_db)
+    out = subprocess.run([PYTHON, "-m", "flask", "--app", "app", "migrate-data", "--to", url],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"copying into PostGIS failed:\n{out.stdout}\n{out.stderr}")
+    print(f"  PostGIS database {name}: {out.stdout.strip().splitlines()[-1] if out.stdout.strip() else 'copied'}")
+    return url
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {url.rpartition('/')[2]} WITH (FORCE)")
+
+
+def wait_memory_ready(o2o: Server, workers: int, timeout_s: float = 600) -> None:
+    """Until every worker has built what it builds in the background after its first request (the
+    text index and the outage mirror): a run that measures workers still building measures the build."""
+    deadline = time.monotonic() + timeout_s
+    ready: dict[int, bool] = {}
+    while time.monotonic() < deadline:
+        status, body, _ = http_get(o2o.base + "/healthz")
+        if status == 200:
+            health = json.loads(body)
+            ready[health["worker"]] = bool(health.get("memory", {}).get("ready", True))
+        if len(ready) >= workers and all(ready.values()):
+            return
+        time.sleep(0.1)
+    print(f"  (workers not all ready after {timeout_s:.0f} s: {ready})", flush=True)
 
 
 def capture_body(o2o: Server, points, path: Path) -> int:
@@ -204,12 +256,15 @@ def response_sizes(o2o: Server, ceiling: Server, points) -> dict:
     return out
 
 
-def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, points, args) -> list[dict]:
+def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, points, args,
+              database_url: str | None = None) -> list[dict]:
     """Every server (o2o and ceiling at each worker count) up at once. Each round runs, for each
     worker count and each case, a back-to-back pair with the ceiling — ceiling first in one pair,
     last in the next (A B, B A, …) — and the case's ratio in that round is to the ceiling run of its
     own pair, seconds apart, so the drift of a shared machine cancels as far as it can."""
     env = bench_env(db_path)
+    if database_url:
+        env["O2O_DATABASE_URL"] = database_url
     body_file = tmp / "nearby_body.json"
     ceiling_env = dict(env, CEILING_BODY_FILE=str(body_file))
     extra = ["--no-control-socket"]  # gunicorn >= 25: else every server shares one ~/.gunicorn socket
@@ -245,6 +300,7 @@ def bench_all(worker_counts: list[int], db_path: Path, lua: Path, tmp: Path, poi
         for w, pair in servers.items():
             pair["o2o"].wait_ready("/healthz")
             pair["ceiling"].wait_ready("/")
+            wait_memory_ready(pair["o2o"], w)
             if body_bytes is None:
                 body_bytes = capture_body(pair["o2o"], points, body_file)
             check_responses(pair["o2o"], pair["ceiling"], points, body_bytes)
@@ -482,6 +538,11 @@ def main(argv=None) -> int:
                     help="run profile_nearby.py: when under target (auto), always or never")
     ap.add_argument("--write-docs", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory")
+    ap.add_argument("--backend", choices=("sqlite", "postgis"), default="sqlite",
+                    help="o2o's database: SQLite (default) or a fresh PostGIS database (--pg-admin)")
+    ap.add_argument("--pg-admin", default=os.environ.get("O2O_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                    help="a superuser connection; the benchmark's database is created and dropped there")
+    ap.add_argument("--db", help="copy this seeded SQLite database instead of seeding one")
     args = ap.parse_args(argv)
     if args.quick:
         args.workers, args.rounds, args.seconds, args.warmup = "2", 2, 2, 1
@@ -496,17 +557,26 @@ def main(argv=None) -> int:
     cmd = ".venv/bin/python bench/bench_http.py" + ("".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])))
     tmp = Path(tempfile.mkdtemp(prefix="o2o-bench-http-"))
+    database_url = None
     print(f"temp directory {tmp}")
     try:
         db = tmp / "o2o.db"
-        print(f"seeding {STORES:,} stores …", flush=True)
-        seed_database(db, STORES)
-        points = shopper_points(db)
+        if args.db:
+            import shutil
+
+            shutil.copy(args.db, db)
+        else:
+            print(f"seeding {STORES:,} stores …", flush=True)
+            seed_database(db, STORES)
+        if args.backend == "postgis":
+            database_url = create_pg_database(args.pg_admin, db)
+            args.profile = "never"  # profile_nearby.py runs on SQLite
+        points = shopper_points(db, url=database_url)
         lua = tmp / "nearby.lua"
         write_lua(lua, points)
         workers = [int(x) for x in args.workers.split(",")]
         print(f"gunicorn -w {', -w '.join(map(str, workers))}, o2o and ceiling, all up at once:", flush=True)
-        results = bench_all(workers, db, lua, tmp, points, args)
+        results = bench_all(workers, db, lua, tmp, points, args, database_url)
         print()
         print(table(results))
         worst = min(res["summary"][n]["ratio"] for res in results for n in NEARBY_CASES)
@@ -524,6 +594,8 @@ def main(argv=None) -> int:
                if res["summary"][n]["non2xx"] or res["summary"][n]["socket_errors"]]
         return 1 if bad else 0
     finally:
+        if database_url:
+            drop_pg_database(args.pg_admin, database_url)
         if args.keep:
             print(f"kept {tmp}")
         else:

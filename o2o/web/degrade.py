@@ -8,7 +8,8 @@
   at least 1) and ``Warning: 110 - "Response is Stale"``.
 
 Settings: ``O2O_SPOOL_DIR`` (default: beside a SQLite file, or ``instance/spool/…`` per database)
-and ``O2O_SPOOL_MAX_MB`` (per process, default 64).
+and ``O2O_SPOOL_MAX_MB`` (per process, default 64); ``O2O_CHANGE_FEED=off`` starts no watcher, so
+every request reads the revision again (the behaviour before the feed; for A/B benchmarks).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 from flask import Flask, g
 
 from ..services.spool import ScanSpool, spool_dir_for
+from ..storage import open_repository
 
 STALE_WARNING = '110 - "Response is Stale"'
 
@@ -30,7 +32,12 @@ def init(app: Flask, state, serve: bool) -> None:
     max_mb = float(settings.get("SPOOL_MAX_MB") or os.environ.get("O2O_SPOOL_MAX_MB") or 64)
     state.spool = ScanSpool(directory, int(max_mb * 1024 * 1024))
 
-    if serve:
+    if serve and os.environ.get("O2O_CHANGE_FEED", "on").lower() in ("off", "0", "false", "no"):
+        @app.before_request
+        def _start_spool_only():
+            if state.spool._thread_pid != os.getpid():
+                state.spool.ensure_started(lambda: open_repository(state.database_url, state.busy_timeout_ms))
+    elif serve:
         @app.before_request
         def _start_watching():
             state.start_watching()
