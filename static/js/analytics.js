@@ -188,6 +188,12 @@
   function loadTable() {
     gapLayer.remove();
     var q = query({});
+    var products = state.tab === "products";
+    document.getElementById("product-extra").hidden = !products;
+    document.getElementById("x-geojson").hidden = products;
+    document.getElementById("x-products-hourly").hidden = !products;
+    document.getElementById("table-body").classList.toggle("with-chart", products);
+    if (products) return loadProducts(q);
     if (state.tab === "coverage") {
       q.delete("since"); q.delete("until");
       document.getElementById("x-table-csv").href = "/api/v1/analytics/coverage?" + q.toString() + "&format=csv";
@@ -222,6 +228,56 @@
       renderTable();
     });
   }
+  // ------------------------------------------------------------------ products: the most scanned per region, per hour
+  // (scans of the QR codes on shelf labels, /go/{store}?product=; the same filters and time window)
+  var productChart = null;
+  var LEVEL_COLUMNS = {
+    province: [["province", _("Province")]], city: [["city", _("City")], ["province", _("Province")]],
+    district: [["district", _("District")], ["city", _("City")]], product: []
+  };
+  function loadProducts(q) {
+    var level = document.getElementById("product-level").value;
+    q.set("by", level);
+    q.set("top", level === "product" ? "50" : "5");
+    document.getElementById("x-table-csv").href = "/api/v1/analytics/products?" + q.toString() + "&format=csv";
+    var hq = query({ by: "hour" });
+    hq.delete("since"); hq.delete("until");
+    document.getElementById("x-product-series-csv").href = "/api/v1/analytics/products?" + hq.toString() + "&format=csv";
+    var totalEl = document.getElementById("product-total");
+    getJSON("/api/v1/analytics/products?" + hq.toString()).then(drawProductChart)
+      .catch(function (e) { totalEl.textContent = _("Could not load: %(error)s", { error: e.message }); });
+    return getJSON("/api/v1/analytics/products?" + q.toString()).then(function (body) {
+      columns = LEVEL_COLUMNS[level].concat([["rank", "#"], ["title", _("Product")], ["brand", _("Brand")], ["scans", _("Scans")]]);
+      if (level !== "product") columns.push(["region_scans", _("Region total")]);
+      tableRows = body.rows;
+      sortKey = level === "product" ? "scans" : "region_scans"; sortDir = -1;
+      renderTable();
+      totalEl.textContent = ngettext("%(num)s scan of a product's shelf label", "%(num)s scans of products' shelf labels", body.total) +
+        (state.layer === "scans" && state.windowH > 0 ? " · " + _("in the time window") : "");
+      if (!body.rows.length) {
+        tbody.appendChild(el("tr", {}, [el("td", { colspan: String(columns.length), className: "hint",
+          text: _("No product scans here yet: they come from the QR codes on shelf labels.") })]));
+      }
+    }).catch(function (e) { totalEl.textContent = _("Could not load: %(error)s", { error: e.message }); });
+  }
+  function drawProductChart(body) {
+    var labels = body.rows.map(function (p) { return beijing(Date.parse(p.hour_utc) / 1000); });
+    var data = body.rows.map(function (p) { return p.scans; });
+    if (productChart) {
+      productChart.data.labels = labels;
+      productChart.data.datasets[0].data = data;
+      productChart.update();
+      return;
+    }
+    productChart = new Chart(document.getElementById("product-chart"), {
+      type: "bar",
+      data: { labels: labels, datasets: [{ label: _("Product scans per hour"), data: data, backgroundColor: "#1a5fb4", borderWidth: 0, barPercentage: 1, categoryPercentage: 1 }] },
+      options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
+        scales: { x: { ticks: { maxTicksLimit: 5, autoSkip: true } }, y: { beginAtZero: true, ticks: { maxTicksLimit: 4 } } } }
+    });
+  }
+  document.getElementById("product-level").addEventListener("change", loadTable);
+
   // The coverage table's first row is the whole country, named so by the API (o2o/services/analytics.py).
   var NATIONAL = "全国 (mainland China)";
   function fmt(key, v) {
@@ -229,7 +285,7 @@
     if (key === "province" && v === NATIONAL) return _("All of mainland China");
     if (key.indexOf("share_") === 0) return O2O.formatNumber(v * 100, 1) + "%";
     if (typeof v === "number") return O2O.formatNumber(v);
-    if (key === "top_brand") return O2O.brandLabel(v);
+    if (key === "top_brand" || key === "brand") return O2O.brandLabel(v);
     return String(v);
   }
   function renderTable() {
@@ -249,7 +305,14 @@
     });
     rows.slice(0, 400).forEach(function (r) {
       var tr = el("tr", {}, columns.map(function (c) {
-        var data = (c[0] === "province" && r.province !== NATIONAL) || c[0] === "city" || c[0] === "top_brand";  // names, as stored
+        var data = (c[0] === "province" && r.province !== NATIONAL) || c[0] === "city" || c[0] === "top_brand" ||
+          c[0] === "district" || c[0] === "title" || c[0] === "brand";  // names, as stored
+        if (r.rank > 1 && sortKey === "region_scans" && (c[0] === "province" || c[0] === "city" || c[0] === "district")) {
+          return el("td", { text: fmt(c[0], r[c[0]]), translate: "no", className: "repeat" });  // the region's next product
+        }
+        if (c[0] === "title" && r.product_id) {
+          return el("td", { translate: "no" }, [el("a", { href: "/products/" + r.product_id, text: fmt(c[0], r[c[0]]) })]);
+        }
         return el("td", data ? { text: fmt(c[0], r[c[0]]), translate: "no" } : { text: fmt(c[0], r[c[0]]) });
       }));
       if (r.west !== undefined && r.west !== null) {

@@ -361,6 +361,28 @@
     return i < 0;
   };
 
+  // Products this shopper follows: [{id, title}] (the title as it was, shown until the API answers).
+  var FOLLOW_PRODUCTS_KEY = "o2o.followedProducts";
+  O2O.followedProducts = function () {
+    try {
+      var list = JSON.parse(global.localStorage.getItem(FOLLOW_PRODUCTS_KEY) || "[]");
+      return Array.isArray(list) ? list.filter(function (p) {
+        return p && typeof p.id === "number" && p.id > 0 && Math.floor(p.id) === p.id;
+      }).map(function (p) { return { id: p.id, title: typeof p.title === "string" ? p.title.slice(0, 200) : "" }; }).slice(0, 50) : [];
+    } catch (e) { return []; }
+  };
+  O2O.isProductFollowed = function (id) {
+    return O2O.followedProducts().some(function (p) { return p.id === id; });
+  };
+  /** Follow or unfollow a product; returns whether it is followed now. */
+  O2O.toggleProductFollow = function (id, title) {
+    var list = O2O.followedProducts();
+    var kept = list.filter(function (p) { return p.id !== id; });
+    if (kept.length === list.length) kept.push({ id: id, title: title || "" });
+    try { global.localStorage.setItem(FOLLOW_PRODUCTS_KEY, JSON.stringify(kept)); } catch (e) { /* private mode */ }
+    return kept.length > list.length;
+  };
+
   // ------------------------------------------------------------------ WeChat and QQ
   // Their in-app browsers do not hand a link over to another app: Amap's navigation link only
   // shows Amap's web page there. Offer what works instead (o2o/web/browsers.py does the same on

@@ -1,4 +1,5 @@
-/* My 11.11: follow brands (in localStorage) and see their nearest stores, nearest first. */
+/* My 11.11: follow brands (in localStorage) and see their nearest stores, nearest first; and followed
+ * products (followed on their pages), each with the nearest store that has it in stock. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("o2o-config").textContent);
@@ -8,6 +9,7 @@
   var map = L.map("map", { minZoom: 3, maxZoom: 19 }).setView([34.5, 108.0], 4);
   O2O.addBasemap(map, cfg);
   var layer = L.featureGroup().addTo(map);
+  var productLayer = L.featureGroup().addTo(map);   // the nearest store of each followed product
   var status = document.getElementById("status");
   var chips = document.getElementById("brand-chips");
   var list = document.getElementById("results");
@@ -68,7 +70,72 @@
     });
   }
 
-  function setOrigin(lat, lon) { origin = [lat, lon]; refresh(); }
+  // ------------------------------------------------------------------ followed products
+  // Each one's nearest open store with it in stock or limited (GET /api/v1/products/{id}/nearby, k=1).
+  var productList = document.getElementById("product-results");
+  var productStatus = document.getElementById("product-status");
+  var productSeq = 0;
+  var STALE_MS = 24 * 3600 * 1000;
+  function productRow(item) {
+    var li = el("li", { "data-product": String(item.id) });
+    var unfollow = el("button", { type: "button", className: "unfollow", "aria-label": _("Stop following %(title)s", { title: item.title }),
+                                  title: _("Stop following") }, ["★"]);
+    unfollow.addEventListener("click", function () { O2O.toggleProductFollow(item.id, item.title); refreshProducts(); });
+    var link = el("a", { href: "/products/" + item.id + (origin ? "?lat=" + origin[0].toFixed(5) + "&lon=" + origin[1].toFixed(5) : ""),
+                         translate: "no", className: "title", text: item.title || "#" + item.id });
+    var where = el("div", { className: "where" }, [origin ? _("Looking for the nearest store…") : _("Share your location or choose a city to see the nearest store that has it.")]);
+    li.appendChild(el("div", { className: "row1" }, [link, unfollow]));
+    li.appendChild(where);
+    return { li: li, link: link, where: where };
+  }
+  function showNearest(row, body) {
+    row.where.textContent = "";
+    var f = (body.features || [])[0];
+    if (body.product && body.product.title) row.link.textContent = body.product.title;
+    if (!f) { row.where.textContent = _("No store has it in stock right now."); return; }
+    var p = f.properties, c = f.geometry.coordinates;
+    L.circleMarker([c[1], c[0]], { radius: 7, color: "#fff", weight: 2, fillColor: "#1a5fb4", fillOpacity: 1 })
+      .bindTooltip(O2O.data(row.link.textContent + " · " + p.name)).addTo(productLayer);
+    if (!layer.getLayers().length && origin) {  // no followed brand's stores on the map: show these
+      map.fitBounds(productLayer.getBounds().extend(origin).pad(0.15), { maxZoom: 15 });
+    }
+    var stale = p.stock_updated_at && (Date.now() - Date.parse(p.stock_updated_at) > STALE_MS);
+    row.where.appendChild(el("a", { href: p.url, translate: "no", text: p.name }));
+    row.where.appendChild(el("span", { className: "dist", text: " " + O2O.formatDistance(p.distance_m) }));
+    row.where.appendChild(el("br"));
+    row.where.appendChild(el("span", { className: "stock stock-" + p.availability,
+      text: p.availability === "limited" ? _("Limited stock") : _("In stock") }));
+    if (p.price !== null && p.price !== undefined) row.where.appendChild(document.createTextNode(" · ¥" + O2O.formatNumber(p.price)));
+    if (stale) row.where.appendChild(el("span", { className: "stale", text: " · " + _("possibly out of date") }));
+    if (body.savedAt) row.where.appendChild(el("span", { className: "stale", text: " · " + O2O.staleNote(body.savedAt) }));
+  }
+  function refreshProducts() {
+    var items = O2O.followedProducts();
+    var my = ++productSeq;
+    productList.textContent = "";
+    productLayer.clearLayers();
+    if (!items.length) {
+      productStatus.textContent = _("Follow a product on its page to see here the nearest store that has it.");
+      return;
+    }
+    productStatus.textContent = ngettext("%(num)s followed product", "%(num)s followed products", items.length);
+    items.forEach(function (item) {
+      var row = productRow(item);
+      productList.appendChild(row.li);
+      if (!origin) return;
+      var qs = new URLSearchParams({ lat: origin[0].toFixed(6), lon: origin[1].toFixed(6), k: "1", crs: crs });
+      fetch("/api/v1/products/" + item.id + "/nearby?" + qs.toString()).then(function (r) {
+        if (my !== productSeq) return;
+        if (r.status === 404) { row.where.textContent = _("This product is no longer sold."); return; }
+        var savedAt = O2O.savedAt(r);
+        return r.json().then(function (body) { if (my !== productSeq) return; body.savedAt = savedAt; showNearest(row, body); });
+      }).catch(function () {
+        if (my === productSeq) row.where.textContent = _("No connection: stores will show again once it is back.");
+      });
+    });
+  }
+
+  function setOrigin(lat, lon) { origin = [lat, lon]; refresh(); refreshProducts(); }
   document.getElementById("brand-filter").addEventListener("input", renderChips);
   document.getElementById("city").addEventListener("change", function (ev) {
     var c = cfg.cities[Number(ev.target.value)];
@@ -84,7 +151,8 @@
   document.getElementById("locate").addEventListener("click", locate);
   renderChips();
   refresh();
-  window.addEventListener("online", refresh);
+  refreshProducts();
+  window.addEventListener("online", function () { refresh(); refreshProducts(); });
   locate();
   window.o2oMap = map;
 })();
