@@ -37,7 +37,7 @@ THEME_COLOUR = "#d7282b"             # the top bar's red (--red in static/css/ap
 SCHEMA = 1                           # bump when what sw.js stores changes shape
 # Entries kept per cache: pages (store and brand pages, the finder, My 11.11), the store pages'
 # QR codes, API answers, basemap outlines fetched for a view (cities and districts by bbox).
-LIMITS = {"pages": 60, "qr": 50, "api": 30, "outlines": 60}
+LIMITS = {"pages": 60, "qr": 50, "api": 30, "outlines": 60, "tiles": 300}
 # One bar in a mall basement: a connection that neither answers nor fails. After this long, a page
 # or an API answer already kept is shown (marked with its time) while the network goes on and
 # refreshes the copy for next time; with nothing kept, the worker keeps waiting for the network.

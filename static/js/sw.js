@@ -9,7 +9,9 @@
  *            views seen (cache-first; those for a view bounded);
  *   pages    store, brand and finder pages seen (network-first; bounded);
  *   qr       the QR codes of the store pages seen (network-first; bounded);
- *   api      the last answers of /api/v1/stores… (network-first; bounded).
+ *   api      the last answers of /api/v1/stores… (network-first; bounded);
+ *   tiles    the vector tiles of stores seen (/tiles/stores/…: a brand page's map; network-first;
+ *            bounded).
  * Pages and API answers are network-first with a time limit: a connection that hangs (one bar of
  * signal) gets the kept copy after CFG.timeouts ms, while the network's answer, if it comes,
  * refreshes the copy for the next visit.
@@ -25,7 +27,7 @@
 "use strict";
 
 var CFG = self.O2O_SW || { version: "dev", schema: 1, shell: [], pages: [], basemap: [], versioned: [],
-                           limits: { pages: 60, qr: 50, api: 30, outlines: 60 },
+                           limits: { pages: 60, qr: 50, api: 30, outlines: 60, tiles: 300 },
                            timeouts: { pages: 3000, api: 4000 } };
 var PREFIX = "o2o-";
 var TAG = "v" + CFG.schema + "-" + CFG.version;
@@ -34,7 +36,8 @@ var CACHE = {
   basemap: PREFIX + "basemap-" + TAG,
   pages: PREFIX + "pages-" + TAG,
   qr: PREFIX + "qr-" + TAG,
-  api: PREFIX + "api-" + TAG
+  api: PREFIX + "api-" + TAG,
+  tiles: PREFIX + "tiles-" + TAG
 };
 var SAVED_AT = "X-O2O-Saved-At";
 var VERSIONED = CFG.versioned.map(function (source) { return new RegExp(source); });
@@ -44,6 +47,7 @@ var BYPASS = /^\/(go\/|retailer|analytics|account|login|logout|metrics|healthz|s
 var PAGES = /^\/(|my|stores\/\d+|brands\/[^/]+)$/;
 var QR = /^\/api\/v1\/stores\/\d+\/qr\.(svg|png)$/;
 var API = /^\/api\/v1\/stores(\/nearby|\/\d+)?$/;
+var TILES = /^\/tiles\/stores\/\d+\/\d+\/\d+\.mvt$/;
 // Parameters that only say where the shopper looks: an answer for other ones may stand in
 // offline for the last view (the same filters and search words, another place).
 var PLACE_PARAMS = ["lat", "lon", "bbox", "zoom", "k", "radius_km"];
@@ -92,6 +96,8 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(request, CACHE.qr, CFG.limits.qr, CFG.timeouts.api));
   } else if (API.test(path)) {
     event.respondWith(networkFirstApi(request, url));
+  } else if (TILES.test(path)) {
+    event.respondWith(networkFirst(request, CACHE.tiles, CFG.limits.tiles, CFG.timeouts.api));
   }
 });
 

@@ -391,3 +391,27 @@ def test_in_wechat_the_finder_popup_offers_copy_address(browser, live_server):
         assert not page.js_errors
     finally:
         context.close()
+
+
+def test_with_the_network_cut_a_brand_page_seen_still_draws_its_stores(browser, network):
+    context, page = _context(browser)
+    try:
+        page.goto(network.url + SHANGHAI)
+        _controlled(page)
+        slug = page.evaluate("fetch('/api/v1/brands').then(r => r.json()).then(b => b[0].slug)")
+        page.goto(f"{network.url}/brands/{slug}")
+        page.wait_for_selector("#map_brand .tile-cluster", timeout=20_000)
+        drawn = page.locator("#map_brand .leaflet-marker-icon").count()
+        _wait_cached(page, "o2o-pages-", f"/brands/{slug}")
+        _wait_cached(page, "o2o-tiles-", "/tiles/stores/")
+
+        network.cut()
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("#map_brand .tile-cluster", timeout=20_000)  # the tiles kept
+        page.wait_for_function(f"() => document.querySelectorAll('#map_brand .leaflet-marker-icon').length === {drawn}",
+                               timeout=10_000)
+        assert not page.js_errors
+    finally:
+        network.restore()
+        context.close()
