@@ -26,7 +26,7 @@ from .memory_products import MemoryProducts
 from .errors import Conflict, health
 from .rows import HourCount, IndexRow, NameCount, OpenStore, PlaceCount, TimeRange
 
-LATEST_VERSION = 7  # 7: searches, as SQLite's 12 and PostGIS's 10
+LATEST_VERSION = 8  # 8: searches by cell, as SQLite's 14 and PostGIS's 12
 _UNIQUE = {"retailers": (("name",), ("key_hash",)), "analysts": (("key_hash",),),
            "stores": (("retailer_id", "external_id"),), "users": (("email",),),
            "setup_tokens": (("token_hash",),), "api_keys": (("key_hash",),),

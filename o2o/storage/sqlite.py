@@ -200,6 +200,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE spooled_scans (spool_id TEXT PRIMARY KEY);
     """,
+    # 14: searches by cell with their nearest match, in order: demand at any resolution is one pass
+    # over this covering index, no sort (o2o.storage.demand).
+    """
+    CREATE INDEX searches_cell ON searches (h3, nearest_m);
+    """,
 ]
 
 DIALECT = Dialect(
