@@ -173,7 +173,7 @@ def two_workers(tmp_path_factory):
                              "--bind", f"127.0.0.1:{port}", "app:app"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
+    deadline = time.time() + 180   # a loaded machine can take a minute to import the app twice
     while True:
         try:
             if _get(base + "/healthz")[0] == 200:
