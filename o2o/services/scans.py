@@ -127,12 +127,12 @@ def record(repo, store_id: int, user_agent: str | None, address: str | None, sec
         raise StoreClosed(store)
     retailer = repo.get_retailer(store["retailer_id"]) or {"domains": []}
     kind, who = client_kind(user_agent), client_hash(secret, address, user_agent)
+    target = None
     try:
         if product_id is None:
             target = redirect_url(store, retailer["domains"])
             counted = repo.record_scan(store, scanned_at, kind, who, DEDUP_WINDOW_S)
         else:
-            target = redirect_url(store, retailer["domains"])  # the store's shop, if the product is unknown yet
             product = repo.get_product(product_id)
             if product is None or product["retailer_id"] != store["retailer_id"]:
                 raise UnknownProduct(f"no product with id {product_id} in this store's catalogue")
@@ -141,6 +141,8 @@ def record(repo, store_id: int, user_agent: str | None, address: str | None, sec
     except Unavailable:
         if spool is None:
             raise
+        if target is None:  # the product could not be read: the store's shop
+            target = redirect_url(store, retailer["domains"])
         spool.keep(store["id"], scanned_at, kind, who, product_id)  # full: redirected all the same, counted
         return target
     if counted is None:
