@@ -125,6 +125,9 @@ def brand_page(slug: str):
     m = maps.embed(maps.fitted_map(view.stores, tiles))
     store_tiles = {"url": "/tiles/stores/{z}/{x}/{y}.mvt?" + urlencode({"brand": view.brand["name"]}),
                    "crs": tiles.crs, "label": _("Store page"), "maxZoom": 19}
+    if view.stores:  # only the tiles over the brand's stores are asked for (a little wider: GCJ-02 maps)
+        lons, lats = [s["lon"] for s in view.stores], [s["lat"] for s in view.stores]
+        store_tiles["bounds"] = [[min(lats) - 0.05, min(lons) - 0.05], [max(lats) + 0.05, max(lons) + 0.05]]
     return render_template("brand.html", brand=view.brand, stores=view.stores[:200], total=len(view.stores),
                            map=m, located=request.args.get("lat") is not None,
                            offline=tiles.offline, tiles_crs=tiles.crs, store_tiles=store_tiles)

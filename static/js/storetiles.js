@@ -110,7 +110,8 @@
   /**
    * Adds the stores of the tiles in view to `map`.
    * opts: url (a template with {z}, {x}, {y}), crs (the basemap's: "wgs84" or "gcj02"),
-   * label (the popup link's text), maxZoom.
+   * label (the popup link's text), maxZoom, bounds ([[south, west], [north, east]]: no tile is
+   * asked for outside them).
    */
   O2O.storeTiles = function (map, opts) {
     var markers = L.layerGroup().addTo(map);
@@ -161,7 +162,8 @@
         return tile;
       }
     });
-    var layer = new Layer({ maxZoom: opts.maxZoom || 19, updateWhenZooming: false, keepBuffer: 1 });
+    var layer = new Layer({ maxZoom: opts.maxZoom || 19, updateWhenZooming: false, keepBuffer: 1,
+                            bounds: opts.bounds ? L.latLngBounds(opts.bounds) : undefined });
     layer.on("tileunload", function (e) {
       var key = layer._tileCoordsToKey(e.coords);
       if (groups[key]) { markers.removeLayer(groups[key]); delete groups[key]; }
