@@ -78,7 +78,11 @@ def main() -> None:
                     for name, path in targets[label].items():
                         out = RESULTS / f"ab-{label}-{name.replace(' ', '-').strip('/') or 'home'}-{run + 1}.json"
                         t0 = time.perf_counter()
-                        report = run_lighthouse(server.base + path, out)
+                        try:
+                            report = run_lighthouse(server.base + path, out)
+                        except RuntimeError as exc:  # e.g. NO_NAVSTART on an overloaded machine: once more
+                            print(f"  run {run + 1} {label} {name}: {str(exc).splitlines()[-1]}; again", flush=True)
+                            report = run_lighthouse(server.base + path, out)
                         scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
                         print(f"  run {run + 1} {label:<6} {name:<11} {scores}  ({time.perf_counter() - t0:.0f} s)",
                               flush=True)
