@@ -191,7 +191,8 @@ class ScanSpool:
                 self._file, self._path = None, None
         if path.name.startswith(f"replay-{mine}-"):
             return path
-        target = path.with_name(f"replay-{mine}-{path.name.split('-', 2)[2] if path.name.startswith('replay-') else path.name}")
+        original = path.name.split("-", 2)[2] if path.name.startswith("replay-") else path.name
+        target = path.with_name(f"replay-{mine}-{original}")
         try:
             os.rename(path, target)
         except FileNotFoundError:

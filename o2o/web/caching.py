@@ -19,7 +19,7 @@ import time
 from flask import Flask, request
 
 from .compression import etag_variants
-from .state import state
+from .state import mark_stale, state
 
 # Public GETs of the API whose answers follow the stores (``/api/v1/stores…``: nearby, viewport,
 # one store, its QR code; brands; places; suggestions; the vector tiles).
@@ -42,14 +42,15 @@ def etag_for_request() -> str:
     every nearby search, and werkzeug's parsed views of the request cost more than the hash)."""
     environ = request.environ
     sync = state().index_sync
-    state().index()  # brings the revision up to date: one indexed read, as every search does
+    state().index()  # brings the revision up to date (a read only when the change feed moved)
     path = environ.get("PATH_INFO", "")
     key = (f"{sync.rev}\x1f{sync.generation}\x1f{path}\x1f{environ.get('QUERY_STRING', '')}\x1f"
            f"{environ.get('HTTP_HOST', '')}\x1f{environ.get('HTTP_ACCEPT_LANGUAGE', '')}")
     if path.startswith(TIMED):
         key += f"\x1f{int(time.time() // 60)}"   # open_now changes with the minute
     if path.startswith(CATALOGUE):
-        key += f"\x1f{state().repo().catalogue_rev()}"
+        st = state()  # the products' counter, read only when the change feed moved (o2o.storage.watch)
+        key += f"\x1f{st.index_sync.feed.read('catalogue_rev', st.raw_repo().catalogue_rev, mark_stale)}"
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
@@ -89,7 +90,7 @@ def init(app: Flask) -> None:
         if tag and response.status_code == 200:
             headers = response.headers
             headers["ETag"] = f'"{tag}"'
-            # Cache it, but ask again each time (a conditional GET costs one revision read);
+            # Cache it, but ask again each time (a conditional GET: no database read while the feed listens);
             # an answer with its own policy (QR codes: an hour) keeps it.
             if "Cache-Control" not in headers:
                 headers["Cache-Control"] = "no-cache"
