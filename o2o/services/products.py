@@ -4,9 +4,9 @@ have this one.
 Both are answered from memory and kept exact and fresh the way the store index is: each question
 first reads the catalogue's two counters (:meth:`~o2o.storage.base.Products.catalogue_marks`, one
 indexed read of ``meta``) and the stores' revision; the product search index is rebuilt when the
-products changed, and a product's stocked stores are read again when any stock or store changed
-since they were cached. A store that sells out or closes drops out of the next answer, on every
-worker.
+products changed, and a product's stocked stores (:mod:`.stocked`, compact columns) are read again
+when that product's stock or any store changed since they were cached. A store that sells out or
+closes drops out of the next answer, on every worker.
 
 ``nearby`` is exact: the great-circle distance (:func:`o2o.geo.distance.haversine_m`) to every open
 store holding the product, then the ``k`` smallest (ties by id). A product is in at most the few
@@ -18,26 +18,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 
-import numpy as np
-
-from ..geo.distance import haversine_m
 from ..search.products import ProductSearch
 from ..storage.base import StoreRepository
+from .stocked import StockCache
 
 PRODUCT_FIELDS = ("id", "retailer_id", "retailer", "sku", "title", "brand", "category", "price", "online_url",
                   "gtin", "image_url", "updated_at")
-MAX_CACHED_PRODUCTS = 512
-
-
-@dataclass(frozen=True)
-class _Stocked:
-    ids: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    rows: list[tuple]      # (store_id, lon, lat, availability, quantity, price, updated_at), by store id
 
 
 class Catalogue:
@@ -61,7 +48,7 @@ class Catalogue:
         self._search: ProductSearch | None = None
         self._search_rev = -1
         self._retailers: dict[int, str] = {}
-        self._stocked: OrderedDict[int, tuple[tuple, _Stocked]] = OrderedDict()
+        self._stocked = StockCache()   # the stores holding each product (least recently used out)
 
     # ------------------------------------------------------------------------------ products
     def ensure_started(self) -> None:
@@ -163,37 +150,12 @@ class Catalogue:
         return self.public(product, self._retailer_name(repo, product["retailer_id"]))
 
     # ------------------------------------------------------------------------------ nearby
-    def _stocked_stores(self, repo: StoreRepository, product_id: int) -> _Stocked:
-        marks = (repo.catalogue_rev(), *repo.sync_marks())
-        with self._lock:
-            hit = self._stocked.get(product_id)
-            if hit is not None and hit[0] == marks:
-                self._stocked.move_to_end(product_id)
-                return hit[1]
-        rows = repo.stocked_stores(product_id)
-        stocked = _Stocked(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-                           np.fromiter((r[1] for r in rows), dtype=float, count=len(rows)),
-                           np.fromiter((r[2] for r in rows), dtype=float, count=len(rows)), rows)
-        with self._lock:
-            self._stocked[product_id] = (marks, stocked)
-            self._stocked.move_to_end(product_id)
-            while len(self._stocked) > MAX_CACHED_PRODUCTS:
-                self._stocked.popitem(last=False)
-        return stocked
-
     def nearest(self, repo: StoreRepository, product_id: int, lon: float, lat: float, k: int = 20,
                 radius_m: float | None = None) -> list[tuple[int, float, tuple]]:
         """``(store_id, distance_m, stock row)`` of the ``k`` nearest open stores with the product in
         stock or limited, nearest first (ties by id), within ``radius_m``. The stock row is
         ``(store_id, lon, lat, availability, quantity, price, updated_at)``."""
-        stocked = self._stocked_stores(repo, product_id)
-        if not len(stocked.ids) or k <= 0:
-            return []
-        dist = haversine_m(lon, lat, stocked.lon, stocked.lat)
-        order = np.lexsort((stocked.ids, dist))
-        if radius_m is not None:
-            order = order[dist[order] <= radius_m]
-        return [(int(stocked.ids[i]), float(dist[i]), stocked.rows[i]) for i in order[:k].tolist()]
+        return self._stocked.nearest(repo, product_id, lon, lat, k, radius_m)
 
     def nearby(self, repo: StoreRepository, product_id: int, lon: float, lat: float, k: int = 20,
                radius_m: float | None = None) -> list[dict]:

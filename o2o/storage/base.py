@@ -341,6 +341,10 @@ class Products(Protocol):
     def catalogue_marks(self) -> tuple[int, int]:
         """``(catalogue_rev, products_rev)`` in one read: the second rises with product writes only."""
 
+    def stock_marks(self, product_id: int) -> tuple[int, int, int]:
+        """``(the product's stock mark, rev, reset_rev)`` in one read: the first moves with every write
+        of a stock line of that product (and only then), the others as in :meth:`Changes.sync_marks`."""
+
     def upsert_products(self, retailer_id: int, rows: Iterable[dict]) -> int:
         """Insert or update (by ``sku``) the retailer's products, in one transaction; how many rows.
 
