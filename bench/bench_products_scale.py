@@ -534,6 +534,13 @@ def measure(backend: str, url: str, args, info: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------------- report
+def _cell(fn, run: dict, backend: dict) -> str:
+    try:
+        return fn(run, backend)
+    except (KeyError, IndexError, TypeError):
+        return "not measured"
+
+
 def _size_label(key: str, run: dict) -> str:
     return f"{run['info']['stock']:,} lines" + (" (seeded)" if run.get("seeded") else "")
 
@@ -567,7 +574,7 @@ def render(results: dict) -> str:
         out.append("|---|" + "---:|" * len(have))
         labels = []
         for k in have:
-            for i, label in enumerate(results[k]["backends"][backend]["http"]):
+            for i, label in enumerate(results[k]["backends"][backend].get("http", {})):
                 generic = ["stores nearby (baseline)", "product nearby, wide product, cached",
                            "the same, read again for every request", "product nearby, narrow product, cached",
                            "the same, read again for every request "][i]
@@ -576,7 +583,10 @@ def render(results: dict) -> str:
         for i, generic in enumerate(labels):
             cells = []
             for k in have:
-                http = list(results[k]["backends"][backend]["http"].values())
+                http = list(results[k]["backends"][backend].get("http", {}).values())
+                if not http:
+                    cells.append("not measured")
+                    continue
                 (base, base_cpu), (wall, cpu) = http[0], http[i]
                 cells.append(f"{wall:,.0f} µs ({wall / base:.2f}×) · CPU {cpu:,.0f} µs ({cpu / base_cpu:.2f}×)")
             out.append(f"| {generic.strip()} | " + " | ".join(cells) + " |")
@@ -584,7 +594,8 @@ def render(results: dict) -> str:
         out.append("Stores holding the product: " + "; ".join(
             f"{_size_label(k, results[k])}: wide {results[k]['info']['products_picked']['wide'][1]:,}, "
             f"narrow {results[k]['info']['products_picked']['narrow'][1]:,}" for k in have) + ".\n")
-        out.append("The app's own call (no HTTP) against the same question as one SQL query (the anchor), µs:\n")
+        out.append("The app's own call (no HTTP) against the same question as one SQL query (the anchor): wall and this "
+                   "thread's CPU (µs; on PostGIS the server's work is in the wall time only), × the anchor's wall:\n")
         out.append("| call | " + head[2:])
         out.append("|---|" + "---:|" * len(have))
         rows_labels = ["wide: app, cached", "wide: app, read again", "wide: SQL anchor",
@@ -592,15 +603,20 @@ def render(results: dict) -> str:
         for j, generic in enumerate(rows_labels):
             cells = []
             for k in have:
-                vals = [v[0] for v in results[k]["backends"][backend]["sql"].values()]
+                pairs = list(results[k]["backends"][backend]["sql"].values())
+                vals, cpus = [v[0] for v in pairs], [v[1] for v in pairs]
                 anchor = vals[2] if j < 3 else vals[5]
-                cells.append(f"{vals[j]:,.0f} µs" + ("" if "anchor" in generic else f" ({vals[j] / anchor:.{2 if vals[j] / anchor >= 0.1 else 3}f}× the anchor)"))
+                ratio = vals[j] / anchor
+                cells.append(f"{vals[j]:,.0f} µs · CPU {cpus[j]:,.0f} µs" + (
+                    "" if "anchor" in generic else f" ({ratio:.2f}× the anchor)" if ratio >= 0.01
+                    else f" (1/{1 / ratio:,.0f} of the anchor)"))
             out.append(f"| {generic} | " + " | ".join(cells) + " |")
         out.append("")
         out.append("| other figures | " + head[2:])
         out.append("|---|" + "---:|" * len(have))
         def row(title, fn):
-            out.append(f"| {title} | " + " | ".join(fn(results[k], results[k]["backends"][backend]) for k in have) + " |")
+            out.append(f"| {title} | " + " | ".join(_cell(fn, results[k], results[k]["backends"][backend]) for k in have)
+                       + " |")
         row("exact answers (app service / HTTP / SQL anchor) against brute force",
             lambda r, b: f"{b['exact']['app']}/{b['exact']['checked']} / {b['exact']['http']}/{b['exact']['checked']}"
                          f" / {b['exact']['anchor']}/{b['exact']['checked']}")
@@ -656,7 +672,10 @@ def growth(results: dict, sizes: list[str]) -> list[str]:
             continue
         a, b = results[small]["backends"][backend], results[large]["backends"][backend]
         for title, fn in figures:
-            x, y = fn(a), fn(b)
+            try:
+                x, y = fn(a), fn(b)
+            except (KeyError, IndexError, TypeError):
+                continue
             fmt = (lambda v: f"{v:,.2f}") if max(abs(x), abs(y)) < 100 else (lambda v: f"{v:,.0f}")
             out.append(f"| {title} | {backend} | {fmt(x)} | {fmt(y)} | {y / x:.2f}× |" if x else
                        f"| {title} | {backend} | {fmt(x)} | {fmt(y)} | |")
