@@ -9,6 +9,7 @@ import pytest
 from o2o.geo.distance import haversine_m
 
 from .conftest import ARTIFACTS, live_server_db
+from .test_accessibility_browser import AXE, _axe, _readable
 
 pytestmark = pytest.mark.browser
 HERE = (121.4737, 31.2304)  # lon, lat: People's Square, Shanghai
@@ -35,11 +36,20 @@ def followed_product(live_server):
     return {"id": pid, "nearest": stores[0]}
 
 
+def _wait_for_stock(page, row):
+    try:
+        row.locator(".stock").wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "my-followed-product-failed.png"))
+        raise AssertionError(f"no stock shown: {page.inner_text('.followed-products')!r}") from None
+
+
 def test_follow_a_product_and_see_the_nearest_store_with_it_on_a_phone(browser, live_server, followed_product):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                                   locale="zh-CN", geolocation={"latitude": HERE[1], "longitude": HERE[0]},
-                                  permissions=["geolocation"])
+                                  permissions=["geolocation"], bypass_csp=True)  # for the injected axe script
     page = context.new_page()
+    page.set_default_timeout(90_000)   # a loaded machine (the whole suite on 2 cores) is slow, not wrong
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
@@ -54,16 +64,19 @@ def test_follow_a_product_and_see_the_nearest_store_with_it_on_a_phone(browser, 
 
         page.goto(f"{live_server}/my")
         row = page.locator(f"#product-results li[data-product='{followed_product['id']}']")
-        row.locator(".stock").wait_for(timeout=15_000)
+        _wait_for_stock(page, row)
         assert row.locator(".title").inner_text() == "优衣库 测试羽绒服 M码"
         assert row.locator(".where a").inner_text() == followed_product["nearest"]["name"]
         assert row.locator(".stock").inner_text() == "少量库存" and "¥459" in row.inner_text()
         assert "已关注 1 件商品" in page.inner_text("#product-status")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(ARTIFACTS / "my-followed-product-390.png"))
+        if AXE.exists():  # WCAG 2.1 AA with a followed product listed (the empty state: test_accessibility_browser)
+            found = _axe(page)
+            assert not found, _readable({"/my with a followed product": found})
 
         page.goto(f"{live_server}/my?lang=en")
-        row.locator(".stock").wait_for(timeout=15_000)
+        _wait_for_stock(page, row)
         assert row.locator(".stock").inner_text() == "Limited stock"
         assert "1 followed product" in page.inner_text("#product-status")
 
