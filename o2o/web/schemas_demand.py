@@ -45,9 +45,20 @@ class DemandRegionRow(_Model):
     north: float | None = None
 
 
+class DemandRegionFeature(_Model):
+    type: Literal["Feature"]
+    bbox: list[float] = Field(min_length=4, max_length=4)
+    geometry: "PointGeometry"
+    properties: dict
+
+
 class DemandRegions(_Model):
-    level: Literal["province", "city"]
-    rows: list[DemandRegionRow]
+    """``{level, rows}``, or with ``format=geojson`` a FeatureCollection of the regions' centres"""
+
+    level: Literal["province", "city"] = None
+    rows: list[DemandRegionRow] = None
+    type: Literal["FeatureCollection"] = None
+    features: list[DemandRegionFeature] = None
 
 
 class PointGeometry(_Model):
@@ -92,3 +103,6 @@ class StoreReach(_Model):
 
 class StoresReach(_Model):
     stores: list[StoreReach]
+
+
+DemandRegionFeature.model_rebuild()

@@ -34,36 +34,39 @@ def _phone(browser, locale="zh-CN", width=390):
     return context, page, errors
 
 
-@pytest.mark.parametrize("width", [390])
-def test_analysts_see_unmet_demand_and_its_table(browser, live_server, analyst_key, width):
-    context, page, errors = _phone(browser, width=width)
+@pytest.mark.parametrize("width, locale, unmet, share", [(390, "zh-CN", "未满足", "满足率"),
+                                                        (1400, "en-US", "unmet", "Share met")])
+def test_analysts_see_unmet_demand_and_its_table(browser, live_server, analyst_key, width, locale, unmet, share):
+    context, page, errors = _phone(browser, locale, width)
     page.goto(live_server + "/analytics")
     page.fill("#key", analyst_key)
     page.click("button[type=submit]")
     page.wait_for_selector("#demand-on", timeout=15_000)
     page.wait_for_function("() => document.getElementById('demand-time-label').textContent !== ''")  # demand.js ran
     page.check("#demand-on")
-    page.wait_for_function("() => document.getElementById('demand-status').textContent.includes('未满足')",
+    page.wait_for_function(f"() => document.getElementById('demand-status').textContent.includes('{unmet}')",
                            timeout=30_000)
     page.wait_for_selector("#demand-table tbody tr", timeout=30_000)
-    assert "满足率" in page.inner_text("#demand-table thead")  # share met
+    assert share in page.inner_text("#demand-table thead")
     page.select_option("#demand-window", "3")
     page.wait_for_function("() => document.getElementById('demand-time-label').textContent.includes('→')")
     assert "since=" in page.get_attribute("#x-demand-csv", "href")
-    page.screenshot(path=str(ARTIFACTS / f"demand-analytics-{width}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"demand-analytics-{width}.png"), full_page=width < 1000)
     assert not errors, errors
     context.close()
 
 
-def test_retailers_see_where_to_open_next(browser, live_server, brand_owner_key):
-    context, page, errors = _phone(browser)
+@pytest.mark.parametrize("width, locale", [(390, "zh-CN"), (1400, "en-US")])
+def test_retailers_see_where_to_open_next(browser, live_server, brand_owner_key, width, locale):
+    context, page, errors = _phone(browser, locale, width)
     page.goto(live_server + "/retailer")
     page.fill("#key", brand_owner_key)
     page.click("button[type=submit]")
     page.wait_for_selector("#suggestion-list li", timeout=30_000)
     assert "优衣库" in page.inner_text("#demand-brand") or "Uniqlo" in page.inner_text("#demand-brand")
-    assert "人" in page.inner_text("#suggestion-list")          # the population there
+    assert ("人" if locale == "zh-CN" else "people") in page.inner_text("#suggestion-list")  # the population there
     page.wait_for_selector("#reach-table tbody tr", timeout=10_000)
-    page.locator("#demand-panel").screenshot(path=str(ARTIFACTS / "demand-retailer-390.png"))
+    page.locator("#demand-panel").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"demand-retailer-{width}.png"))
     assert not errors, errors
     context.close()
