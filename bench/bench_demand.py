@@ -179,7 +179,8 @@ def main() -> int:
         f"writes batches of ≤10,000 rows, one transaction each) | {log_s:.1f} s ({n_logged / log_s:,.0f} a second) |",
         f"| … of which the {len(rows):,} `note()` calls themselves (the writer thread running beside them) | {note_s:.2f} s |",
         f"| the same rows as one bulk `insert_searches` (the seed's way) | {bulk_s:.1f} s |",
-        f"| demand at res 7 over all of them: the SQL `GROUP BY` of parent cells | {sql_s:.3f} s |",
+        f"| demand at res 7 over all of them: `GROUP BY h3` in the covering index's order, parents summed with "
+        f"numpy (`repo.demand_cells`) | {sql_s:.3f} s |",
         f"| … as a frame of cells, searches and unmet (`services.demand.cells`) | {cells_s:.3f} s |",
         f"| … as the analytics API answers it (frame, {len(df):,} cells, GeoJSON hexagons) | {answer_s:.3f} s |",
         f"| … for one brand (Uniqlo) | {brand_s:.3f} s |",
