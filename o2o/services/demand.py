@@ -16,6 +16,8 @@ match was more than 5 km away or there was none (:data:`o2o.storage.demand.UNMET
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
@@ -85,10 +87,30 @@ def collection(df: pd.DataFrame, **members) -> dict:
             "max": int(df["searches"].max()) if len(df) else 0}
 
 
+POLYGON_CACHE_MAX = 500_000    # hexagons kept per process (~0.7 kB each): cells are few, their shapes fixed
+_polygons: dict[tuple[int, int], dict] = {}
+_polygons_lock = threading.Lock()
+
+
 def cell_polygons(cell_ids, precision: int = 5) -> list[dict]:
     """GeoJSON Polygons of cells, coordinates rounded (~1 m at 5 decimals): as
     :func:`o2o.geo.h3agg.cell_polygons`, with the coordinates cut from one array rather than
-    mapped geometry by geometry (a country's res-7 cells: tens of thousands)."""
+    mapped geometry by geometry (a country's res-7 cells: tens of thousands). A cell's hexagon
+    never changes: each is made once per process and kept (the dicts are shared: not to be
+    changed by the caller)."""
+    keys = [(int(c), precision) for c in np.asarray(cell_ids, dtype=np.uint64).tolist()]
+    with _polygons_lock:
+        missing = list(dict.fromkeys(k for k in keys if k not in _polygons))
+        if len(_polygons) + len(missing) > POLYGON_CACHE_MAX:
+            _polygons.clear()
+            missing = list(dict.fromkeys(keys))
+        if missing:
+            cells_ = np.array([c for c, _ in missing], dtype=np.uint64)
+            _polygons.update(zip(missing, _make_polygons(cells_, precision)))
+        return [_polygons[k] for k in keys]
+
+
+def _make_polygons(cell_ids, precision: int) -> list[dict]:
     from h3ronpy import vector
     import shapely
 

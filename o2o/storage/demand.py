@@ -100,6 +100,26 @@ class DemandSql:
 
     def demand_cells(self, res: int, since=None, until=None, brands=None, categories=None,
                      product_id=None) -> list[tuple[int, int, int]]:
+        # From this repository's columnar copy of the searches, topped up by id and checked against
+        # count(*) at each read (o2o.storage.demand_columns); equal to demand_cells_sql.
+        from .demand_columns import SearchColumns
+
+        parent_bits(res)  # checks res
+        copy = self.__dict__.get("_search_columns")
+        if copy is None:
+            copy = self.__dict__.setdefault("_search_columns", SearchColumns())
+        with copy.lock:
+            copy.refresh(self)
+            return copy.cells(res, since, until, brands, categories, product_id)
+
+    def _search_column_pages(self, after_id: int, size: int) -> Iterator[list[tuple]]:
+        from .demand_columns import COLUMNS
+
+        yield from self._pages(f"SELECT {COLUMNS} FROM searches WHERE id > ? ORDER BY id LIMIT ?", size, after_id,
+                               batches=True)
+
+    def demand_cells_sql(self, res: int, since=None, until=None, brands=None, categories=None,
+                         product_id=None) -> list[tuple[int, int, int]]:
         # Per resolution-9 cell in SQL, in the order of the covering index (h3, nearest_m): no sort;
         # then the cells' parents summed here, vectorised (a parent's children are far fewer rows
         # than its searches: a sort of every search by an expression is what this avoids).
@@ -127,5 +147,6 @@ class DemandSql:
             yield [tuple(r) for r in rows]
 
     def purge_searches(self, before: int) -> int:
+        self.__dict__.pop("_search_columns", None)  # read afresh (other repositories see count(*) fall)
         with self.transaction():
             return self._execute("DELETE FROM searches WHERE searched_at < ?", (int(before),)).rowcount

@@ -64,3 +64,34 @@ def test_purge_removes_only_older_searches(repo):
     assert repo.purge_searches(T0 + 3600) == 2
     assert repo.count_searches() == 3
     assert repo.purge_searches(T0) == 0
+
+
+def _sql(repo, *args, **kw):
+    # the SQL backends keep the GROUP BY path beside the columnar copy; the fake has only one
+    return sorted(getattr(repo, "demand_cells_sql", repo.demand_cells)(*args, **kw))
+
+
+FILTERS = [{}, {"brands": ["Uniqlo"]}, {"brands": ["Uniqlo", "Nope"]}, {"categories": ["Supermarket"]},
+           {"product_id": 7}, {"product_id": -1}, {"since": T0 + 5, "until": T0 + 7200}, {"since": T0 + 99_999}]
+
+
+def test_demand_cells_stay_equal_to_the_sql_through_inserts_and_purges(db_url, repo):
+    other = open_repository(db_url)  # another process's repository: its copy must see this one's purge
+    try:
+        assert repo.demand_cells(7) == [] and other.demand_cells(7) == []
+        repo.insert_searches(ROWS)
+        for res in (3, 7, 9):
+            for kw in FILTERS:
+                want = _sql(repo, res, **kw)
+                assert sorted(repo.demand_cells(res, **kw)) == want, (res, kw)
+                assert sorted(other.demand_cells(res, **kw)) == want, (res, kw)
+        repo.insert_searches([(T0 + 9000, SHANGHAI, "nearby", None, "Uniqlo", None, None, None, 1, 10.0)])
+        assert sorted(other.demand_cells(9, brands=["Uniqlo"])) == _sql(repo, 9, brands=["Uniqlo"])
+        assert repo.purge_searches(T0 + 3600) == 2
+        for kw in FILTERS:
+            assert sorted(repo.demand_cells(7, **kw)) == _sql(repo, 7, **kw)
+            assert sorted(other.demand_cells(7, **kw)) == _sql(repo, 7, **kw)
+        repo.purge_searches(T0 + 99_999)
+        assert repo.demand_cells(7) == [] and other.demand_cells(7) == []
+    finally:
+        other.close()
