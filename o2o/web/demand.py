@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, current_app, g, jsonify, request
+import orjson
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import Field, field_validator
 
 from ..services import windows
@@ -125,9 +126,8 @@ def analytics_demand():
     df = demand.cells(repo(), p.res, p.window(), p.brand, p.category, p.product, p.bounds())
     if p.format == "csv":
         return _csv(demand.rows(df), ["h3", "searches", "unmet"], f"demand-res{p.res}")
-    response = jsonify(demand.collection(df, res=p.res))
-    response.mimetype = "application/geo+json"
-    return response
+    # orjson: a country's res-7 hexagons are ~9 MB of JSON, ten times faster than json.dumps
+    return Response(orjson.dumps(demand.collection(df, res=p.res)), mimetype="application/geo+json")
 
 
 @bp.get("/api/v1/analytics/demand/regions")
