@@ -1,16 +1,20 @@
 """Demand (issue 17): recording 1,000,000 searches, answering demand at H3 resolution 7, and what
 keeping a search costs the search itself.
 
-Run: ``.venv/bin/python bench/bench_demand.py [--searches 1000000] [--runs 5] [--write-docs]``
+Run: ``.venv/bin/python bench/bench_demand.py [--searches 1000000] [--runs 5] [--write-docs]``;
+``--skip-recording`` bulk-inserts only; ``--db PATH`` keeps the SQLite file and, when it already holds
+the searches, runs only the demand part over it (build once, reuse); ``--demand-only`` stops there.
 
 1. **Recording.** 1,000,000 searches (the demo festival's, 100,000 generated among 5,000 seeded
    stores and repeated ten times a day apart) written to a fresh SQLite file two ways: through
    the app's :class:`~o2o.services.search_log.SearchLog` (``note()`` per search, as the views
    call it, the background thread writing batches of up to 10,000 rows, one transaction each),
    and as one bulk ``insert_searches`` (the seed's way) for reference.
-2. **Demand at res 7.** ``o2o.services.demand.cells`` over the 1,000,000 rows (one ``GROUP BY``
-   of the parent cell in SQL), and the whole GeoJSON answer (hexagon polygons included);
-   also with a brand filter and a one-hour window. Median of ``--runs``.
+2. **Demand at res 7.** Over the 1,000,000 rows, before (``repo.demand_cells_sql``: ``GROUP BY``
+   the res-9 cell in SQL; hexagons made per answer; ``json.dumps``) and after (``repo.demand_cells``:
+   the repository's columnar copy, numpy; hexagons kept; ``orjson``), answers checked equal; the
+   cells, the hexagons and the whole GeoJSON answer; all searches, a brand, a one-hour window.
+   Median of ``--runs``, the load average beside each case.
 3. **Hot path.** ``/api/v1/stores/nearby`` with words (``q=优衣库``) and with a brand filter,
    through the Flask test client of two apps on the same database, one keeping searches
    (``O2O_DEMAND_RETENTION_DAYS=365``) and one not (``0``), requests alternating A B B A; the
@@ -60,6 +64,75 @@ def searches(stores: pd.DataFrame, n: int) -> list[tuple]:
     return rows[:n]
 
 
+def demand_part(args, repo) -> list[str]:
+    """Demand at res 7 over the searches in ``repo``: before (``GROUP BY`` in SQL, hexagons made
+    per answer) and after (the columnar copy, hexagons kept), in the same run, and the answers equal."""
+    import json
+    import os
+
+    import orjson
+
+    n = repo.count_searches()
+    mid = repo._query("SELECT searched_at FROM searches ORDER BY id LIMIT 1 OFFSET ?", (n // 2,), one=True)[0]
+    t0 = int(mid) // 3600 * 3600
+    cases = {"all searches": {}, "one brand (Uniqlo)": {"brands": ["Uniqlo"]},
+             "a one-hour window": {"since": t0, "until": t0 + 3600}}
+    t = time.perf_counter()
+    repo.demand_cells(7)
+    build_s = time.perf_counter() - t
+    copy_mb = sum(getattr(repo._search_columns, a).nbytes for a in ("at", "cell", "distinct", "brand", "category", "product",
+                                                                     "unmet")) / 1e6
+    demand._polygons.clear()
+    t = time.perf_counter()
+    demand.cell_polygons(demand.frame(repo.demand_cells(7))["cell"].to_numpy())
+    polygons_first_s = time.perf_counter() - t
+    table = []
+    for name, kw in cases.items():
+        load = os.getloadavg()[0]
+        assert sorted(repo.demand_cells(7, **kw)) == sorted(repo.demand_cells_sql(7, **kw)), name
+        w = Window(kw.get("since"), kw.get("until"))
+        brands = kw.get("brands", ())
+
+        before_sql, rows = timed(lambda: repo.demand_cells_sql(7, **kw), args.runs)
+        after_sql, _ = timed(lambda: repo.demand_cells(7, **kw), args.runs)
+        df = demand.cells(repo, 7, w, brands)
+        before_geo, _ = timed(lambda: demand._make_polygons(df["cell"].to_numpy(), 5), args.runs)
+        after_geo, _ = timed(lambda: demand.cell_polygons(df["cell"].to_numpy()), args.runs)
+        after_cells, _ = timed(lambda: demand.cells(repo, 7, w, brands), args.runs)
+        # the view's JSON: before, Flask's jsonify (json.dumps, compact); after, orjson
+        after_all, body = timed(lambda: orjson.dumps(demand.collection(demand.cells(repo, 7, w, brands), res=7)),
+                                args.runs)
+        json_s, _ = timed(lambda: orjson.dumps(demand.collection(df, res=7)), args.runs)
+        before_all, _ = timed(lambda: (demand._polygons.clear(), json.dumps(demand.collection(
+            demand.frame(repo.demand_cells_sql(7, **kw)), res=7), ensure_ascii=False, separators=(",", ":"))),
+            args.runs)
+        table.append((name, len(df), before_sql, after_sql, before_geo, after_geo, after_cells, before_all,
+                      after_all, json_s,
+                      load, os.getloadavg()[0]))
+        print(table[-1], flush=True)
+    lines = [
+        f"Demand at res 7 over {n:,} searches ({now_text()}, `--runs {args.runs}`, medians; SQLite; load average "
+        "at the start and end of each case beside it). Before: `repo.demand_cells_sql` (`GROUP BY h3` over the "
+        "covering index, parents summed with numpy) and the hexagons made for each answer; after: "
+        "`repo.demand_cells` (the repository's columnar copy of the searches, topped up by id, aggregated with "
+        "numpy; answers checked equal to the SQL's in this run) and the hexagons kept per process.",
+        "",
+        "| res 7 | cells | SQL before | copy after | hexagons before | hexagons after | `services.demand.cells` after "
+        "| whole answer before (cells, GeoJSON, `json.dumps`) | whole answer after (… `orjson.dumps`) "
+        "| of which `orjson.dumps` "
+        "| load average |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, cells_n, bs, as_, bg, ag, ac, ba, aa, js, l0, l1 in table:
+        lines.append(f"| {name} | {cells_n:,} | {bs:.3f} s | {as_:.3f} s | {bg:.3f} s | {ag:.3f} s | {ac:.3f} s | "
+                     f"{ba:.3f} s | {aa:.3f} s | {js:.3f} s | {l0:.2f} → {l1:.2f} |")
+    lines += ["", f"The copy is built on a repository's first demand read: {build_s:.1f} s for {n:,} searches "
+              f"({copy_mb:.0f} MB of arrays), then each read tops it up (`WHERE id > last`) and checks `count(*)` "
+              f"(a purge or any delete: rebuilt). The {table[0][1]:,} hexagons of all "
+              f"res-7 cells are made once per process: {polygons_first_s:.2f} s the first time."]
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--searches", type=int, default=1_000_000)
@@ -68,11 +141,19 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=400, help="nearby requests per app and case")
     ap.add_argument("--writer-interval", type=float, default=None, help="seconds between the writer's rounds")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--db", type=Path, default=None,
+                    help="SQLite file to build once and reuse (kept; reused when it already holds the searches)")
+    ap.add_argument("--skip-recording", action="store_true", help="bulk insert only (no search-log run)")
+    ap.add_argument("--demand-only", action="store_true", help="stop after the demand part (no hot path)")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-demand-"))
-    url = f"sqlite:///{tmp / 'o2o.db'}"
+    db = args.db or Path(tempfile.mkdtemp(prefix="bench-demand-")) / "o2o.db"
+    reuse = db.exists()
+    url = f"sqlite:///{db}"
     repo = SqliteRepository.from_url(url)
     repo.migrate()
+    if reuse and repo.count_searches() >= args.searches:
+        print("\n".join(demand_part(args, repo)))  # the searches are there: the demand part only
+        return 0
     t = time.perf_counter()
     seed(repo, args.stores, 0, 1111, products=False)
     print(f"seeded {args.stores} stores in {time.perf_counter() - t:.1f} s")
@@ -85,33 +166,30 @@ def main() -> int:
     # 1. recording, through the log (note() per search, the thread writing batches)
     from o2o.storage import open_repository
 
-    log = SearchLog(lambda: open_repository(url), capacity=len(rows) + 1, batch=10_000, interval_s=0.2)
-    # the log takes points, as the views hand them: the centres of the rows' cells
-    lon, lat = demand.cell_centres(np.array([r[1] for r in rows], dtype=np.uint64))
-    lon, lat = lon.tolist(), lat.tolist()
-    t = time.perf_counter()
-    for r, x, y in zip(rows, lon, lat):
-        log.note(r[2], x, y, r[3], r[4], r[5], r[6], None, r[8], r[9])
-    note_s = time.perf_counter() - t
-    assert log.flush(600)
-    log_s = time.perf_counter() - t
-    n_logged = repo.count_searches()
-    repo._execute("DELETE FROM searches")  # autocommit: the log's rows out, the bulk path next
+    n_logged, log_s, note_s = 0, float("nan"), float("nan")
+    if not args.skip_recording:
+        log = SearchLog(lambda: open_repository(url), capacity=len(rows) + 1, batch=10_000, interval_s=0.2)
+        # the log takes points, as the views hand them: the centres of the rows' cells
+        lon, lat = demand.cell_centres(np.array([r[1] for r in rows], dtype=np.uint64))
+        lon, lat = lon.tolist(), lat.tolist()
+        t = time.perf_counter()
+        for r, x, y in zip(rows, lon, lat):
+            log.note(r[2], x, y, r[3], r[4], r[5], r[6], None, r[8], r[9])
+        note_s = time.perf_counter() - t
+        assert log.flush(600)
+        log_s = time.perf_counter() - t
+        n_logged = repo.count_searches()
+        repo._execute("DELETE FROM searches")  # autocommit: the log's rows out, the bulk path next
     t = time.perf_counter()
     repo.insert_searches(rows)
     bulk_s = time.perf_counter() - t
     print(f"log: {n_logged:,} in {log_s:.1f} s (note() {note_s:.1f} s); bulk insert {bulk_s:.1f} s")
 
     # 2. demand at res 7
-    sql_s, cells = timed(lambda: repo.demand_cells(7), args.runs)
-    cells_s, df = timed(lambda: demand.cells(repo, 7), args.runs)
-    answer_s, body = timed(lambda: demand.collection(demand.cells(repo, 7), res=7), args.runs)
-    brand_s, _ = timed(lambda: demand.cells(repo, 7, brands=["Uniqlo"]), args.runs)
-    t0 = int(rows[len(rows) // 2][0]) // 3600 * 3600
-    hour_s, _ = timed(lambda: demand.cells(repo, 7, Window(t0, t0 + 3600)), args.runs)
-    print(f"demand res 7: SQL {sql_s:.3f} s, frame {cells_s:.3f} s, GeoJSON {answer_s:.3f} s "
-          f"({len(df):,} cells); brand {brand_s:.3f} s; one hour {hour_s:.3f} s")
-
+    demand_lines = demand_part(args, repo)
+    if args.demand_only:
+        print("\n".join(demand_lines))
+        return 0
     # 3. the hot path
     from o2o.web import create_app
     from o2o.web.demand import search_log
@@ -175,16 +253,14 @@ def main() -> int:
         "",
         "| what | time |",
         "| --- | ---: |",
-        f"| record {n_logged:,} searches through the app's search log (`note()` per search; a background thread "
-        f"writes batches of ≤10,000 rows, one transaction each) | {log_s:.1f} s ({n_logged / log_s:,.0f} a second) |",
-        f"| … of which the {len(rows):,} `note()` calls themselves (the writer thread running beside them) | {note_s:.2f} s |",
+        *([] if args.skip_recording else [
+            f"| record {n_logged:,} searches through the app's search log (`note()` per search; a background thread "
+            f"writes batches of ≤10,000 rows, one transaction each) | {log_s:.1f} s ({n_logged / log_s:,.0f} a second) |",
+            f"| … of which the {len(rows):,} `note()` calls themselves (the writer thread running beside them) "
+            f"| {note_s:.2f} s |"]),
         f"| the same rows as one bulk `insert_searches` (the seed's way) | {bulk_s:.1f} s |",
-        f"| demand at res 7 over all of them: `GROUP BY h3` in the covering index's order, parents summed with "
-        f"numpy (`repo.demand_cells`) | {sql_s:.3f} s |",
-        f"| … as a frame of cells, searches and unmet (`services.demand.cells`) | {cells_s:.3f} s |",
-        f"| … as the analytics API answers it (frame, {len(df):,} cells, GeoJSON hexagons) | {answer_s:.3f} s |",
-        f"| … for one brand (Uniqlo) | {brand_s:.3f} s |",
-        f"| … for a one-hour window | {hour_s:.3f} s |",
+        "",
+        *demand_lines,
         "",
         "Hot path: what keeping a search costs the search (Flask test client, the same database, requests "
         f"alternating between an app that keeps searches and one that does not; median of {args.requests}):",
