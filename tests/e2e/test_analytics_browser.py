@@ -52,7 +52,7 @@ def test_analytics_page_layers_time_and_weight(page, live_server, analyst_key):
     page.click("#play")
 
     # Tables: by city, and a row zooms the map there.
-    page.click("text=按城市")  # By city
+    page.click('[role="tab"][data-tab="city"]')  # 按城市, By city (the demand panel has its own)
     page.wait_for_selector("#table tbody tr.zoomable", timeout=10_000)
     zoom_before = page.evaluate("window.o2oMap.getZoom()")
     page.locator("#table tbody tr.zoomable").first.click()
