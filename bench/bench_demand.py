@@ -80,8 +80,8 @@ def demand_part(args, repo) -> list[str]:
     t = time.perf_counter()
     repo.demand_cells(7)
     build_s = time.perf_counter() - t
-    copy_mb = sum(getattr(repo._search_columns, a).nbytes for a in ("at", "cell", "distinct", "brand", "category", "product",
-                                                                     "unmet")) / 1e6
+    arrays = ("at", "cell", "distinct", "brand", "category", "product", "unmet")
+    copy_mb = sum(getattr(repo._search_columns, a).nbytes for a in arrays) / 1e6
     demand._polygons.clear()
     t = time.perf_counter()
     demand.cell_polygons(demand.frame(repo.demand_cells(7))["cell"].to_numpy())
@@ -255,7 +255,8 @@ def main() -> int:
         "| --- | ---: |",
         *([] if args.skip_recording else [
             f"| record {n_logged:,} searches through the app's search log (`note()` per search; a background thread "
-            f"writes batches of ≤10,000 rows, one transaction each) | {log_s:.1f} s ({n_logged / log_s:,.0f} a second) |",
+            f"writes batches of ≤10,000 rows, one transaction each) | {log_s:.1f} s "
+            f"({n_logged / log_s:,.0f} a second) |",
             f"| … of which the {len(rows):,} `note()` calls themselves (the writer thread running beside them) "
             f"| {note_s:.2f} s |"]),
         f"| the same rows as one bulk `insert_searches` (the seed's way) | {bulk_s:.1f} s |",

@@ -5,12 +5,14 @@ any resolution is a few numpy passes rather than a ``GROUP BY`` over every searc
 The copy holds, per located search: the time, the resolution-9 cell (an index into the distinct
 cells searched from), codes of the brand and the category, the product (``NO_PRODUCT`` for none)
 and whether it went unmet — about 30 bytes a search (30 MB at 1,000,000). Demand is then one
-``bincount`` over the searches kept by the filters and a sort of the cells, not of the searches. It is built on first use from pages of rows in id order and, at each
-read, topped up with the rows after the last id it holds (``WHERE id > ?``: an index range, cheap).
+``bincount`` over the searches kept by the filters and a sort of the cells, not of the searches.
+It is built on first use from pages of rows in id order and, at each read, topped up with the
+rows after the last id it holds (``WHERE id > ?``: an index range, cheap).
 
 It stays equal to the table: every read compares the number of rows the copy has seen (located or
 not) with ``count(*)`` of the table; fewer rows in the table (a purge, a rolled-back insert, any
-delete) or more (a row with a lower id committed late, PostgreSQL) and the copy is rebuilt. A purge
+delete) or more even after a second top-up (a row with a lower id committed late, PostgreSQL) and
+the copy is rebuilt. A purge
 through the same repository drops the copy at once. Rows are never updated in place.
 """
 
@@ -58,7 +60,8 @@ class SearchColumns:
         seen = len(index)
         cell = np.array([index.setdefault(c, len(index)) for c in h3], dtype=np.int32)
         if len(index) > seen:
-            self.distinct = np.concatenate([self.distinct, np.array(list(index)[seen:], dtype=np.int64).view(np.uint64)])
+            new_cells = np.array(list(index)[seen:], dtype=np.int64).view(np.uint64)
+            self.distinct = np.concatenate([self.distinct, new_cells])
         near = np.array([np.nan if m is None else m for m in nearest], dtype=np.float64)
         parts = {
             "at": np.array(at, dtype=np.int64),
