@@ -236,7 +236,7 @@ def _visit_every_page_with_payloads(page, srv) -> None:
 
     _sign_in(page, base, "/analytics", srv["analyst"])
     page.wait_for_selector("#table tbody tr", timeout=15_000)
-    page.click("text=By city")
+    page.click('[role="tab"][data-tab="city"]')  # By city (the scans table; the demand panel has its own)
     page.wait_for_function("() => document.querySelector('#table').innerText.includes('js-string')", timeout=15_000)
     page.select_option("#f-brand", label=f"{PAYLOADS['img'][:60]} img")
     page.wait_for_timeout(500)
