@@ -36,6 +36,22 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("db_url", ["sqlite", "postgis"], indirect=True)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _stop_apps_of_the_module():
+    """Every app a module made ends its background threads (change watcher, spool replayer,
+    search-log writer) when the module ends: left running, the threads of a thousand test apps
+    poll their databases until the process ends and starve the tests that follow."""
+    import weakref
+
+    from o2o.web.state import live_states
+
+    before = weakref.WeakSet(live_states())
+    yield
+    for state in live_states():
+        if state not in before and not state.keep_alive and not state.shut_down:
+            state.shutdown()
+
+
 def _pg_admin():
     import psycopg
 
@@ -183,7 +199,8 @@ def app(db_url):
     app = create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "test", "TESTING": True,
                       "TILES": "none"})
     register_commands(app)
-    return app
+    yield app
+    app.extensions["o2o"].shutdown()
 
 
 @pytest.fixture
@@ -202,7 +219,8 @@ def seeded_app(tmp_path_factory):
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SEED_STORES": 2000, "SEED_SCANS": 0,
                       "SECRET_KEY": "test", "TESTING": True, "TILES": "none"})
     register_commands(app)
-    return app
+    yield app
+    app.extensions["o2o"].shutdown()
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ class SearchLog:
         self._rounds = 0
         self._last_purge = 0.0
         self._words: dict | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def enabled(self) -> bool:
@@ -80,14 +82,25 @@ class SearchLog:
             self._buffer = collections.deque(maxlen=self.capacity)
             self._wake = threading.Event()
             self._done = threading.Condition()
-            threading.Thread(target=self._run, name="o2o-search-log", daemon=True).start()
+            self._thread = threading.Thread(target=self._run, name="o2o-search-log", daemon=True)
+            self._thread.start()
             self._pid = os.getpid()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Write what is buffered and end the writer thread (an app shutting down; a test's app).
+        Searches noted afterwards are not written."""
+        self._stopping.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout_s)
 
     def _run(self) -> None:
         repo = None
         while True:
             self._wake.wait(self.interval_s)
             self._wake.clear()
+            stopping = self._stopping.is_set()
             try:
                 if repo is None:
                     repo = self.open_repo()
@@ -107,6 +120,13 @@ class SearchLog:
             with self._done:
                 self._rounds += 1
                 self._done.notify_all()
+            if stopping:
+                if repo is not None:
+                    try:
+                        repo.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                return
 
     def _write(self, repo) -> None:
         buffer = self._buffer

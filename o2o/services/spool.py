@@ -71,6 +71,7 @@ class ScanSpool:
         self._serial = 0
         self._pid = None
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self.thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------------------ keeping
@@ -123,21 +124,43 @@ class ScanSpool:
 
     _thread_pid = None
 
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """End the replay thread (an app shutting down; a test's app). Spooled scans stay in their
+        files, for the next process to replay."""
+        self._stopping.set()
+        self._wake.set()
+        thread = self.thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout_s)
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file, self._path = None, None
+
     def _run(self, open_repo) -> None:
         repo = None
-        while True:
-            self._wake.wait(REPLAY_EVERY_S)
-            self._wake.clear()
-            try:
-                if not self._claimable():
-                    continue
-                if repo is None:
-                    repo = open_repo()
-                self.replay(repo)
-            except StorageError:
-                pass  # still unreachable or locked: next time
-            except Exception:  # noqa: BLE001 - keep the thread alive; the files stay for the next try
-                log.exception("replaying the scan spool failed")
+        try:
+            while not self._stopping.is_set():
+                self._wake.wait(REPLAY_EVERY_S)
+                self._wake.clear()
+                if self._stopping.is_set():
+                    break
+                try:
+                    if not self._claimable():
+                        continue
+                    if repo is None:
+                        repo = open_repo()
+                    self.replay(repo)
+                except StorageError:
+                    pass  # still unreachable or locked: next time
+                except Exception:  # noqa: BLE001 - keep the thread alive; the files stay for the next try
+                    log.exception("replaying the scan spool failed")
+        finally:
+            if repo is not None:
+                try:
+                    repo.close()
+                except Exception:  # noqa: BLE001
+                    pass
 
     def _claimable(self) -> list[Path]:
         if not self.directory.exists():

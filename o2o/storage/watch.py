@@ -141,6 +141,15 @@ class ChangeFeed:
             self._cache.clear()
         self.watcher = start(self)
 
+    def stop(self) -> None:
+        """End this process's watcher (an app shutting down): from now on every read asks."""
+        with self._lock:
+            self._pid = os.getpid()  # never started again in this process
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None and hasattr(watcher, "stop"):
+            watcher.stop()  # it ends within its poll (SQLite) or its wait for notifications (1 s)
+        self.lost()
+
 
 class Breaker:
     """A circuit breaker for one database in one process (see the module's description)."""

@@ -41,6 +41,7 @@ def search_log(app=None) -> SearchLog:
         url, timeout = settings["DATABASE_URL"], settings["DB_BUSY_TIMEOUT_MS"]
         log = app.extensions.setdefault("o2o_search_log", SearchLog(
             lambda: open_repository(url, timeout), retention_days=settings.get("DEMAND_RETENTION_DAYS", 365)))
+        app.extensions["o2o"].on_shutdown(log.stop)
     return log
 
 

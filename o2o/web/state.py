@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 
 from flask import current_app, g, has_request_context, request
 
@@ -29,7 +30,17 @@ def mark_stale() -> None:
         g._o2o_stale = True
 
 
+_live: "weakref.WeakSet[AppState]" = weakref.WeakSet()
+
+
+def live_states() -> list["AppState"]:
+    """Every app state of this process not yet garbage (tests shut down the ones they made)."""
+    return list(_live)
+
+
 class AppState:
+    keep_alive = False  # a test fixture that outlives its module sets it (see tests/conftest.py)
+
     def __init__(self, database_url: str, read_database_url: str | None = None,
                  busy_timeout_ms: int | None = None, spool_dir=None, spool_max_bytes: int = 64 * 1024 * 1024):
         from ..services.spool import ScanSpool
@@ -45,6 +56,9 @@ class AppState:
         self.index_sync.listeners.append(
             lambda ids: self.features.clear() if ids is None else self.features.invalidate(ids))
         self._regions = None
+        self._on_shutdown: list = []
+        self.shut_down = False
+        _live.add(self)
 
     def raw_repo(self) -> StoreRepository:
         """This thread's repository, as it is (no answers from memory)."""
@@ -116,6 +130,28 @@ class AppState:
 
             self._regions = load_regions()
         return self._regions
+
+    def on_shutdown(self, stop) -> None:
+        """Call ``stop()`` when the app shuts down (a background thread's end)."""
+        self._on_shutdown.append(stop)
+
+    def shutdown(self) -> None:
+        """End this process's background threads for the app (the change watcher, the spool's
+        replayer, the search log's writer, …) and close this thread's connections. The app still
+        answers afterwards, reading the database's marks on every request as if its watcher had
+        lost the database; the threads are not started again in this process."""
+        self.shut_down = True
+        self.index_sync.feed.stop()
+        if self.spool is not None:
+            self.spool.stop()
+        for stop in self._on_shutdown:
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - the others must still stop
+                import logging
+
+                logging.getLogger(__name__).exception("stopping a background thread failed")
+        self.close()
 
     def close(self) -> None:
         repo = getattr(self._local, "repo", None)

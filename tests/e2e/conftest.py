@@ -29,6 +29,7 @@ def live_server(tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "o2o.db"
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SEED_STORES": 3000, "SEED_SCANS": 20000,
                       "SECRET_KEY": "test", "TILES": "none"})
+    app.extensions["o2o"].keep_alive = True  # serves every browser module of the session
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -36,6 +37,7 @@ def live_server(tmp_path_factory):
     live_server_db[url] = f"sqlite:///{path}"
     yield url
     server.shutdown()
+    app.extensions["o2o"].shutdown()
 
 
 live_server_db: dict[str, str] = {}
