@@ -149,10 +149,21 @@ def test_postgres_outage_reads_from_memory_and_every_scan_is_stored_exactly_once
 
         def read(path):
             return path, _get(base + path)
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(read, reads * 4))
+
+        # Every read is answered at once; within the staleness bound (each worker's listener learns
+        # that its connection is gone; under load that can take a moment) every one says how stale.
+        deadline = time.monotonic() + 15
+        while True:
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(read, reads * 4))
+            for path, (status, headers, body) in answers:
+                assert status == 200, (path, status, body[:300])
+            unmarked = [path for path, (_, headers, _) in answers if "X-O2O-Stale-Seconds" not in headers]
+            if not unmarked or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert not unmarked, f"answered from memory without saying so: {unmarked}"
         for path, (status, headers, body) in answers:
-            assert status == 200, (path, status, body[:300])
             assert int(headers["X-O2O-Stale-Seconds"]) >= 1 and headers["Warning"].startswith("110"), (path, headers)
         body = json.loads(dict(answers)[reads[0]][2])
         assert [f["properties"]["name"] for f in body["features"]][0] == "停电店"
