@@ -14,14 +14,6 @@ pytestmark = pytest.mark.all_backends
 T0 = 1_794_326_400  # 2026-11-10T16:00:00Z = 11 Nov 00:00 Beijing
 
 
-@pytest.fixture
-def repo(db_url):
-    repo = open_repository(db_url)
-    repo.migrate()
-    yield repo
-    repo.close()
-
-
 def _cell(lon, lat, res=9) -> int:
     return int(h3agg.cells([lon], [lat], res)[0])
 

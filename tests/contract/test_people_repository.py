@@ -6,18 +6,10 @@ import re
 
 import pytest
 
-from o2o.storage import Conflict, open_repository
+from o2o.storage import Conflict
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 pytestmark = pytest.mark.all_backends
-
-
-@pytest.fixture
-def repo(db_url):
-    repo = open_repository(db_url)
-    repo.migrate()
-    yield repo
-    repo.close()
 
 
 @pytest.fixture

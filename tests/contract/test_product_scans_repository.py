@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from o2o.storage import open_repository
 from o2o.storage.errors import Conflict
 
 pytestmark = pytest.mark.all_backends
 
 T0 = 1_794_326_400  # 2026-11-11T00:00:00+08:00 (16:00 UTC on the 10th)
-
-
-@pytest.fixture
-def repo(db_url):
-    repo = open_repository(db_url)
-    repo.migrate()
-    yield repo
-    repo.close()
 
 
 @pytest.fixture

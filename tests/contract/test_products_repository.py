@@ -11,14 +11,6 @@ from o2o.storage.errors import Conflict
 pytestmark = pytest.mark.all_backends
 
 
-@pytest.fixture
-def repo(db_url):
-    repo = open_repository(db_url)
-    repo.migrate()
-    yield repo
-    repo.close()
-
-
 def _product(sku, **kw):
     return {"sku": sku, "title": f"羽绒服 {sku}", "brand": "Uniqlo", "category": "Apparel", "price": 499.0,
             "online_url": f"https://uniqlo.tmall.com/item/{sku}", **kw}

@@ -24,14 +24,6 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 pytestmark = pytest.mark.all_backends  # db_url: SQLite, PostGIS, then the in-memory fake
 
 
-@pytest.fixture
-def repo(db_url):
-    repo = open_repository(db_url)
-    repo.migrate()
-    yield repo
-    repo.close()
-
-
 def store(retailer_id, n, **kw):
     row = {"retailer_id": retailer_id, "external_id": f"E{n}", "name": f"店{n}", "brand": "Uniqlo",
            "category": "Apparel", "lon": 121.47 + n * 0.001, "lat": 31.23, "address": f"路{n}号",

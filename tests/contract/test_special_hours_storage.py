@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from o2o.storage import open_repository
-
 pytestmark = pytest.mark.all_backends  # db_url: SQLite, PostGIS, then the in-memory fake
 
 SPECIAL = "2026-11-10 10:00-02:00; 2026-11-12 closed"
-
-
-@pytest.fixture
-def repo(db_url):
-    repo = open_repository(db_url)
-    repo.migrate()
-    yield repo
-    repo.close()
 
 
 def _store(retailer_id, n, **kw):
