@@ -9,8 +9,6 @@ those stores from this cache then.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -20,6 +18,7 @@ import orjson
 from ..geo.hours import HoursError, parse_hours, parse_special
 from ..seed.catalogue import brand_zh, category_zh
 from ..services.finder import brand_slug
+from ..services.store_cache import StoreCache
 from . import geojson
 
 
@@ -65,22 +64,11 @@ def _open_flag(frag: Fragment, at: Moment) -> bytes:
     return b"false"
 
 
-class FeatureCache:
+class FeatureCache(StoreCache[Fragment]):
     """WGS-84 store Features as bytes, by store id; bounded, dropped when a store changes."""
 
     def __init__(self, max_entries: int = 100_000):
-        self.max_entries = max_entries
-        self._entries: OrderedDict[int, Fragment] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def invalidate(self, store_ids) -> None:
-        with self._lock:
-            for sid in store_ids:
-                self._entries.pop(int(sid), None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        super().__init__(max_entries)
 
     def _build(self, store: dict) -> Fragment:
         props = dict(store)
@@ -104,24 +92,8 @@ class FeatureCache:
 
     def fragments(self, repo, store_ids: list[int]) -> dict[int, Fragment]:
         """Fragments of open stores among ``store_ids`` (fetching and serialising the missing ones)."""
-        out: dict[int, Fragment] = {}
-        missing = []
-        with self._lock:
-            for sid in store_ids:
-                frag = self._entries.get(sid)
-                if frag is None:
-                    missing.append(sid)
-                else:
-                    out[sid] = frag
-        if missing:
-            built = {s["id"]: self._build(s) for s in repo.get_stores(missing) if s["status"] == "open"}
-            with self._lock:
-                for sid, frag in built.items():
-                    self._entries[sid] = frag
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
-            out.update(built)
-        return out
+        return self._get_many(store_ids, lambda missing: {
+            s["id"]: self._build(s) for s in repo.get_stores(missing) if s["status"] == "open"})
 
     @staticmethod
     def feature(frag: Fragment, store_id: int, go_base: bytes, at: Moment, distance_m: float | None) -> bytes:

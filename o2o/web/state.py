@@ -53,8 +53,7 @@ class AppState:
         self.search_sync = SearchSync(self.index_sync, lambda: open_repository(database_url, busy_timeout_ms))
         self.features = FeatureCache()
         self.spool = ScanSpool(spool_dir, spool_max_bytes) if spool_dir is not None else None
-        self.index_sync.listeners.append(
-            lambda ids: self.features.clear() if ids is None else self.features.invalidate(ids))
+        self.index_sync.listeners.append(self.features.changed)
         self._regions = None
         self._on_shutdown: list = []
         self.shut_down = False
