@@ -45,78 +45,57 @@ ERRORS = Counter(
     "Answers with a 4xx or 5xx status, by Flask endpoint and exact status.",
     ("endpoint", "status"), registry=REGISTRY)
 
+
+def _gauge(name: str, documentation: str, multiprocess_mode: str = "liveall") -> Gauge:
+    """A gauge of this registry; ``multiprocess_mode`` says how a scrape joins the workers' values."""
+    return Gauge(name, documentation, registry=REGISTRY, multiprocess_mode=multiprocess_mode)
+
+
 # Per process ("liveall": a series per live worker, labelled with its pid): the dashboard takes the
 # min / max over workers.
-INDEX_REVISION = Gauge(
-    "o2o_index_revision", "Database revision the process's store index reflects.",
-    registry=REGISTRY, multiprocess_mode="liveall")
-INDEX_CHECKED = Gauge(
+INDEX_REVISION = _gauge("o2o_index_revision", "Database revision the process's store index reflects.")
+INDEX_CHECKED = _gauge(
     "o2o_index_checked_timestamp_seconds",
-    "Unix time the process last learned its store index was current (a revision check or a change notice).",
-    registry=REGISTRY, multiprocess_mode="liveall")
-INDEX_LAG = Gauge(
+    "Unix time the process last learned its store index was current (a revision check or a change notice).")
+INDEX_LAG = _gauge(
     "o2o_index_lag_seconds",
-    "How stale the process's store index may be, in seconds, at the time of sampling.",
-    registry=REGISTRY, multiprocess_mode="liveall")
-INDEX_STORES = Gauge(
-    "o2o_index_stores", "Open stores in the process's spatial index.",
-    registry=REGISTRY, multiprocess_mode="liveall")
-INDEX_RELOADS = Gauge(
-    "o2o_index_generation", "Full reloads of the process's store index since it started.",
-    registry=REGISTRY, multiprocess_mode="liveall")
-SEARCH_REVISION = Gauge(
-    "o2o_search_index_revision", "Database revision the process's text-search index reflects (-1: not built).",
-    registry=REGISTRY, multiprocess_mode="liveall")
-SEARCH_READY = Gauge(
-    "o2o_search_index_ready", "1 once the process's text-search index is built.",
-    registry=REGISTRY, multiprocess_mode="liveall")
-SEARCH_BUILD = Gauge(
-    "o2o_search_index_build_seconds", "How long the process's last text-search index build took.",
-    registry=REGISTRY, multiprocess_mode="liveall")
-FEATURE_CACHE = Gauge(
-    "o2o_feature_cache_entries", "Store Features serialised and cached by the process.",
-    registry=REGISTRY, multiprocess_mode="liveall")
+    "How stale the process's store index may be, in seconds, at the time of sampling.")
+INDEX_STORES = _gauge("o2o_index_stores", "Open stores in the process's spatial index.")
+INDEX_RELOADS = _gauge("o2o_index_generation", "Full reloads of the process's store index since it started.")
+SEARCH_REVISION = _gauge(
+    "o2o_search_index_revision", "Database revision the process's text-search index reflects (-1: not built).")
+SEARCH_READY = _gauge("o2o_search_index_ready", "1 once the process's text-search index is built.")
+SEARCH_BUILD = _gauge(
+    "o2o_search_index_build_seconds", "How long the process's last text-search index build took.")
+FEATURE_CACHE = _gauge("o2o_feature_cache_entries", "Store Features serialised and cached by the process.")
 
-FEED_CONNECTED = Gauge(
+FEED_CONNECTED = _gauge(
     "o2o_change_feed_connected",
-    "1 while the process hears of database changes by notification (LISTEN, or SQLite's data_version watcher).",
-    registry=REGISTRY, multiprocess_mode="liveall")
-DB_UNREACHABLE = Gauge(
-    "o2o_db_unreachable", "1 while the process's circuit breaker for the database is open (answering from memory).",
-    registry=REGISTRY, multiprocess_mode="liveall")
-DB_TRIPS = Gauge(
-    "o2o_db_breaker_trips", "Times the process's database circuit breaker opened since it started.",
-    registry=REGISTRY, multiprocess_mode="liveall")
+    "1 while the process hears of database changes by notification (LISTEN, or SQLite's data_version watcher).")
+DB_UNREACHABLE = _gauge(
+    "o2o_db_unreachable", "1 while the process's circuit breaker for the database is open (answering from memory).")
+DB_TRIPS = _gauge(
+    "o2o_db_breaker_trips", "Times the process's database circuit breaker opened since it started.")
 
 # The database pool (PostGIS; SQLite has none): summed over the live workers.
-POOL_SIZE = Gauge(
-    "o2o_db_pool_size", "Connections open in the processes' database pools.",
-    registry=REGISTRY, multiprocess_mode="livesum")
-POOL_IN_USE = Gauge(
-    "o2o_db_pool_in_use", "Connections of the pools lent out to a request at the time of sampling.",
-    registry=REGISTRY, multiprocess_mode="livesum")
-POOL_MAX = Gauge(
-    "o2o_db_pool_max", "The pools' size limit.", registry=REGISTRY, multiprocess_mode="livesum")
-POOL_WAITING = Gauge(
-    "o2o_db_pool_waiting", "Requests waiting for a pooled connection at the time of sampling.",
-    registry=REGISTRY, multiprocess_mode="livesum")
+POOL_SIZE = _gauge("o2o_db_pool_size", "Connections open in the processes' database pools.", "livesum")
+POOL_IN_USE = _gauge(
+    "o2o_db_pool_in_use", "Connections of the pools lent out to a request at the time of sampling.", "livesum")
+POOL_MAX = _gauge("o2o_db_pool_max", "The pools' size limit.", "livesum")
+POOL_WAITING = _gauge(
+    "o2o_db_pool_waiting", "Requests waiting for a pooled connection at the time of sampling.", "livesum")
 
 SCANS = Counter(
     "o2o_scans", "QR scans answered with a redirect to the shop (stored at once, or spooled while the "
     "database was unreachable: see o2o_scan_spool_*).", ("outcome",), registry=REGISTRY)
 # The local scan spool (o2o/services/spool.py): per process counts, kept after a worker exits ("sum").
-SPOOL_KEPT = Gauge(
-    "o2o_scan_spool_kept", "Scans written to the local spool because the database could not take them.",
-    registry=REGISTRY, multiprocess_mode="sum")
-SPOOL_REPLAYED = Gauge(
-    "o2o_scan_spool_replayed", "Spooled scans stored in the database by a replay.",
-    registry=REGISTRY, multiprocess_mode="sum")
-SPOOL_DROPPED = Gauge(
-    "o2o_scan_spool_dropped", "Scans not kept because the spool was full (the shopper was redirected all the same).",
-    registry=REGISTRY, multiprocess_mode="sum")
-SPOOL_PENDING = Gauge(
-    "o2o_scan_spool_pending_bytes", "Bytes of spooled scans not replayed yet.",
-    registry=REGISTRY, multiprocess_mode="livesum")
+SPOOL_KEPT = _gauge(
+    "o2o_scan_spool_kept", "Scans written to the local spool because the database could not take them.", "sum")
+SPOOL_REPLAYED = _gauge("o2o_scan_spool_replayed", "Spooled scans stored in the database by a replay.", "sum")
+SPOOL_DROPPED = _gauge(
+    "o2o_scan_spool_dropped",
+    "Scans not kept because the spool was full (the shopper was redirected all the same).", "sum")
+SPOOL_PENDING = _gauge("o2o_scan_spool_pending_bytes", "Bytes of spooled scans not replayed yet.", "livesum")
 IMPORT_ROWS = Counter(
     "o2o_import_rows", "Rows of store imports, by what became of them (stored: added or updated; "
     "unchanged; rejected).", ("outcome",), registry=REGISTRY)
