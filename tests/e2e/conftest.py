@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,13 +78,22 @@ def browser():
         b.close()
 
 
+@contextmanager
+def browsing(browser, **options):
+    """A fresh browser context made with ``options`` and a page in it whose uncaught JS errors gather in
+    ``page.js_errors``; yields ``(context, page)`` and closes the context when the block ends, passed or not."""
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.js_errors = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    try:
+        yield context, page
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser):
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    yield page
-    context.close()
+    with browsing(browser, viewport={"width": 1280, "height": 800}, locale="zh-CN") as (_, page):
+        yield page

@@ -20,6 +20,8 @@ from PIL import Image
 
 from o2o.web import offline
 
+from .conftest import browsing
+
 pytestmark = pytest.mark.browser
 
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 "
@@ -133,11 +135,7 @@ def network(live_server):
 def _context(browser, **options):
     options.setdefault("viewport", {"width": 1280, "height": 800})
     options.setdefault("locale", "zh-CN")
-    context = browser.new_context(**options)
-    page = context.new_page()
-    page.js_errors = []
-    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-    return context, page
+    return browsing(browser, **options)
 
 
 def _controlled(page) -> None:
@@ -213,8 +211,7 @@ def test_the_service_worker_registers_controls_the_page_and_precaches_the_shell(
 
 
 def test_with_the_network_cut_a_reload_shows_the_last_stores_and_store_page_marked_out_of_date(browser, network):
-    context, page = _context(browser)
-    try:
+    with _context(browser) as (context, page):
         page.goto(network.url + SHANGHAI)
         _controlled(page)
         page.reload()  # now through the worker, which keeps the answers
@@ -266,15 +263,12 @@ def test_with_the_network_cut_a_reload_shows_the_last_stores_and_store_page_mark
         note.wait_for(state="hidden", timeout=10_000)
         stale.wait_for(state="hidden", timeout=20_000)
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_on_a_network_that_hangs_the_kept_store_page_and_stores_come_after_the_time_limit(browser, network):
     """One bar of signal: connections open and nothing comes back. The worker does not wait for ever:
     after its time limit the page and the answers it kept are shown, marked with their time."""
-    context, page = _context(browser)
-    try:
+    with _context(browser) as (context, page):
         page.goto(network.url + SHANGHAI)
         _controlled(page)
         page.reload()
@@ -304,8 +298,6 @@ def test_on_a_network_that_hangs_the_kept_store_page_and_stores_come_after_the_t
         assert "可能已过期" in page.locator(".stale-note").inner_text()
         network.restore()
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_a_new_asset_version_replaces_the_old_caches(page, live_server, monkeypatch):
@@ -336,9 +328,8 @@ def _first_store(page, base: str) -> str:
 
 
 def test_in_wechat_the_store_page_offers_copy_address_instead_of_amap(browser, live_server):
-    context, page = _context(browser, user_agent=WECHAT_UA, viewport={"width": 390, "height": 844},
-                             permissions=["clipboard-read", "clipboard-write"])
-    try:
+    with _context(browser, user_agent=WECHAT_UA, viewport={"width": 390, "height": 844},
+                  permissions=["clipboard-read", "clipboard-write"]) as (context, page):
         store_id = _first_store(page, live_server)
         page.goto(f"{live_server}/stores/{store_id}")
         assert page.locator('a[href^="https://uri.amap.com/"]').count() == 0
@@ -351,13 +342,10 @@ def test_in_wechat_the_store_page_offers_copy_address_instead_of_amap(browser, l
         assert page.evaluate("navigator.clipboard.readText()") == address
         page.screenshot(path=str(_artifacts() / "store-wechat.png"))
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_copy_address_works_without_the_clipboard_api(browser, live_server):
-    context, page = _context(browser, user_agent=WECHAT_UA, permissions=["clipboard-read", "clipboard-write"])
-    try:
+    with _context(browser, user_agent=WECHAT_UA, permissions=["clipboard-read", "clipboard-write"]) as (context, page):
         store_id = _first_store(page, live_server)
         # An older in-app browser: no navigator.clipboard (kept aside to read the result back).
         page.add_init_script("""window.__clipboard = navigator.clipboard;
@@ -369,13 +357,10 @@ def test_copy_address_works_without_the_clipboard_api(browser, live_server):
         page.wait_for_function("() => (document.querySelector('.copy-result') || {}).textContent === '地址已复制'",
                                timeout=5_000)
         assert page.evaluate("window.__clipboard.readText()") == address
-    finally:
-        context.close()
 
 
 def test_in_wechat_the_finder_popup_offers_copy_address(browser, live_server):
-    context, page = _context(browser, user_agent=WECHAT_UA, permissions=["clipboard-read", "clipboard-write"])
-    try:
+    with _context(browser, user_agent=WECHAT_UA, permissions=["clipboard-read", "clipboard-write"]) as (context, page):
         _first_store(page, live_server)
         page.locator("#results li").first.click()
         popup = page.locator(".leaflet-popup-content .popup")
@@ -389,29 +374,27 @@ def test_in_wechat_the_finder_popup_offers_copy_address(browser, live_server):
                                timeout=5_000)
         assert page.evaluate("navigator.clipboard.readText()") == address
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_with_the_network_cut_a_brand_page_seen_still_draws_its_stores(browser, network):
-    context, page = _context(browser)
-    try:
-        page.goto(network.url + SHANGHAI)
-        _controlled(page)
-        slug = page.evaluate("fetch('/api/v1/brands').then(r => r.json()).then(b => b[0].slug)")
-        page.goto(f"{network.url}/brands/{slug}")
-        page.wait_for_selector("#map_brand .tile-cluster", timeout=20_000)
-        drawn = page.locator("#map_brand .leaflet-marker-icon").count()
-        _wait_cached(page, "o2o-pages-", f"/brands/{slug}")
-        _wait_cached(page, "o2o-tiles-", "/tiles/stores/")
+    with _context(browser) as (context, page):
+        try:
+            page.goto(network.url + SHANGHAI)
+            _controlled(page)
+            slug = page.evaluate("fetch('/api/v1/brands').then(r => r.json()).then(b => b[0].slug)")
+            page.goto(f"{network.url}/brands/{slug}")
+            page.wait_for_selector("#map_brand .tile-cluster", timeout=20_000)
+            drawn = page.locator("#map_brand .leaflet-marker-icon").count()
+            _wait_cached(page, "o2o-pages-", f"/brands/{slug}")
+            _wait_cached(page, "o2o-tiles-", "/tiles/stores/")
 
-        network.cut()
-        context.set_offline(True)
-        page.reload()
-        page.wait_for_selector("#map_brand .tile-cluster", timeout=20_000)  # the tiles kept
-        page.wait_for_function(f"() => document.querySelectorAll('#map_brand .leaflet-marker-icon').length === {drawn}",
-                               timeout=10_000)
-        assert not page.js_errors
-    finally:
-        network.restore()
-        context.close()
+            network.cut()
+            context.set_offline(True)
+            page.reload()
+            page.wait_for_selector("#map_brand .tile-cluster", timeout=20_000)  # the tiles kept
+            page.wait_for_function(
+                f"() => document.querySelectorAll('#map_brand .leaflet-marker-icon').length === {drawn}",
+                timeout=10_000)
+            assert not page.js_errors
+        finally:
+            network.restore()

@@ -11,20 +11,15 @@ from werkzeug.serving import make_server
 
 from o2o.web import create_app
 
-from .conftest import ARTIFACTS, _QuietHandler
+from .conftest import ARTIFACTS, _QuietHandler, browsing
 
 PHONE = {"height": 800}
 SHANGHAI = "lat=31.2304&lon=121.4737&z=14"
 
 
 def _phone(browser, width=390, lang="zh-CN"):
-    context = browser.new_context(viewport={"width": width, **PHONE}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2, locale=lang)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    return context, page
+    return browsing(browser, viewport={"width": width, **PHONE}, is_mobile=True, has_touch=True,
+                    device_scale_factor=2, locale=lang)
 
 
 def _a_store_and_brand(base, page):
@@ -39,8 +34,7 @@ def _a_store_and_brand(base, page):
 @pytest.mark.parametrize("width", [360, 390])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_no_page_is_wider_than_the_phone(browser, live_server, width, lang):
-    context, page = _phone(browser, width)
-    try:
+    with _phone(browser, width) as (context, page):
         store, brand = _a_store_and_brand(live_server, page)
         for path in ["/", f"/?{SHANGHAI}", store, brand, "/my", "/retailer", "/analytics"]:
             sep = "&" if "?" in path else "?"
@@ -58,13 +52,10 @@ def test_no_page_is_wider_than_the_phone(browser, live_server, width, lang):
             }""")
             assert wide["scroll"] <= width and not wide["over"], (path, lang, wide)
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_the_phone_menu_reaches_every_page(browser, live_server):
-    context, page = _phone(browser)
-    try:
+    with _phone(browser) as (context, page):
         store, brand = _a_store_and_brand(live_server, page)
         destinations = {"/", "/my", "/retailer", "/analytics"}
         for start in ["/", store, brand, "/my"]:
@@ -90,13 +81,10 @@ def test_the_phone_menu_reaches_every_page(browser, live_server):
         page.wait_for_url("**/my")
         assert page.locator("h1").inner_text() == "我的双11"
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_the_list_is_a_sheet_the_thumb_pulls_up(browser, live_server):
-    context, page = _phone(browser)
-    try:
+    with _phone(browser) as (context, page):
         page.goto(f"{live_server}/?{SHANGHAI}")
         page.wait_for_selector("#results li")
         sheet = page.locator("#sheet")
@@ -135,19 +123,14 @@ def test_the_list_is_a_sheet_the_thumb_pulls_up(browser, live_server):
         for selector in ["#q", "#search-form button", "#category", "#city", "#locate", "#sheet-handle", "#menu-button"]:
             assert page.locator(selector).bounding_box()["height"] >= 48, selector
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_zoom_is_allowed(browser, live_server):
-    context, page = _phone(browser)
-    try:
+    with _phone(browser) as (context, page):
         for path in ["/", "/my"]:
             page.goto(live_server + path)
             viewport = page.get_attribute("meta[name=viewport]", "content")
             assert "user-scalable=no" not in viewport.replace(" ", "") and "maximum-scale=1" not in viewport
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +147,7 @@ def dead_tiles_server(tmp_path_factory):
 
 @pytest.mark.parametrize("page_kind", ["finder", "store", "brand", "my"])
 def test_tiles_that_fail_fall_back_to_the_offline_basemap(browser, dead_tiles_server, page_kind):
-    context, page = _phone(browser)
-    try:
+    with _phone(browser) as (context, page):
         page.goto(f"{dead_tiles_server}/?lat=31.2304&lon=121.4737&z=5")
         page.wait_for_selector("#results li")
         if page_kind == "store":
@@ -186,8 +168,6 @@ def test_tiles_that_fail_fall_back_to_the_offline_basemap(browser, dead_tiles_se
         assert "离线底图" in page.locator(".leaflet-control-attribution").inner_text()
         page.screenshot(path=str(ARTIFACTS / f"phone-fallback-{page_kind}.png"))
         assert not page.js_errors
-    finally:
-        context.close()
 
 
 def test_the_offline_outlines_are_light_enough_for_a_phone(live_server):
