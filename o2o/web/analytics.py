@@ -18,12 +18,11 @@ from pydantic import Field, field_validator
 
 from ..services import windows
 from ..services.export import spreadsheet_safe
-from ..services.validation import FieldError
 from . import auth
 from .errors import ApiError
 from .limits import SIGN_IN, limit
 from .pages import _client_config
-from .params import Filtered, ViewportParams, parse_query
+from .params import Filtered, InViewport, OptionalBbox, parse_query
 from .state import repo, state
 
 bp = Blueprint("analytics", __name__)
@@ -56,18 +55,10 @@ class AnalyticsParams(Filtered):
         return windows.Filter(tuple(self.brand), tuple(self.retailer), tuple(self.category))
 
 
-class HeatmapParams(AnalyticsParams):
+class HeatmapParams(InViewport, AnalyticsParams):
     layer: Literal["stores", "scans"] = Field(..., description="Open stores or counted scans.")
     res: int = Field(6, ge=3, le=9, description="H3 resolution (3–9)")
-    bbox: str | None = Field(None, description="Only this viewport: minLon,minLat,maxLon,maxLat")
-
-    def bounds(self):
-        if not self.bbox:
-            return None
-        try:
-            return ViewportParams.model_construct(bbox=self.bbox).bounds()
-        except FieldError as exc:
-            raise ApiError(400, "invalid_parameter", exc.message, "bbox") from None
+    bbox: OptionalBbox = None
 
 
 class RegionParams(AnalyticsParams):

@@ -23,7 +23,7 @@ from ..services.search_log import SearchLog
 from . import auth
 from .analytics import AnalyticsParams, _csv, _records
 from .errors import ApiError
-from .params import Name, ViewportParams, _Query, parse_query
+from .params import InViewport, Name, OptionalBbox, _Query, parse_query
 from .state import repo, state
 
 bp = Blueprint("demand", __name__)
@@ -97,20 +97,10 @@ def note_product_nearby(product: dict, lon: float, lat: float, radius_km, found)
 
 
 # ----------------------------------------------------------------------------- analysts
-class DemandParams(AnalyticsParams):
+class DemandParams(InViewport, AnalyticsParams):
     res: int = Field(7, ge=3, le=9, description="H3 resolution (3–9)")
     product: int | None = Field(None, ge=1, le=2**63 - 1, description="Only searches for this product id.")
-    bbox: str | None = Field(None, description="Only this viewport: minLon,minLat,maxLon,maxLat")
-
-    def bounds(self):
-        if not self.bbox:
-            return None
-        from ..services.validation import FieldError
-
-        try:
-            return ViewportParams.model_construct(bbox=self.bbox).bounds()
-        except FieldError as exc:
-            raise ApiError(400, "invalid_parameter", exc.message, "bbox") from None
+    bbox: OptionalBbox = None
 
 
 class DemandRegionParams(DemandParams):

@@ -113,6 +113,24 @@ class ViewportParams(Filtered):
         return w, s, e, n
 
 
+# An optional viewport of the analytics views (heat map, demand): declared by each model where its
+# fields want it, read through :class:`InViewport`.
+OptionalBbox = Annotated[str | None, Field(description="Only this viewport: minLon,minLat,maxLon,maxLat")]
+
+
+class InViewport:
+    """For a query model with a ``bbox: OptionalBbox`` field: :meth:`bounds` checks it as
+    :class:`ViewportParams` does, after validation (a 400 naming ``bbox``)."""
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        if not self.bbox:
+            return None
+        try:
+            return ViewportParams.model_construct(bbox=self.bbox).bounds()
+        except FieldError as exc:
+            raise ApiError(400, "invalid_parameter", exc.message, "bbox") from None
+
+
 def validation_error(model: type[BaseModel], exc: ValidationError) -> ApiError:
     """The first problem of a pydantic error, as a 400 naming the field."""
     field, message = field_problems(model, exc)[0]
