@@ -17,41 +17,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import PYTHON, ROOT, bench_env, git_state, machine_note, median, now_text, seed_database, write_section  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT, bench_command, copy_into_postgis, drop_pg_database, git_state, machine_note, median, now_text,
+    seed_database, write_section,
+)
 
 sys.path.insert(0, str(ROOT))
 SECTION = "bench_change_feed"
-
-
-def _pg_copy(admin_url: str, db: Path) -> str:
-    import psycopg
-
-    name = f"o2o_bench_feed_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    url = admin_url.rpartition("/")[0] + "/" + name
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    out = subprocess.run([PYTHON, "-m", "flask", "--app", "app", "migrate-data", "--to", url], cwd=ROOT,
-                         env=bench_env(db), capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stdout + out.stderr)
-    return url
-
-
-def _drop(admin_url: str, url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {url.rpartition('/')[2]} WITH (FORCE)")
 
 
 def _app(url: str):
@@ -103,7 +81,7 @@ def main(argv=None) -> int:
     with sqlite3.connect(db) as conn:
         stores = conn.execute("SELECT count(*) FROM stores").fetchone()[0]
     urls = [f"/api/v1/stores/nearby?lat={lat:.6f}&lon={lon:.6f}&k=20" for lat, lon in points]
-    pg_url = _pg_copy(args.pg_admin, db)
+    pg_url, _ = copy_into_postgis(args.pg_admin, db, f"o2o_bench_feed_{os.getpid()}")
     try:
         apps = {"sqlite": _app(f"sqlite:///{db.resolve()}"), "postgis": _app(pg_url)}
         for _, client in apps.values():
@@ -121,7 +99,7 @@ def main(argv=None) -> int:
                     feed.connected = watching
             print(f"round {rnd + 1}: " + "  ".join(f"{b}/{m} {v[-1]:.0f} µs" for (b, m), v in res.items()), flush=True)
     finally:
-        _drop(args.pg_admin, pg_url)
+        drop_pg_database(args.pg_admin, pg_url)
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
@@ -136,7 +114,7 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print(table)
     if args.write_docs:
-        cmd = ".venv/bin/python bench/bench_change_feed.py" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
+        cmd = bench_command("bench_change_feed.py", argv or None)
         write_section(SECTION, "\n".join([
             "## Change feed: `nearby` without a database read per request (issue 16)", "",
             f"In process (Flask test client), {len(urls)} shopper positions, `k=20`, {stores:,} stores on each "

@@ -19,16 +19,14 @@ import sys
 import tempfile
 import time
 
-from _common import ROOT, machine_note, median, now_text, write_section
+from _common import ROOT, import_setup, machine_note, median, now_text, write_section
 
 sys.path.insert(0, str(ROOT))
 
 from o2o.geo import crs  # noqa: E402
 from o2o.regions import load_regions  # noqa: E402
 from o2o.seed.stores import generate  # noqa: E402
-from o2o.services import accounts, importer, sheets  # noqa: E402
-from o2o.services.index_sync import IndexSync  # noqa: E402
-from o2o.storage.sqlite import SqliteRepository  # noqa: E402
+from o2o.services import importer, sheets  # noqa: E402
 
 HEADER = ["门店编码", "门店名称", "品牌", "品类", "经度", "纬度", "坐标系", "门店地址", "营业时间", "门店电话", "线上链接"]
 
@@ -74,12 +72,7 @@ def read_openpyxl(data: bytes) -> int:
 
 def import_once(data: bytes, name: str, regions, dry_run: bool = False) -> tuple[float, dict]:
     with tempfile.TemporaryDirectory() as tmp:
-        repo = SqliteRepository.connect(f"{tmp}/o2o.db")
-        repo.migrate()
-        rid, _ = accounts.create_retailer(repo, "Bench Co", ["bench.tmall.com"])
-        principal = accounts.Principal("retailer", rid, "Bench Co", ("bench.tmall.com",))
-        sync = IndexSync()
-        sync.load(repo)
+        repo, rid, principal, sync = import_setup(f"{tmp}/o2o.db")
         t0 = time.perf_counter()
         parsed = importer.parse(data, name)
         report = importer.import_rows(repo, regions, sync.refresh(repo), principal, parsed.rows, dry_run=dry_run)

@@ -16,13 +16,12 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import git_state, machine_note, now_text, write_section  # noqa: E402
+from bench._common import section_heading, warm_and_time, write_section  # noqa: E402
 from o2o.geo.hours import BEIJING  # noqa: E402
 from o2o.services.seeding import seed  # noqa: E402
 from o2o.storage import open_repository  # noqa: E402
@@ -30,15 +29,6 @@ from o2o.web import api, create_app, geojson, pages  # noqa: E402
 
 SPECIAL = "2026-11-10 10:00-02:00; 2026-11-12 closed"
 NOW = datetime(2026, 11, 11, 1, 30, tzinfo=BEIJING)
-
-
-def _timed(fn, n: int) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
 
 
 def main() -> None:
@@ -80,13 +70,8 @@ def main() -> None:
     results: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.rounds):
         for name in ("without", "with"):          # alternated: both see the same machine load
-            client = clients[name]
             for label, path in paths.items():
-                for i in range(20):               # warm: features cached, as in steady service
-                    client.get(path(i))
-                counter = iter(range(10 ** 9))
-                results.setdefault((label, name), []).append(
-                    _timed(lambda: client.get(path(next(counter))), args.calls))
+                results.setdefault((label, name), []).append(warm_and_time(clients[name], path, args.calls))
     rows = []
     for label in paths:
         base = statistics.median(results[(label, "without")])
@@ -96,8 +81,7 @@ def main() -> None:
                        "|---|---:|---:|---:|", *rows])
     print(table)
     if args.write:
-        text = (f"## Festival hours (issue 14)\n\n{now_text()}, {git_state()}; {machine_note()}.\n\n"
-                f"`bench/bench_festival_hours.py --rounds "
+        text = (section_heading("Festival hours (issue 14)") + f"`bench/bench_festival_hours.py --rounds "
                 f"{args.rounds}`: 30,000 stores (SQLite), medians of {args.rounds} alternated rounds of "
                 f"{args.calls} requests each, at 01:30 on 11 November (open-now looks at the 10th's late "
                 "night). The baseline is the same data without dated exceptions, measured in the same run.\n\n"

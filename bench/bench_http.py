@@ -53,8 +53,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    BENCH, PYTHON, ROOT, Server, bench_env, fmt_int, git_state, http_get, machine_note, median, now_text,
-    seed_database, which_or_none, write_section,
+    BENCH, PYTHON, ROOT, WRK_DONE_LUA, Server, bench_command, bench_env, copy_into_postgis, drop_pg_database,
+    fmt_int, git_state, http_get, keep_or_remove, machine_note, median, now_text, run_wrk, seed_database,
+    which_or_none, write_section,
 )
 
 SECTION = "bench_http"
@@ -107,16 +108,7 @@ function request()
   return wrk.format("GET", string.format("%%s?lat=%%.6f&lon=%%.6f&k=20%%s", path, p[1], p[2], extra))
 end
 
-function done(s, latency, requests)
-  io.write(string.format(
-    'BENCHJSON {"requests":%%d,"duration_us":%%.0f,"bytes":%%.0f,"connect":%%d,"read":%%d,' ..
-    '"write":%%d,"status":%%d,"timeout":%%d,"p50_us":%%.0f,"p90_us":%%.0f,"p99_us":%%.0f,' ..
-    '"mean_us":%%.1f,"max_us":%%.0f}\n',
-    s.requests, s.duration, s.bytes, s.errors.connect, s.errors.read, s.errors.write,
-    s.errors.status, s.errors.timeout, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.mean, latency.max))
-end
-"""
+""" + WRK_DONE_LUA
 
 
 def shopper_points(db_path: Path, n: int = N_POINTS, seed: int = SEED, url: str | None = None) -> list[tuple[float, float]]:
@@ -144,44 +136,12 @@ def write_lua(path: Path, points) -> None:
     path.write_text(LUA % {"points": rows}, encoding="utf-8")
 
 
-def run_wrk(base: str, lua: Path, path: str, extra: str, seconds: float, threads: int, conns: int) -> dict:
-    argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-            "-s", str(lua), base + "/", "--", path, extra]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
-    for line in out.stdout.splitlines():
-        if line.startswith("BENCHJSON "):
-            r = json.loads(line[len("BENCHJSON "):])
-            r["rps"] = r["requests"] / (r["duration_us"] / 1e6) if r["duration_us"] else 0.0
-            r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
-            return r
-    raise RuntimeError(f"wrk gave no result ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-
-
 def create_pg_database(admin_url: str, sqlite_db: Path) -> str:
     """A fresh PostGIS database holding the seeded SQLite database's data (``flask migrate-data``)."""
-    import psycopg
-
     name = f"o2o_bench_http_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    url = admin_url.rpartition("/")[0] + "/" + name
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    env = bench_env(sqlite_db)
-    out = subprocess.run([PYTHON, "-m", "flask", "--app", "app", "migrate-data", "--to", url],
-                         cwd=ROOT, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"copying into PostGIS failed:\n{out.stdout}\n{out.stderr}")
-    print(f"  PostGIS database {name}: {out.stdout.strip().splitlines()[-1] if out.stdout.strip() else 'copied'}")
+    url, printed = copy_into_postgis(admin_url, sqlite_db, name)
+    print(f"  PostGIS database {name}: {printed.strip().splitlines()[-1] if printed.strip() else 'copied'}")
     return url
-
-
-def drop_pg_database(admin_url: str, url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {url.rpartition('/')[2]} WITH (FORCE)")
 
 
 def wait_memory_ready(o2o: Server, workers: int, timeout_s: float = 600) -> None:
@@ -554,8 +514,7 @@ def main(argv=None) -> int:
 
     t_start = time.perf_counter()
     started, machine = now_text(), f"{git_state()}; {machine_note()}"
-    cmd = ".venv/bin/python bench/bench_http.py" + ("".join(
-        f" {a}" for a in (argv if argv is not None else sys.argv[1:])))
+    cmd = bench_command("bench_http.py", argv)
     tmp = Path(tempfile.mkdtemp(prefix="o2o-bench-http-"))
     database_url = None
     print(f"temp directory {tmp}")
@@ -596,12 +555,7 @@ def main(argv=None) -> int:
     finally:
         if database_url:
             drop_pg_database(args.pg_admin, database_url)
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
+        keep_or_remove(tmp, args.keep)
 
 
 if __name__ == "__main__":

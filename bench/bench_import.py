@@ -26,12 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import machine_note, now_text, write_section  # noqa: E402
+from _common import import_setup, machine_note, now_text, write_section  # noqa: E402
 from o2o.geo import crs  # noqa: E402
 from o2o.regions import load_regions  # noqa: E402
 from o2o.seed.stores import generate  # noqa: E402
-from o2o.services import accounts, importer  # noqa: E402
-from o2o.services.index_sync import IndexSync  # noqa: E402
+from o2o.services import importer  # noqa: E402
 from o2o.storage.sqlite import SqliteRepository  # noqa: E402
 
 
@@ -51,12 +50,7 @@ def make_file(n: int) -> tuple[bytes, list[dict]]:
 
 def one_run(data: bytes, clean: list[dict], regions) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        repo = SqliteRepository.connect(f"{tmp}/o2o.db")
-        repo.migrate()
-        rid, _ = accounts.create_retailer(repo, "Bench Co", ["bench.tmall.com"])
-        principal = accounts.Principal("retailer", rid, "Bench Co", ("bench.tmall.com",))
-        sync = IndexSync()
-        sync.load(repo)
+        repo, rid, principal, sync = import_setup(f"{tmp}/o2o.db")
         t0 = time.perf_counter()
         rows = importer.parse(data, "stores.csv").rows
         report = importer.import_rows(repo, regions, sync.refresh(repo), principal, rows, allow_duplicates=False)

@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 from scipy.spatial import cKDTree  # noqa: E402
 
+from bench._common import cpu_model, memory_gb  # noqa: E402
 from o2o.geo.index import StoreIndex  # noqa: E402
 
 R_EARTH = 6_371_008.8  # the contract's sphere, same as o2o.geo.distance.EARTH_RADIUS_M
@@ -250,21 +251,9 @@ def rss_bytes() -> int:
 
 
 def machine_info():
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem_gb = "?"
-    try:
-        with open("/proc/meminfo") as f:
-            mem_gb = f"{int(f.readline().split()[1]) / 2**20:.0f}"
-    except (OSError, ValueError, IndexError):
-        pass
+    model = cpu_model() or "?"
+    gb = memory_gb()
+    mem_gb = "?" if gb is None else f"{gb:.0f}"
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:

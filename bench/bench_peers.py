@@ -48,10 +48,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    FLASK, ROOT, Server, bench_env, fmt_bytes, fmt_int, free_port, git_state, http_get, machine_note, median,
-    now_text, which_or_none, write_section,
+    FLASK, ROOT, WRK_DONE_LUA, Server, bench_env, fmt_bytes, fmt_int, free_port, git_state, http_get,
+    machine_note, median, now_text, run_wrk, which_or_none, write_section,
 )
-from bench_http import JITTER_KM, KM_PER_DEG, N_POINTS, SEED, run_wrk  # noqa: E402
+from bench_http import JITTER_KM, KM_PER_DEG, N_POINTS, SEED  # noqa: E402
 
 SECTION = "bench_peers"
 STORES = 30000
@@ -146,16 +146,7 @@ function request()
   counter = counter + 1
   return wrk.format("GET", paths[(counter %% #paths) + 1])
 end
-function done(s, latency, requests)
-  io.write(string.format(
-    'BENCHJSON {"requests":%%d,"duration_us":%%.0f,"bytes":%%.0f,"connect":%%d,"read":%%d,' ..
-    '"write":%%d,"status":%%d,"timeout":%%d,"p50_us":%%.0f,"p90_us":%%.0f,"p99_us":%%.0f,' ..
-    '"mean_us":%%.1f,"max_us":%%.0f}\n',
-    s.requests, s.duration, s.bytes, s.errors.connect, s.errors.read, s.errors.write,
-    s.errors.status, s.errors.timeout, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.mean, latency.max))
-end
-"""
+""" + WRK_DONE_LUA
 
 
 def bbox(lat: float, lon: float) -> str:

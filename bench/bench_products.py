@@ -29,20 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import git_state, machine_note, now_text, write_section  # noqa: E402
+from bench._common import section_heading, warm_and_time, write_section  # noqa: E402
 from o2o.services.seeding import seed, seed_products  # noqa: E402
 from o2o.storage import open_repository  # noqa: E402
 from o2o.web import create_app  # noqa: E402
 from o2o.web.products import catalogue_cache  # noqa: E402
-
-
-def _timed(fn, n: int) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
 
 
 def _file_bytes(path: Path) -> int:
@@ -138,10 +129,7 @@ def main() -> None:
     results: dict[str, list[float]] = {}
     for _ in range(args.rounds):
         for label, path in paths.items():        # alternated: each sees the same machine load
-            for i in range(20):
-                client.get(path(i))
-            counter = iter(range(10 ** 9))
-            results.setdefault(label, []).append(_timed(lambda: client.get(path(next(counter))), args.calls))
+            results.setdefault(label, []).append(warm_and_time(client, path, args.calls))
     base = statistics.median(results[next(iter(paths))])
     rows = [f"| {label} | {statistics.median(v):,.0f} µs | {statistics.median(v) / base:.2f}× |"
             for label, v in results.items()]
@@ -157,8 +145,8 @@ def main() -> None:
     print()
     print(seed_table)
     if args.write:
-        text = (f"## Products in stores (issue 15)\n\n{now_text()}, {git_state()}; {machine_note()}.\n\n"
-                f"`bench/bench_products.py --rounds {args.rounds}`: {args.stores:,} seeded stores with the seeded "
+        text = (section_heading("Products in stores (issue 15)")
+                + f"`bench/bench_products.py --rounds {args.rounds}`: {args.stores:,} seeded stores with the seeded "
                 f"catalogue and stock, medians of {args.rounds} alternated rounds of {args.calls} requests from "
                 "random points in eastern China. The baseline is the plain nearby search, measured in the same run.\n\n"
                 + table + "\n\n" + seed_table + "\n\n"

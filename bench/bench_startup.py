@@ -46,8 +46,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    BENCH, FLASK, HOST, PYTHON, ROOT, Server, bench_env, fmt_bytes, free_port, git_state, http_get,
-    machine_note, median, now_text, seed_database, write_section,
+    BENCH, FLASK, HOST, PYTHON, ROOT, Server, bench_command, bench_env, browser_missing, fmt_bytes, free_port,
+    git_state, http_get, keep_or_remove, machine_note, median, now_text, seed_database, show_section,
 )
 
 SECTION = "bench_startup"
@@ -229,12 +229,11 @@ def page_once(browser, base: str) -> dict:
 
 
 def page_weight(db: Path, tmp: Path, runs: int) -> dict:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return {"skipped": "playwright is not installed in .venv (pip install -r requirements-dev.txt)"}
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"no Chromium at {CHROMIUM} (apt-get install chromium)"}
+    missing = browser_missing(CHROMIUM)
+    if missing:
+        return {"skipped": missing}
+    from playwright.sync_api import sync_playwright
+
     env = bench_env(db)
     results = []
     with Server.gunicorn("app:app", 2, env, tmp / "page.log", extra=NO_CTL) as srv:
@@ -514,8 +513,7 @@ def main(argv=None) -> int:
 
     t_start = time.perf_counter()
     started, machine = now_text(), f"{git_state()}; {machine_note()}"
-    cmd = ".venv/bin/python bench/bench_startup.py" + "".join(
-        f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+    cmd = bench_command("bench_startup.py", argv)
     tmp = Path(tempfile.mkdtemp(prefix="o2o-bench-startup-"))
     print(f"temp directory {tmp}")
     res = {}
@@ -540,18 +538,12 @@ def main(argv=None) -> int:
             print(f"  {res['viewport']['requests']} requests, max features {res['viewport']['max_features']}")
         elapsed = time.perf_counter() - t_start
         section = docs_section(res, args, started, elapsed, machine, cmd)
-        print()
-        print(section)
-        if args.write_docs:
-            write_section(SECTION, section)
+        show_section(SECTION, section, args.write_docs)
         print(f"done in {elapsed / 60:.1f} min")
         fail = ("viewport" in res and res["viewport"]["max_features"] > MAX_FEATURES)
         return 1 if fail else 0
     finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        keep_or_remove(tmp, args.keep)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ import argparse
 import gzip
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -50,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # o2o, for the in-process part
 
 from _common import (  # noqa: E402
-    BENCH, ROOT, Server, bench_env, fmt_bytes, git_state, http_get, machine_note, median, now_text,
-    seed_database, which_or_none, write_section,
+    BENCH, ROOT, Server, bench_command, bench_env, browser_missing, fmt_bytes, git_state, http_get,
+    keep_or_remove, machine_note, median, now_text, seed_database, show_section, which_or_none,
 )
 from bench_http import NEARBY, shopper_points, write_lua  # noqa: E402
 
@@ -219,12 +218,11 @@ def totals(requests: list[dict]) -> dict:
 
 
 def bytes_on_the_wire(db: Path, tmp: Path, runs: int) -> dict:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return {"skipped": "playwright is not installed in .venv (pip install -r requirements-dev.txt)"}
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"no Chromium at {CHROMIUM} (apt-get install chromium)"}
+    missing = browser_missing(CHROMIUM)
+    if missing:
+        return {"skipped": missing}
+    from playwright.sync_api import sync_playwright
+
     env = bench_env(db)
     modes = {"compressed": (False, False), "compressed, no service worker": (False, True),
              "identity (baseline)": (True, True)}
@@ -688,7 +686,7 @@ def main(argv=None) -> int:
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
     t_start = time.perf_counter()
     started, machine = now_text(), f"{git_state()}; {machine_note()}"
-    cmd = ".venv/bin/python bench/bench_wire.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+    cmd = bench_command("bench_wire.py", argv)
     tmp = Path(tempfile.mkdtemp(prefix="o2o-bench-wire-"))
     res = {}
     try:
@@ -707,17 +705,11 @@ def main(argv=None) -> int:
             res["http"] = over_http(db, tmp, args.http_rounds, args.seconds, points)
         elapsed = time.perf_counter() - t_start
         section = docs_section(res, args, started, elapsed, machine, cmd)
-        print()
-        print(section)
-        if args.write_docs:
-            write_section(SECTION, section)
+        show_section(SECTION, section, args.write_docs)
         print(f"done in {elapsed / 60:.1f} min")
         return 0
     finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        keep_or_remove(tmp, args.keep)
 
 
 if __name__ == "__main__":
