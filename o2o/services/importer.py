@@ -30,6 +30,7 @@ from .units import unit_of_work
 from .validation import FieldProblem, clean_store, has_lone_surrogate
 
 MAX_ROWS = 200_000
+BULK_ROWS = 1000  # an import writing this many rows refreshes the planner's statistics afterwards
 
 # Header spellings seen in retailers' spreadsheets → our field names. A header not here is never
 # dropped silently: the report names it in ``unknown_columns``.
@@ -396,6 +397,8 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
     # a concurrent import of the same new codes cannot insert them twice (it runs again instead).
     report = unit_of_work(repo, lambda: _store(repo, index, retailer, rows, {n: dict(f) for n, f in clean.items()},
                                                dict(problems), atomic, dry_run))
+    if report.stored and report.inserted + report.updated >= BULK_ROWS:
+        repo.analyze(("stores",))  # the queries that follow are planned for the stores there now
     metrics.count_import(report)
     return report
 

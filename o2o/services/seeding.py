@@ -60,6 +60,8 @@ def seed(repo: StoreRepository, n_stores: int = 30_000, n_scans: int = 0,
         n_stock = repo.insert_stock(lines)
         if n_scans_stored:
             n_product_scans = seed_product_scans(repo, lines, random_seed)
+    if inserted:
+        repo.analyze(("stores", "scans", "products", "stock", "product_scans"))  # plan for the data now there
     return {"retailers": len(data.retailers), "stores": inserted, "scans": n_scans_stored,
             "products": n_products, "stock": n_stock, "product_scans": n_product_scans}
 

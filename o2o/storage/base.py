@@ -96,6 +96,11 @@ class Schema(Protocol):
         """Whether writes fail for want of space: this process saw one fail so and none succeed
         since (:data:`~o2o.storage.errors.health`), or (SQLite) the file cannot grow."""
 
+    def analyze(self, tables: Iterable[str]) -> None:
+        """Refresh the query planner's statistics of ``tables`` after a bulk write (seeding, an
+        import of thousands of rows), so the next queries are planned for the data there is now
+        rather than waiting for the server's own background analysis. Call it outside a transaction."""
+
 
 class Changes(Protocol):
     """Change tracking: every store write bumps one database-wide revision."""

@@ -459,3 +459,15 @@ class SqlRepository(PrincipalsSql, ProductsSql, DemandSql):
     def storage_full(self) -> bool:
         return health.full
 
+    ANALYZE_PREFIX = ""  # SQLite bounds the rows it samples per index (see SqliteRepository)
+
+    def analyze(self, tables) -> None:
+        names = [t for t in dict.fromkeys(tables) if t in TABLES]
+        if not names:
+            return
+        with self.transaction():
+            if self.ANALYZE_PREFIX:
+                self._execute(self.ANALYZE_PREFIX)
+            for name in names:
+                self._execute(f"ANALYZE {name}")  # one of our table names, never the caller's text
+

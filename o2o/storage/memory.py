@@ -72,6 +72,9 @@ class MemoryRepository(MemoryPrincipals, MemoryProducts, MemoryDemand):
     def close(self) -> None:
         pass
 
+    def analyze(self, tables) -> None:
+        pass  # no planner
+
     def storage_full(self) -> bool:
         return health.full
 
