@@ -51,9 +51,23 @@ def start_gunicorn(url: str, workers: int = 1, timeout_s: int = 120, seed_stores
 
 
 def kill(proc, sig=signal.SIGTERM, wait_s: float = 15) -> None:
-    """Signal the server's whole process group and wait for the master."""
+    """Signal the server's whole process group and wait for the master. A graceful stop that takes
+    longer than ``wait_s`` (gunicorn itself allows its workers 30 s; on a loaded machine a worker
+    can take that long to finish and exit) ends with SIGKILL, and a warning says so."""
     try:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
-    proc.wait(wait_s)
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        if sig == signal.SIGKILL:
+            raise
+        import warnings
+
+        warnings.warn(f"the server did not stop within {wait_s:.0f} s of signal {sig}: killed")
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(wait_s)
