@@ -41,6 +41,7 @@ import itertools
 import json
 import multiprocessing as mp
 import os
+import re
 import random
 import shutil
 import sqlite3
@@ -549,12 +550,17 @@ def render(results: dict) -> str:
     sizes = sorted(results, key=lambda k: results[k]["info"]["stock"])
     out = []
     first = results[sizes[-1]]
+    def load_of(k):
+        found = re.search(r"load average ([0-9.]+)", results[k]["machine"])
+        return float(found.group(1)) if found else 0.0
+    busy = ", ".join(_size_label(k, results[k]) for k in sizes if load_of(k) > 4) or "none of these runs"
     runs = "; ".join(f"{_size_label(k, results[k])}: {results[k]['when']}, load average "
                      f"{results[k]['machine'].rsplit('load average ', 1)[-1]}" for k in sizes)
     out.append(f"## Products in stores at scale (issue 15)\n\n{first['git']}; {first['machine'].rsplit(', load', 1)[0]}. "
-               f"Runs: {runs}. The machine was shared with other work throughout (2 cores, load averages far above 2), "
-               "so wall times are inflated and noisy; the CPU time of the requesting thread is given beside them, and "
-               "the ratios against the baseline measured in the same rounds are the figures to read.\n\n"
+               f"Runs: {runs}. On 2 cores, a load average far above 2 means the machine was shared with other work "
+               f"during that run ({busy}: wall times inflated and noisy); the "
+               "CPU time of the requesting thread is given beside the wall time, and the ratios against the baseline "
+               "measured in the same rounds are the figures to compare across runs.\n\n"
                "`bench/bench_products_scale.py --rows N` (and `--seeded`): the seeded 30,000 stores, each retailer "
                "N / 30,000 products stocked in every one of its stores (70 % in stock, 15 % limited, 15 % out; the "
                "lines generated inside the database, the secondary indexes built after), in a temporary SQLite file "
