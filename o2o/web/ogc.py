@@ -35,7 +35,7 @@ from ..services.products import PRODUCT_FIELDS
 from ..services.validation import FieldError
 from . import caching, features, geojson
 from .errors import ApiError
-from .params import Name, ViewportParams, _Query, parse_query
+from .params import Name, _Query, parse_bbox, parse_query
 from .state import repo, state
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -84,7 +84,7 @@ class ItemsParams(FormatParams):
         parts = self.bbox.split(",")
         if len(parts) == 6:  # minx,miny,minz,maxx,maxy,maxz
             parts = parts[0:2] + parts[3:5]
-        return ViewportParams.model_construct(bbox=",".join(parts)).bounds()
+        return parse_bbox(",".join(parts))
 
     def filters(self) -> Filters:
         pick = lambda v: None if v is None else [v]  # noqa: E731

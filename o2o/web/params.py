@@ -83,6 +83,30 @@ class NearbyParams(Filtered):
                                       "word first, then the nearest.")
 
 
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``minLon,minLat,maxLon,maxLat`` as four numbers, checked; a :class:`FieldError` naming ``bbox``
+    otherwise. (A function, not a model: constructing a model per request to reuse its checks cost
+    more than the rest of an OGC items page, as pydantic inspects each default factory anew.)"""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat")
+    try:
+        if not all(NUMBER_TEXT.fullmatch(p.strip()) for p in parts):
+            raise ValueError
+        w, s, e, n = (float(p) for p in parts)
+    except ValueError:
+        raise FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)):
+        raise FieldError("bbox", "bbox values must be finite numbers")
+    if not (-180 <= w <= 180 and -180 <= e <= 180):
+        raise FieldError("bbox", "bbox longitudes must be between -180 and 180")
+    if not (-90 <= s <= 90 and -90 <= n <= 90):
+        raise FieldError("bbox", "bbox latitudes must be between -90 and 90")
+    if w > e or s > n:
+        raise FieldError("bbox", "bbox must list the minimum before the maximum (minLon,minLat,maxLon,maxLat)")
+    return w, s, e, n
+
+
 class ViewportParams(Filtered):
     bbox: str = Field(..., description="minLon,minLat,maxLon,maxLat", examples=["121.40,31.18,121.55,31.28"])
     zoom: float | None = Field(None, ge=0, le=22, description="Map zoom level; decides clustering.")
@@ -93,24 +117,7 @@ class ViewportParams(Filtered):
         return self
 
     def bounds(self) -> tuple[float, float, float, float]:
-        parts = self.bbox.split(",")
-        if len(parts) != 4:
-            raise FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat")
-        try:
-            if not all(NUMBER_TEXT.fullmatch(p.strip()) for p in parts):
-                raise ValueError
-            w, s, e, n = (float(p) for p in parts)
-        except ValueError:
-            raise FieldError("bbox", "bbox must be four numbers: minLon,minLat,maxLon,maxLat") from None
-        if not all(math.isfinite(v) for v in (w, s, e, n)):
-            raise FieldError("bbox", "bbox values must be finite numbers")
-        if not (-180 <= w <= 180 and -180 <= e <= 180):
-            raise FieldError("bbox", "bbox longitudes must be between -180 and 180")
-        if not (-90 <= s <= 90 and -90 <= n <= 90):
-            raise FieldError("bbox", "bbox latitudes must be between -90 and 90")
-        if w > e or s > n:
-            raise FieldError("bbox", "bbox must list the minimum before the maximum (minLon,minLat,maxLon,maxLat)")
-        return w, s, e, n
+        return parse_bbox(self.bbox)
 
 
 # An optional viewport of the analytics views (heat map, demand): declared by each model where its
@@ -126,7 +133,7 @@ class InViewport:
         if not self.bbox:
             return None
         try:
-            return ViewportParams.model_construct(bbox=self.bbox).bounds()
+            return parse_bbox(self.bbox)
         except FieldError as exc:
             raise ApiError(400, "invalid_parameter", exc.message, "bbox") from None
 
