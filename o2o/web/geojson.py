@@ -14,10 +14,17 @@ from ..services.finder import brand_slug
 
 
 def public_base() -> str:
-    """Base URL for absolute links: ``O2O_PUBLIC_URL``, else the request's own host URL."""
+    """Base URL for absolute links: ``O2O_PUBLIC_URL``, else the request's own host URL (worked out
+    once per request: a page of items asks for it for every link)."""
     base = current_app.config["O2O"].get("PUBLIC_URL")
-    # scheme://host, as request.host_url gives, without Werkzeug re-building the whole URL.
-    return (base or f"{request.scheme}://{request.host}").rstrip("/")
+    if base:
+        return base.rstrip("/")
+    environ = request.environ
+    found = environ.get("o2o.public_base")
+    if found is None:
+        # scheme://host, as request.host_url gives, without Werkzeug re-building the whole URL.
+        found = environ["o2o.public_base"] = f"{request.scheme}://{request.host}".rstrip("/")
+    return found
 
 
 def go_url(store_id: int) -> str:

@@ -94,9 +94,11 @@ class ItemsParams(FormatParams):
 # ----------------------------------------------------------------------------- formats and links
 def _format() -> str:
     """``json`` or ``html``: ``f`` first, then the Accept header (JSON unless HTML is preferred)."""
-    fmt = parse_query(FormatParams, request.args).f
-    if fmt:
-        return fmt
+    return parse_query(FormatParams, request.args).f or _accepted_format()
+
+
+def _accepted_format() -> str:
+    """``json`` or ``html`` as the Accept header prefers (JSON unless HTML is preferred)."""
     accept = request.accept_mimetypes
     best = accept.best_match([JSON, GEOJSON, HTML])
     return "html" if best == HTML and accept[HTML] > max(accept[JSON], accept[GEOJSON]) else "json"
@@ -113,15 +115,18 @@ def _link(href: str, rel: str, media: str, title: str | None = None) -> dict:
     return out
 
 
-def _self_links(path: str, media: str = JSON, args: dict | None = None, titled: bool = True) -> list[dict]:
+def _self_links(path: str, media: str = JSON, args: dict | None = None, titled: bool = True,
+                base: str | None = None) -> list[dict]:
     """``self`` and ``alternate`` links of a resource at ``/ogc{path}`` in the asked format and the other
-    (``titled=False``: without titles, for the items' hot path: no translation looked up)."""
+    (``titled=False``: without titles, for the items' hot path: no translation looked up; ``base``:
+    :func:`base_url`, when the caller has it already)."""
     _ = globals()["_"] if titled else (lambda text: None)  # noqa: E731
     fmt = "html" if media == HTML else "json"
-    query = {k: v for k, v in (args or {}).items() if k != "f"}
+    query = urlencode({k: v for k, v in (args or {}).items() if k != "f"})
+    prefix = f"{base or base_url()}{path}?{query}{'&' if query else ''}f="
 
     def url(f: str) -> str:
-        return f"{base_url()}{path}?{urlencode({**query, 'f': f})}"
+        return prefix + f
     json_type = GEOJSON if media == GEOJSON else JSON
     return [_link(url(fmt), "self", HTML if fmt == "html" else json_type, _("This document")),
             _link(url("json" if fmt == "html" else "html"), "alternate", json_type if fmt == "html" else HTML,
@@ -316,16 +321,17 @@ def _page_links(cid: str, p: ItemsParams, page: service.Page, fmt: str) -> list[
     media = HTML if fmt == "html" else GEOJSON
     titled = fmt == "html"
     _ = globals()["_"] if titled else (lambda text: None)  # noqa: E731
-    links = _self_links(f"/collections/{cid}/items", media, args_now, titled)
-    url = f"{base_url()}/collections/{cid}/items"
+    base = base_url()
+    links = _self_links(f"/collections/{cid}/items", media, args_now, titled, base)
+    # the query without offset and f, encoded once; each link adds its own (same order as before)
+    query = urlencode(args)
+    url = f"{base}/collections/{cid}/items?{query}{'&' if query else ''}"
     if page.has_next:
-        links.append(_link(f"{url}?{urlencode({**args, 'offset': page.offset + len(page.ids), 'f': fmt})}",
-                           "next", media, _("Next page")))
+        links.append(_link(f"{url}offset={page.offset + len(page.ids)}&f={fmt}", "next", media, _("Next page")))
     if page.has_prev:
         prev = max(page.offset - p.limit, 0)
-        links.append(_link(f"{url}?{urlencode({**args, **({'offset': prev} if prev else {}), 'f': fmt})}",
-                           "prev", media, _("Previous page")))
-    links.append(_link(f"{base_url()}/collections/{cid}?f={'html' if fmt == 'html' else 'json'}", "collection",
+        links.append(_link(f"{url}{f'offset={prev}&' if prev else ''}f={fmt}", "prev", media, _("Previous page")))
+    links.append(_link(f"{base}/collections/{cid}?f={'html' if fmt == 'html' else 'json'}", "collection",
                        HTML if fmt == "html" else JSON, _("The collection")))
     return links
 
@@ -340,7 +346,7 @@ def items(cid: str):
     cid = _collection_or_404(cid)
     _check_known(request.args)
     p = parse_query(ItemsParams, request.args)
-    fmt = p.f or _format()
+    fmt = p.f or _accepted_format()
     bbox = p.bounds()
     if cid == "stores":
         index = state().index()
