@@ -21,7 +21,7 @@ from ..storage.base import StoreRepository
 from ..storage.products import AVAILABILITY, PRODUCT_WRITABLE
 from . import sheets
 from .accounts import Principal
-from .importer import BULK_ROWS, MAX_ROWS, ImportError_, Report, Row
+from .importer import MAX_ROWS, ImportError_, Report, Row, analyzed_after
 from .units import unit_of_work
 from .validation import check_online_url
 
@@ -262,14 +262,6 @@ def import_products(repo: StoreRepository, retailer: Principal, rows: list[Row],
         return report
 
     return analyzed_after(repo, unit_of_work(repo, work, attempts=1), ("products",))
-
-
-def analyzed_after(repo: StoreRepository, report: Report, tables: tuple[str, ...]) -> Report:
-    """``report``, after refreshing the planner's statistics of ``tables`` when the import wrote
-    :data:`BULK_ROWS` rows or more (the queries that follow are planned for the data there now)."""
-    if report.stored and report.inserted + report.updated >= BULK_ROWS:
-        repo.analyze(tables)
-    return report
 
 
 def _shown(value):

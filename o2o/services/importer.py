@@ -397,9 +397,16 @@ def import_rows(repo: StoreRepository, regions, index: StoreIndex, retailer: Pri
     # a concurrent import of the same new codes cannot insert them twice (it runs again instead).
     report = unit_of_work(repo, lambda: _store(repo, index, retailer, rows, {n: dict(f) for n, f in clean.items()},
                                                dict(problems), atomic, dry_run))
-    if report.stored and report.inserted + report.updated >= BULK_ROWS:
-        repo.analyze(("stores",))  # the queries that follow are planned for the stores there now
+    analyzed_after(repo, report, ("stores",))
     metrics.count_import(report)
+    return report
+
+
+def analyzed_after(repo: StoreRepository, report: "Report", tables: tuple[str, ...]) -> "Report":
+    """``report``, after refreshing the planner's statistics of ``tables`` when the import wrote
+    :data:`BULK_ROWS` rows or more (the queries that follow are planned for the data there now)."""
+    if report.stored and report.inserted + report.updated >= BULK_ROWS:
+        repo.analyze(tables)
     return report
 
 

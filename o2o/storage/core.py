@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from typing import Iterable, Iterator
 
 from .base import SCAN_FIELDS, STORE_FIELDS, TABLES, canonical_row
@@ -462,12 +463,18 @@ class SqlRepository(PrincipalsSql, ProductsSql, DemandSql):
     ANALYZE_PREFIX = ""  # SQLite bounds the rows it samples per index (see SqliteRepository)
 
     def analyze(self, tables) -> None:
+        """Best effort: the write it follows has committed, so a failure here (PostgreSQL refuses
+        two ANALYZEs of one table at once: "tuple concurrently updated"; a busy SQLite file) is
+        logged and left to the server's own analysis, never reported as the write's failure."""
         names = [t for t in dict.fromkeys(tables) if t in TABLES]
         if not names:
             return
-        with self.transaction():
-            if self.ANALYZE_PREFIX:
-                self._execute(self.ANALYZE_PREFIX)
-            for name in names:
-                self._execute(f"ANALYZE {name}")  # one of our table names, never the caller's text
+        try:
+            with self.transaction():
+                if self.ANALYZE_PREFIX:
+                    self._execute(self.ANALYZE_PREFIX)
+                for name in names:
+                    self._execute(f"ANALYZE {name}")  # one of our table names, never the caller's text
+        except Exception as exc:  # noqa: BLE001 - a driver's own error (XX000) is not a StorageError
+            logging.getLogger(__name__).warning("refreshing the planner's statistics of %s failed: %s", ", ".join(names), exc)
 

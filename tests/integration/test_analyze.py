@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from o2o.services import catalogue, seeding
+from o2o.services import catalogue, importer, seeding
 from o2o.services.accounts import Principal
 from o2o.storage import open_repository
 
@@ -69,9 +69,45 @@ def test_a_big_stock_import_refreshes_the_statistics_a_small_one_does_not(db_url
 
         small = load([(codes[0], sku) for sku in skus[:3]])
         assert small.stored and calls == []
-        pairs = [(c, s) for c in codes for s in skus][:catalogue.BULK_ROWS + 10]
-        assert len(pairs) > catalogue.BULK_ROWS
+        pairs = [(c, s) for c in codes for s in skus][:importer.BULK_ROWS + 10]
+        assert len(pairs) > importer.BULK_ROWS
         big = load(pairs)
         assert big.stored and not big.rejected and calls == [("stock",)]
+    finally:
+        repo.close()
+
+
+def test_a_failed_analysis_does_not_fail_the_import_that_committed(db_url, monkeypatch):
+    """PostgreSQL refuses two ANALYZEs of one table at once ("tuple concurrently updated"): the
+    import before it has committed and must be reported stored, its rows all there."""
+    repo = open_repository(db_url)
+    try:
+        repo.migrate()
+        seeding.seed(repo, 400, 0, products=True)
+        real = repo._execute
+
+        def refusing(sql, *args, **kwargs):
+            if sql.startswith("ANALYZE"):
+                raise RuntimeError("tuple concurrently updated")
+            return real(sql, *args, **kwargs)
+        monkeypatch.setattr(repo, "_execute", refusing)
+        retailer = max(repo.list_retailers(), key=lambda r: len(repo.stores_of_retailer(r["id"])))
+        principal = Principal("retailer", retailer["id"], retailer["name"], tuple(retailer["domains"]))
+        codes = [s["external_id"] for s in repo.stores_of_retailer(retailer["id"]) if s["status"] == "open"]
+        skus = [p["sku"] for p in repo.list_products(retailer["id"])]
+        pairs = [(c, s) for c in codes for s in skus][:importer.BULK_ROWS + 10]
+        out = io.StringIO()
+        out.write("store,sku,availability,quantity\n")
+        for code, sku in pairs:
+            out.write(f"{code},{sku},limited,3\n")
+        rows = catalogue.read_rows(out.getvalue().encode(), "stock.csv", "text/csv", catalogue.STOCK_HEADERS,
+                                   "stock")[0]
+        report = catalogue.import_stock(repo, principal, rows)
+        assert report.stored and not report.rejected and report.inserted + report.updated + report.unchanged == len(pairs)
+        product_ids = repo.find_product_ids(retailer["id"], skus)
+        store_ids = repo.find_store_ids(retailer["id"], codes)
+        stored = {(line["store_id"], line["product_id"]): line for sid in set(store_ids.values())
+                  for line in repo.stock_of_store(sid)}
+        assert all(stored[(store_ids[c], product_ids[s])]["quantity"] == 3 for c, s in pairs)
     finally:
         repo.close()

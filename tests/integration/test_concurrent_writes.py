@@ -110,3 +110,26 @@ def test_concurrent_imports_of_overlapping_codes_store_each_code_once(server, db
     wanted = {f"I{n}": 1 for n in range(0, 7 * 20 + 60)}
     assert _codes_in_db(db_url) == wanted
     assert sum(report["inserted"] for _, report in results) == len(wanted)
+
+
+def test_concurrent_bulk_imports_each_refresh_the_statistics_and_all_succeed(server, db_url):
+    """Imports big enough to ANALYZE afterwards (importer.BULK_ROWS rows each), all at once: the
+    analyses overlap (PostgreSQL refuses two of one table at once), and every import still answers
+    200 with all its rows stored."""
+    from o2o.services.importer import BULK_ROWS
+
+    base, key, _ = server
+    size = BULK_ROWS + 50
+    files = [_csv(range(i * size, (i + 1) * size)) for i in range(4)]
+    barrier = threading.Barrier(len(files))
+
+    def upload(body: bytes) -> tuple[int, dict]:
+        barrier.wait(30)
+        status, raw = _request(base + "/api/v1/stores/import", key, body, "text/csv")
+        return status, json.loads(raw)
+
+    with ThreadPoolExecutor(len(files)) as pool:
+        results = list(pool.map(upload, files))
+    assert [s for s, _ in results] == [200] * len(files), [r for _, r in results if "error" in r][:1]
+    assert all(report["rejected"] == [] and report["inserted"] == size for _, report in results)
+    assert _codes_in_db(db_url) == {f"I{n}": 1 for n in range(4 * size)}
