@@ -12,6 +12,7 @@ When the database cannot be reached, the public reads are answered from memory
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -147,8 +148,6 @@ class AppState:
             try:
                 stop()
             except Exception:  # noqa: BLE001 - the others must still stop
-                import logging
-
                 logging.getLogger(__name__).exception("stopping a background thread failed")
         self.close()
 
