@@ -84,6 +84,12 @@ def _register(repo, index, retailer, fields, allow_duplicate) -> tuple[dict, boo
     if not allow_duplicate:
         dup = find_duplicate(index, fields["brand"], fields["lon"], fields["lat"])
         if dup:
+            # The index is the process's, kept current by other requests: it can already hold a store
+            # that a concurrent registration of this same code committed after the look-up above
+            # (PostgreSQL, READ COMMITTED). Asked again, the database sees it: that is an update.
+            existing = repo.find_store_ids(retailer.id, [external_id]).get(external_id) if external_id else None
+            if existing is not None:
+                return _apply_update(repo, index, retailer, existing, fields, allow_duplicate), False
             raise _duplicate_problem(dup, fields["brand"])
     fields.setdefault("external_id", None)
     if not fields["external_id"]:
