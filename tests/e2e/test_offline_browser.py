@@ -384,9 +384,12 @@ def test_with_the_network_cut_a_brand_page_seen_still_draws_its_stores(browser, 
             slug = page.evaluate("fetch('/api/v1/brands').then(r => r.json()).then(b => b[0].slug)")
             page.goto(f"{network.url}/brands/{slug}")
             page.wait_for_selector("#map_brand .tile-cluster", timeout=20_000)
-            drawn = page.locator("#map_brand .leaflet-marker-icon").count()
             _wait_cached(page, "o2o-pages-", f"/brands/{slug}")
             _wait_cached(page, "o2o-tiles-", "/tiles/stores/")
+            # counted once every tile has come and been drawn (the first cluster can precede the last tile)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(300)
+            drawn = page.locator("#map_brand .leaflet-marker-icon").count()
 
             network.cut()
             context.set_offline(True)
