@@ -21,6 +21,7 @@ import threading
 from ..geo.index import StoreIndex
 from ..storage.base import StoreRepository
 from ..storage.watch import ChangeFeed
+from ..threads import join_quietly
 from .memory_reads import StoreMirror
 
 
@@ -102,6 +103,7 @@ class SearchSync:
         self._pid = None
         self.thread: threading.Thread | None = None
         self.built_in_s: float | None = None
+        self._stopped = False   # after stop(): no more background builds; a search builds itself
 
     @property
     def ready(self) -> bool:
@@ -116,10 +118,17 @@ class SearchSync:
 
     def ensure_started(self) -> None:
         """Start the background build unless this process has one (cheap: called per request)."""
-        if self._pid != os.getpid():
+        if self._pid != os.getpid() and not self._stopped:
             with self._lock:
                 if self._pid != os.getpid():
                     self.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Start no more background builds in this process, and wait (up to ``timeout_s``) for
+        one under way to end: a thread left compiling beside another can trip CPython 3.11's
+        compiler (gh-106905), and it holds a connection to a database that may be going away."""
+        self._stopped = True
+        join_quietly(self.thread, timeout_s, "the search index's build")
 
     def _build_own_repo(self) -> None:
         repo = self.open_repo()
@@ -158,7 +167,8 @@ class SearchSync:
     def get(self, repo: StoreRepository, timeout_s: float = 120.0):
         """The index, up to date with the spatial index (call :meth:`IndexSync.refresh` first)."""
         self.ensure_started()
-        if not self._ready.wait(timeout_s) or self.rev < 0:
+        ready = self._ready.is_set() if self._stopped and self.thread is None else self._ready.wait(timeout_s)
+        if not ready or self.rev < 0:
             self.build(repo)
         return self.follow(repo)
 

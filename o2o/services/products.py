@@ -21,6 +21,7 @@ import time
 
 from ..search.products import ProductSearch
 from ..storage.base import StoreRepository
+from ..threads import join_quietly
 from .stocked import StockCache
 
 PRODUCT_FIELDS = ("id", "retailer_id", "retailer", "sku", "title", "brand", "category", "price", "online_url",
@@ -49,11 +50,12 @@ class Catalogue:
         self._search_rev = -1
         self._retailers: dict[int, str] = {}
         self._stocked = StockCache()   # the stores holding each product (least recently used out)
+        self._stopped = False           # after stop(): no more background builds
 
     # ------------------------------------------------------------------------------ products
     def ensure_started(self) -> None:
         """Start the background build unless this process has one (cheap: called per request)."""
-        if self._open_repo is None or self._pid == os.getpid():
+        if self._open_repo is None or self._pid == os.getpid() or self._stopped:
             return
         with self._lock:
             if self._pid == os.getpid():
@@ -63,6 +65,12 @@ class Catalogue:
             self.thread = threading.Thread(target=self._build_own_repo, name="o2o-product-search-build",
                                            daemon=True)
             self.thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Start no more background builds (searches then build the index themselves), and wait up
+        to ``timeout_s`` for one under way to end (see :meth:`SearchSync.stop`)."""
+        self._stopped = True
+        join_quietly(self.thread, timeout_s, "the product search index's build")
 
     def wait_ready(self, timeout_s: float | None = None) -> bool:
         """Whether the background build has finished (waiting up to ``timeout_s``)."""

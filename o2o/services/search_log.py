@@ -22,6 +22,8 @@ import threading
 import time
 from typing import Callable
 
+from ..threads import join_quietly
+
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_S = 3600.0
@@ -62,7 +64,7 @@ class SearchLog:
              filters: dict | None = None, results: int = 0, nearest_m: float | None = None) -> None:
         """Keep one search (see the module's description); never blocks, never raises."""
         if self._pid != os.getpid():
-            if not self.enabled:
+            if not self.enabled or self._stopping.is_set():
                 return
             self._start()
         buffer = self._buffer
@@ -91,9 +93,7 @@ class SearchLog:
         Searches noted afterwards are not written."""
         self._stopping.set()
         self._wake.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout_s)
+        join_quietly(self._thread, timeout_s, "the search log's writer")
 
     def _run(self) -> None:
         repo = None

@@ -31,6 +31,7 @@ import uuid
 from pathlib import Path
 
 from ..storage.errors import StorageError
+from ..threads import join_quietly
 
 REPLAY_EVERY_S = 0.5
 log = logging.getLogger("o2o.spool")
@@ -129,9 +130,7 @@ class ScanSpool:
         files, for the next process to replay."""
         self._stopping.set()
         self._wake.set()
-        thread = self.thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout_s)
+        join_quietly(self.thread, timeout_s, "the scan spool's replayer")
         with self._lock:
             if self._file is not None:
                 self._file.close()

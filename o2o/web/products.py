@@ -54,7 +54,11 @@ def catalogue_cache(app=None) -> Catalogue:
     app = app or current_app
     found = app.extensions.get("o2o_catalogue")
     if found is None:
-        found = app.extensions.setdefault("o2o_catalogue", Catalogue(app.extensions["o2o"].search_sync.open_repo))
+        state = app.extensions["o2o"]
+        made = Catalogue(state.search_sync.open_repo)
+        found = app.extensions.setdefault("o2o_catalogue", made)
+        if found is made:
+            state.on_shutdown(made.stop)
     return found
 
 

@@ -132,8 +132,12 @@ class AppState:
         return self._regions
 
     def on_shutdown(self, stop) -> None:
-        """Call ``stop()`` when the app shuts down (a background thread's end)."""
-        self._on_shutdown.append(stop)
+        """Call ``stop()`` when the app shuts down (a background thread's end); at once when it
+        already has (so that what was made after shutdown starts no thread either)."""
+        if self.shut_down:
+            stop()
+        else:
+            self._on_shutdown.append(stop)
 
     def shutdown(self) -> None:
         """End this process's background threads for the app (the change watcher, the spool's
@@ -144,6 +148,7 @@ class AppState:
         self.index_sync.feed.stop()
         if self.spool is not None:
             self.spool.stop()
+        self.search_sync.stop()
         for stop in self._on_shutdown:
             try:
                 stop()
