@@ -26,6 +26,7 @@ DEFAULTS = {
     "SCANS_PER_MINUTE": 30,     # per client (address + browser) on /go
     "DB_BUSY_TIMEOUT_MS": 5000,  # SQLite: how long a write waits for another writer before a 503
     "WRITES_PER_MINUTE": 600,   # per retailer: POST/PATCH/DELETE of stores and imports; 0 = no limit
+    "SIGN_INS_PER_MINUTE": 10,  # sign-in attempts a minute per address (offices behind one NAT: raise it)
     # Argon2id for people's passwords (o2o/services/people.py): OWASP's minimum, ~25 ms a hash here.
     "PASSWORD_MEMORY_KIB": 19_456,
     "PASSWORD_TIME_COST": 2,
@@ -38,11 +39,12 @@ DEFAULTS = {
     "METRICS_TOKEN": None,      # Authorization: Bearer <token>
     "METRICS_ALLOW": None,      # comma-separated addresses / CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8
     "JSON_LOGS": False,         # one JSON line per request (and gunicorn's own lines as JSON)
+    "FAST_NEARBY": True,        # plain nearby searches answered below Flask (o2o/web/fastpath.py)
     "METRICS": True,            # false: no request hooks at all (no metrics, request ids or request log)
 }
 _INTS = {"SEED_STORES", "SEED_SCANS", "RANDOM_SEED", "MAX_UPLOAD_MB", "SCANS_PER_MINUTE", "DB_BUSY_TIMEOUT_MS",
          "WRITES_PER_MINUTE", "PASSWORD_MEMORY_KIB", "SITEMAP_URLS_PER_FILE", "PASSWORD_TIME_COST", "PASSWORD_PARALLELISM",
-         "DEMAND_RETENTION_DAYS", "SEED_SEARCHES"}
+         "DEMAND_RETENTION_DAYS", "SEED_SEARCHES", "SIGN_INS_PER_MINUTE"}
 GCJ02_TILE_HOSTS = ("autonavi.com", "amap.com", "gtimg.com", "qq.com")
 
 
@@ -68,6 +70,7 @@ def load(overrides: dict | None = None, environ=os.environ) -> dict:
             raise ConfigError(f"O2O_{name} must not be negative")
     cfg["JSON_LOGS"] = _flag("JSON_LOGS", cfg["JSON_LOGS"])
     cfg["METRICS"] = _flag("METRICS", cfg["METRICS"])
+    cfg["FAST_NEARBY"] = _flag("FAST_NEARBY", cfg["FAST_NEARBY"])
     if cfg["METRICS_ALLOW"]:
         networks(cfg["METRICS_ALLOW"])  # a bad entry stops the start, naming it
     if cfg["TILES_CRS"] is None:

@@ -76,7 +76,7 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
 
     i18n.init(app)  # Chinese by default, English on request; compiles stale catalogues
 
-    limits.init(app, settings.get("RATELIMIT_STORAGE"), settings["SCANS_PER_MINUTE"])
+    limits.init(app, settings.get("RATELIMIT_STORAGE"), settings["SCANS_PER_MINUTE"], settings["SIGN_INS_PER_MINUTE"])
     from . import security
     security.init(app)  # Content-Security-Policy and the other security headers
     from . import caching
@@ -116,6 +116,9 @@ def create_app(config: dict | None = None, setup: str = SERVE) -> Flask:
         def _start_search_build():
             state.search_sync.ensure_started()
             products.catalogue_cache(app).ensure_started()  # the products' search index, likewise
+
+        from . import fastpath
+        fastpath.install(app)  # plain nearby searches answered below Flask, byte for byte the same
 
     @app.get("/healthz")
     def healthz():

@@ -77,27 +77,34 @@ def _no_store_message(radius_km: float, has_nearest: bool) -> str:
 
 def _nearby_fast(ids, dist, fallback, radius_km: float | None, extra: dict | None = None):
     """The common case (WGS-84) from pre-serialised Features: see features.py."""
-    cache = state().features
-    r = repo()
-    go_base = (geojson.public_base() + "/go/").encode()
-    at = features.moment(now_beijing())
+    cache, r = state().features, repo()
+    body = nearby_body(lambda wanted: cache.fragments(r, wanted), ids, dist, fallback, radius_km,
+                       (geojson.public_base() + "/go/").encode(), features.moment(now_beijing()), extra)
+    return current_app.response_class(body, mimetype="application/geo+json")
+
+
+def nearby_body(fragments, ids, dist, fallback, radius_km: float | None, go_base: bytes, at,
+                extra: dict | None = None) -> bytes:
+    """A nearby answer's bytes: the Features of ``ids`` (nearest first, at ``dist`` metres) from
+    ``fragments(ids) -> {id: Fragment}`` (open stores only), and with a radius that held none,
+    the nearest store beyond it (``fallback``) and a message. Shared with the WSGI-level path
+    (:mod:`o2o.web.fastpath`), whose ``fragments`` answers from memory alone."""
     wanted = ids.tolist()
-    frags = cache.fragments(r, wanted)
-    parts = [cache.feature(frags[sid], sid, go_base, at, d)
-             for sid, d in zip(wanted, dist.tolist()) if sid in frags]
+    frags = fragments(wanted)
+    feature = features.FeatureCache.feature
+    parts = [feature(frags[sid], sid, go_base, at, d) for sid, d in zip(wanted, dist.tolist()) if sid in frags]
     members = {}
     if radius_km is not None and not parts:
         nearest = b"null"
         if fallback is not None and len(fallback[0]):
             sid, d = int(fallback[0][0]), float(fallback[1][0])
-            got = cache.fragments(r, [sid])
+            got = fragments([sid])
             if sid in got:
-                nearest = cache.feature(got[sid], sid, go_base, at, d)
+                nearest = feature(got[sid], sid, go_base, at, d)
         members = {"nearest": nearest, "message": _no_store_message(radius_km, nearest != b"null")}
     if extra:
         members.update(extra)
-    response = current_app.response_class(features.collection(parts, members), mimetype="application/geo+json")
-    return response
+    return features.collection(parts, members)
 
 
 @bp.get("/stores")

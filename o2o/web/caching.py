@@ -41,8 +41,12 @@ def etag_for_request() -> str:
     """The tag of this request's answer as the data stands now (raw WSGI values: this runs on
     every nearby search, and werkzeug's parsed views of the request cost more than the hash)."""
     environ = request.environ
-    sync = state().index_sync
     state().index()  # brings the revision up to date (a read only when the change feed moved)
+    return etag_of(environ, state().index_sync)
+
+
+def etag_of(environ, sync) -> str:
+    """The tag of the answer to ``environ`` at ``sync``'s revision (already brought up to date)."""
     path = environ.get("PATH_INFO", "")
     key = (f"{sync.rev}\x1f{sync.generation}\x1f{path}\x1f{environ.get('QUERY_STRING', '')}\x1f"
            f"{environ.get('HTTP_HOST', '')}\x1f{environ.get('HTTP_ACCEPT_LANGUAGE', '')}")

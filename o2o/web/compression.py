@@ -104,6 +104,14 @@ def negotiate(accept_encoding: str, offered: tuple[str, ...] = ALGORITHMS) -> st
     return best
 
 
+def encode_data(body: bytes, accept_encoding: str) -> tuple[bytes, str | None]:
+    """A data answer's body as :func:`compress` would send it, and its encoding (None: as it is)."""
+    encoding = negotiate(accept_encoding, ALGORITHMS)
+    if encoding is None or len(body) < MIN_BYTES:
+        return body, None
+    return CODERS[encoding](body), encoding
+
+
 def compress(response: Response) -> Response:
     """The ``after_request`` hook: compress ``response`` in place if it is worth it."""
     headers = response.headers

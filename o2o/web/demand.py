@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from typing import Literal
 
 import orjson
@@ -46,18 +48,20 @@ def search_log(app=None) -> SearchLog:
 
 
 def note(kind: str, lon, lat, words=None, brands=(), categories=(), product_id=None, filters=None,
-         results: int = 0, nearest_m=None) -> None:
-    """Keep one search (see the module's description). Never raises into the search."""
+         results: int = 0, nearest_m=None, app=None) -> None:
+    """Keep one search (see the module's description). Never raises into the search. ``app``:
+    the app, where this runs outside its context (the WSGI-level nearby path)."""
     try:
-        log = current_app.extensions.get("o2o_search_log") or search_log()
+        app = app or current_app
+        log = app.extensions.get("o2o_search_log") or search_log(app)
         log.note(kind, lon, lat, words or None, brands[0] if len(brands) == 1 else None,
                  categories[0] if len(categories) == 1 else None, product_id,
                  filters or None, results, nearest_m)
     except Exception:  # noqa: BLE001 - losing a search is better than failing one
-        current_app.logger.exception("demand: a search could not be noted")
+        logging.getLogger(__name__).exception("demand: a search could not be noted")
 
 
-def note_nearby(p, lon: float, lat: float, ids, dist, fallback, matched=None) -> None:
+def note_nearby(p, lon: float, lat: float, ids, dist, fallback, matched=None, app=None) -> None:
     """``nearby``'s search, when it had words or filters: results and the nearest match (a store
     holding every word; beyond a radius, the nearest outside it)."""
     if not (p.q or p.brand or p.retailer or p.category):
@@ -71,7 +75,7 @@ def note_nearby(p, lon: float, lat: float, ids, dist, fallback, matched=None) ->
     filters = {k: v for k, v in (("retailer", list(p.retailer)), ("radius_km", p.radius_km),
                                  ("brand", list(p.brand) if len(p.brand) > 1 else None),
                                  ("category", list(p.category) if len(p.category) > 1 else None)) if v}
-    note("nearby", lon, lat, p.q, p.brand, p.category, None, filters, len(ids), nearest)
+    note("nearby", lon, lat, p.q, p.brand, p.category, None, filters, len(ids), nearest, app)
 
 
 def note_places(words: str, lon, lat, found) -> None:

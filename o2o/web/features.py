@@ -95,6 +95,12 @@ class FeatureCache(StoreCache[Fragment]):
         return self._get_many(store_ids, lambda missing: {
             s["id"]: self._build(s) for s in repo.get_stores(missing) if s["status"] == "open"})
 
+    def held(self, store_ids: list[int]) -> dict[int, Fragment]:
+        """The fragments of ``store_ids`` that are cached (no database read)."""
+        entries = self._entries
+        with self._lock:
+            return {sid: frag for sid in store_ids if (frag := entries.get(sid)) is not None}
+
     @staticmethod
     def feature(frag: Fragment, store_id: int, go_base: bytes, at: Moment, distance_m: float | None) -> bytes:
         """One Feature: the cached part, then this request's go_url, open_now (at ``at``) and distance_m.

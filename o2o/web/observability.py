@@ -186,23 +186,14 @@ def init(app: Flask, state) -> None:
     environ_key_t0, environ_key_id = "o2o.t0", "o2o.request_id"
 
     def _start():
-        environ = request.environ
-        environ[environ_key_t0] = perf_counter()
-        environ[environ_key_id] = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        begin(request.environ)
 
-    def _finish(response):
-        # The request object once (each `request.x` goes through a context-local proxy), the
-        # method from the environ, the header appended rather than set (nothing else sets it).
-        req = request._get_current_object()
-        environ = req.environ
-        t0 = environ.get(environ_key_t0)
-        if t0 is None:
-            return response
+    def record(environ, endpoint: str, status: int, path: str) -> str:
+        """One answered request: its histogram observation, error or scan count, the gauges (at
+        most once a second) and its log line; returns its request id. Shared by the Flask hook
+        below and the WSGI-level nearby path (:mod:`o2o.web.fastpath`)."""
         now = perf_counter()
-        elapsed = now - t0
-        status = response.status_code
-        rule = req.url_rule
-        endpoint = rule.endpoint if rule is not None else "unmatched"
+        elapsed = now - environ[environ_key_t0]
         method = environ.get("REQUEST_METHOD", "")
         key = (endpoint, method, status // 100)
         child = children.get(key)
@@ -217,15 +208,31 @@ def init(app: Flask, state) -> None:
         elif status == 302 and endpoint == "go.go":
             scans.labels("redirected").inc()
         rid = environ[environ_key_id]
-        response.headers.add("X-Request-Id", rid)
         if now - sample.last > SAMPLE_EVERY_S:
             sample()
         if _log.isEnabledFor(logging.INFO):
             _log.info("request", extra={
-                "method": method, "path": req.path, "endpoint": endpoint, "status": status,
+                "method": method, "path": path, "endpoint": endpoint, "status": status,
                 "duration_ms": round(elapsed * 1000, 3), "request_id": rid, "pid": os.getpid()})
+        return rid
+
+    def begin(environ) -> None:
+        environ[environ_key_t0] = perf_counter()
+        environ[environ_key_id] = request_id(environ.get("HTTP_X_REQUEST_ID"))
+
+    def _finish(response):
+        # The request object once (each `request.x` goes through a context-local proxy), the
+        # method from the environ, the header appended rather than set (nothing else sets it).
+        req = request._get_current_object()
+        environ = req.environ
+        if environ_key_t0 not in environ:
+            return response
+        rule = req.url_rule
+        rid = record(environ, rule.endpoint if rule is not None else "unmatched", response.status_code, req.path)
+        response.headers.add("X-Request-Id", rid)
         return response
 
+    app.extensions["o2o_observe"] = (begin, record)
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request_funcs.setdefault(None, []).insert(0, _finish)  # run in reverse: this one last
 

@@ -92,6 +92,19 @@ def page_policy(tiles: str | None, nonce: str | None) -> str:
     ])
 
 
+ALWAYS = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+          ("Referrer-Policy", "strict-origin-when-cross-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
+          ("Permissions-Policy", "geolocation=(self), camera=(), microphone=(), payment=()")]
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+API_DOWNLOAD = ("Content-Disposition", 'attachment; filename="api.json"')
+
+
+def api_data_headers(secure: bool) -> list[tuple[str, str]]:
+    """What the hook below adds to a public API answer of JSON or GeoJSON that set none of these
+    headers itself (for the WSGI-level nearby path, :mod:`o2o.web.fastpath`)."""
+    return [*ALWAYS, ("Content-Security-Policy", _NONE_POLICY), *((HSTS,) if secure else ()), API_DOWNLOAD]
+
+
 def init(app: Flask) -> None:
     """Add the headers to every response, the nonce helpers to templates, and secure cookies
     when the app is served over https (``O2O_PUBLIC_URL``)."""
@@ -103,10 +116,7 @@ def init(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["with_nonce"] = with_nonce
 
-    always = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-              ("Referrer-Policy", "strict-origin-when-cross-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
-              ("Permissions-Policy", "geolocation=(self), camera=(), microphone=(), payment=()")]
-    hsts = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    always, hsts = ALWAYS, HSTS
 
     @app.after_request
     def _security_headers(response):
@@ -125,7 +135,7 @@ def init(app: Flask) -> None:
         path = request.path
         if mimetype in ("application/json", "application/geo+json") and path.startswith("/api/") \
                 and "content-disposition" not in present:
-            extra.append(("Content-Disposition", 'attachment; filename="api.json"'))
+            extra.append(API_DOWNLOAD)
         headers.extend(extra)
         if g.get("o2o_private") or "Authorization" in request.headers or path.startswith(("/retailer", "/analytics")):
             headers["Cache-Control"] = "no-store"  # a retailer's or analyst's data stays out of caches

@@ -1,0 +1,223 @@
+"""``GET /api/v1/stores/nearby`` answered below Flask, for the requests that need nothing else.
+
+The nearby search is the festival night's hot path. Its own work is small (the spatial index, then
+twenty cached Features: see :mod:`o2o.web.features`), yet through Flask a request also paid for
+the request and app contexts, URL matching, the session, the ``Request``/``Response`` objects and
+eight request hooks: in process ~590 µs against ~230 µs for the smallest Flask endpoint, so under
+gunicorn it ran at a third of that endpoint's requests/s (``bench/bench_http.py``).
+
+:class:`FastNearby` wraps the app's WSGI callable. A request it recognises is answered here with
+the same bytes and headers Flask would send, by the same code: the query checked as
+:class:`~o2o.web.params.NearbyParams` would accept it, the index and Feature cache, the search log,
+the ETag, compression, the security headers, the request id, the metrics and the request log
+(each module's function, shared with its Flask hook). Anything else goes to Flask unchanged:
+
+- another path or method, a key holder (``Authorization``), a conditional request
+  (``If-None-Match``: Flask answers the 304s);
+- a text search (``q``), another ``crs``, a repeated or malformed parameter, a value out of range
+  (Flask answers the 400 naming the field), a query string that is not ASCII;
+- an app whose change feed is not listening (outages, ``O2O_CHANGE_FEED=off``: Flask's path reads
+  the database, falls back to memory and says how stale the answer is), or a read that failed;
+- any store of the answer not yet in the Feature cache (Flask reads it from the database and
+  caches it: the next such request is answered here).
+
+So every answer this path gives is one Flask would give byte for byte (tested side by side:
+``tests/integration/test_fastpath.py``), and every error is Flask's. ``O2O_FAST_NEARBY=0`` turns
+it off (an A/B for ``bench/bench_http.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from urllib.parse import parse_qsl
+
+from werkzeug.wsgi import get_host
+
+from ..geo.hours import now_beijing
+from ..geo.index import Filters
+from ..services import finder
+from . import caching, compression, features, security
+from .api import nearby_body
+from .products import catalogue_cache
+
+PATH = "/api/v1/stores/nearby"
+ENDPOINT = "api.nearby"
+_DECIMAL = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,17})?")
+_K = re.compile(r"[1-9][0-9]{0,2}")
+_SCALARS = ("lat", "lon", "k", "radius_km")
+_LISTS = ("brand", "retailer", "category")
+_FLASK_ONLY = frozenset(("q", "crs"))
+_STATUS_200 = "200 OK"
+log = logging.getLogger(__name__)
+
+
+class _Query:
+    """The parameters of a nearby request this path answers (``NearbyParams``' names)."""
+
+    __slots__ = ("lat", "lon", "k", "radius_km", "brand", "retailer", "category", "q")
+
+    def __init__(self):
+        self.k, self.radius_km, self.q = 20, None, None
+        self.brand, self.retailer, self.category = [], [], []
+
+
+def parse(query_string: str) -> _Query | None:
+    """The query as :class:`~o2o.web.params.NearbyParams` would read it, or None for anything
+    this path leaves to Flask (see the module's description). Deliberately narrower than the
+    model: plain decimals only, so that each value accepted here is the one pydantic reads."""
+    if not query_string.isascii():
+        return None
+    seen: set[str] = set()
+    out = _Query()
+    got = 0
+    for name, value in parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote"):
+        if name in _LISTS:
+            stripped = value.strip()
+            if stripped == "":
+                continue        # Flask drops empty list values
+            if stripped != value or len(value) > 200:
+                return None     # pydantic strips and checks the length: leave it to Flask
+            getattr(out, name).append(value)
+            continue
+        if name in _FLASK_ONLY:
+            return None
+        if name not in _SCALARS:
+            continue            # unknown parameters are ignored, as NearbyParams ignores them
+        if name in seen:
+            return None         # "must be given once": Flask's 400
+        seen.add(name)
+        if name == "k":
+            if not _K.fullmatch(value):
+                return None
+            k = int(value)
+            if k > 200:
+                return None
+            out.k = k
+            continue
+        if not _DECIMAL.fullmatch(value):
+            return None
+        number = float(value)
+        if name == "lat":
+            if not -90 <= number <= 90:
+                return None
+            got |= 1
+        elif name == "lon":
+            if not -180 <= number <= 180:
+                return None
+            got |= 2
+        elif not 0 <= number <= 100:
+            return None
+        setattr(out, name, number)
+    return out if got == 3 else None
+
+
+class _Miss(Exception):
+    """A store of the answer is not in the Feature cache: Flask's path reads it."""
+
+
+class FastNearby:
+    """The app's WSGI callable, answering the plain nearby searches itself (see the module)."""
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.flask = wsgi_app
+        self.state = app.extensions["o2o"]
+        settings = app.config["O2O"]
+        public = settings.get("PUBLIC_URL")
+        self.public_base = public.rstrip("/") if public else None
+        self.https = str(public or "").startswith("https://")
+        self.observe = app.extensions.get("o2o_observe")   # None with O2O_METRICS=0 (no hooks at all)
+        self.change_feed = os.environ.get("O2O_CHANGE_FEED", "on").lower() not in ("off", "0", "false", "no")
+        self.headers_plain = security.api_data_headers(False)
+        self.headers_secure = security.api_data_headers(True)
+        self.answered = 0    # by this path, in this process (tests and curiosity)
+
+    def __call__(self, environ, start_response):
+        if (environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET"
+                or "HTTP_AUTHORIZATION" in environ or "HTTP_IF_NONE_MATCH" in environ):
+            return self.flask(environ, start_response)
+        query = parse(environ.get("QUERY_STRING", ""))
+        if query is None:
+            return self.flask(environ, start_response)
+        try:
+            answer = self._answer(environ, query)
+        except _Miss:
+            answer = None
+        except Exception:  # noqa: BLE001 - Flask's path answers (and reports) whatever went wrong
+            log.debug("nearby fast path: left to Flask", exc_info=True)
+            answer = None
+        if answer is None:
+            return self.flask(environ, start_response)
+        headers, body = answer
+        start_response(_STATUS_200, headers)
+        return [body]
+
+    def _ready(self) -> bool:
+        """What Flask's ``before_request`` hooks start, started; and the feed listening."""
+        state = self.state
+        if state.shut_down:
+            return False
+        if self.change_feed:
+            state.start_watching()
+        state.search_sync.ensure_started()
+        catalogue_cache(self.app).ensure_started()
+        feed = state.index_sync.feed
+        return feed.connected and feed.failing_since is None
+
+    def _answer(self, environ, query: _Query):
+        if self.observe is not None:
+            self.observe[0](environ)   # the request's start time and id
+        if not self._ready():
+            return None
+        state = self.state
+        sync = state.index_sync
+        index = state._refresh()
+        feed = sync.feed
+        if not feed.connected or feed.failing_since is not None:
+            return None     # the refresh could not read the database: Flask's path says how stale
+        filters = Filters.of(query.brand or None, query.retailer or None, query.category or None)
+        nearby = finder.NearbyQuery(lon=query.lon, lat=query.lat, k=query.k,
+                                    radius_m=None if query.radius_km is None else query.radius_km * 1000.0,
+                                    filters=filters)
+        ids, dist, fallback = finder.nearby_ids(index, nearby)
+
+        cache = state.features
+
+        def fragments(wanted):
+            held = cache.held(wanted)
+            if len(held) != len(wanted):
+                raise _Miss
+            return held
+
+        scheme = environ.get("wsgi.url_scheme", "http")
+        if self.public_base is not None:
+            base = self.public_base
+        else:
+            base = f"{scheme}://{get_host(environ)}".rstrip("/")
+        body = nearby_body(fragments, ids, dist, fallback, query.radius_km, (base + "/go/").encode(),
+                           features.moment(now_beijing()))
+
+        # Everything the answer needs is here: from now on, what Flask's hooks do on a 200.
+        if query.brand or query.retailer or query.category:
+            from .demand import note_nearby
+            note_nearby(query, query.lon, query.lat, ids, dist, fallback, app=self.app)
+        tag = caching.etag_of(environ, sync)
+        body, encoding = compression.encode_data(body, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        headers = [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body))),
+                   ("ETag", f'"{tag}:{encoding}"' if encoding else f'"{tag}"'), ("Cache-Control", "no-cache"),
+                   ("Vary", "Accept-Language, Accept-Encoding")]
+        headers += self.headers_secure if (self.https or scheme in ("https", "wss")) else self.headers_plain
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        if self.observe is not None:
+            headers.append(("X-Request-Id", self.observe[1](environ, ENDPOINT, 200, PATH)))
+        self.answered += 1
+        return headers, body
+
+
+def install(app) -> None:
+    """Put the path in front of the app (``O2O_FAST_NEARBY``, on by default)."""
+    if app.config["O2O"].get("FAST_NEARBY", True):
+        app.wsgi_app = FastNearby(app, app.wsgi_app)
