@@ -70,6 +70,20 @@ def test_sign_in_is_rate_limited(client, keys):
     assert codes[:10] == [401] * 10 and 429 in codes[10:]
 
 
+def test_the_sign_in_limit_is_a_setting(db_url, keys):
+    """O2O_SIGN_INS_PER_MINUTE: an office of staff behind one address may need more than 10."""
+    from o2o.web import create_app
+
+    app = create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "test", "TESTING": True,
+                      "TILES": "none", "SIGN_INS_PER_MINUTE": 3})
+    try:
+        client = app.test_client()
+        codes = [sign_in(client, "o2o_r_1_" + "q" * 43).status_code for _ in range(5)]
+        assert codes[:3] == [401] * 3 and codes[3:] == [429, 429]
+    finally:
+        app.extensions["o2o"].shutdown()
+
+
 def test_signing_out_ends_the_session_on_the_server_too(app, keys):
     """A copy of the session cookie taken before signing out stops working (ASVS 3.3.1)."""
     client = app.test_client()
