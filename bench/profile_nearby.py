@@ -5,16 +5,17 @@
     .venv/bin/python bench/profile_nearby.py --db /tmp/x/o2o.db --n 300
     .venv/bin/python bench/profile_nearby.py --query "&brand=Uniqlo"
 
-``bench_http.py`` runs it when nearby is under 70 % of the ceiling. It uses the Flask test client
-(no sockets, no gunicorn) over the same shopper positions as the HTTP benchmark, and follows
-whatever code path the handler takes today (nothing here names o2o's internals beyond the
-``api.nearby`` endpoint), so it stays true when the handler changes:
+``bench_http.py`` runs it when nearby is under 70 % of the ceiling. It calls the apps' WSGI
+callables directly (no sockets, no gunicorn, no test client) over the same shopper positions as the
+HTTP benchmark, and follows whatever code path the app takes today:
 
-* timed without a profiler, median µs per request: the whole request through the test client,
-  for nearby and for the ceiling app; the view function alone (``app.view_functions``, in a
-  request context, building its response); the ``before_request`` hooks
-  (``app.preprocess_request()``); the rest is Flask/Werkzeug and the test client;
-* under cProfile, the call tree below the view: every function the view calls, and what they
+* timed without a profiler, median µs per request: the whole request through the app's WSGI
+  callable (the WSGI-level path of ``o2o/web/fastpath.py`` when it answers; the share it answered
+  is printed), the same request through Flask alone (as with ``O2O_FAST_NEARBY=0``), and the
+  ceiling app; and, for Flask's path, the view function alone (``app.view_functions``, in a
+  request context, building its response), the ``before_request`` hooks
+  (``app.preprocess_request()``), opening the session and ``process_response``;
+* under cProfile, the call tree below the WSGI-level path's ``_answer`` (or, when Flask answers, the view): every function the view calls, and what they
   call, down to a few levels, with its share of the view's time (cProfile slows small calls more
   than big ones, so read the shares as a map of where the time goes, not as exact figures);
 * the functions with the most own time;
@@ -119,29 +120,46 @@ def main(argv=None) -> int:
     from o2o.web import create_app
 
     import ceiling_app
+    from werkzeug.test import EnvironBuilder
 
     app = create_app({"DATABASE_URL": f"sqlite:///{db.resolve()}", "SEED_STORES": 0, "SEED_SCANS": 0,
                       "TILES": "none", "SECRET_KEY": "bench-not-secret"})
     view = app.view_functions["api.nearby"]
     client = app.test_client()
-    ceiling = ceiling_app.app.test_client()
+    fast = app.wsgi_app                          # o2o/web/fastpath.py in front of Flask, when on
+    flask_wsgi = getattr(fast, "flask", fast)    # Flask's own WSGI callable
+    ceiling_wsgi = ceiling_app.app.wsgi_app
     urls = [f"/api/v1/stores/nearby?lat={lat:.6f}&lon={lon:.6f}&k=20{args.query}" for lat, lon in points]
+    environs = {u: EnvironBuilder(u, base_url="http://127.0.0.1:8000").get_environ() for u in urls}
+
+    def call(wsgi, u):
+        """One request straight into a WSGI callable (no test client), its body read."""
+        got = []
+        body = b"".join(wsgi(dict(environs[u]), lambda status, headers, exc=None: got.append(status)))
+        assert got[0].startswith("200"), (u, got)
+        return body
+
     for u in urls[:20]:  # warm-up: caches, brand subtrees
         assert client.get(u).status_code == 200
-        assert ceiling.get(u).status_code == 200
+        call(ceiling_wsgi, u)
     for u in urls:
-        client.get(u)
+        call(flask_wsgi, u)   # every store of the answers in the Feature cache
+    search = app.extensions["o2o"].search_sync
+    search.ensure_started()
+    search._ready.wait(120)   # the text index's background build must not compete with the timings
+    if search.thread is not None:
+        search.thread.join(120)
+    answered_before = getattr(fast, "answered", 0)
 
     from flask import request
 
-    req_p, ceil_p, view_p, hook_p, sess_p, post_p = [], [], [], [], [], []
+    req_p, flask_p, ceil_p, view_p, hook_p, sess_p, post_p = [], [], [], [], [], [], []
     for _ in range(args.passes):
-        req, ceil, vw, hk, se, po = [], [], [], [], [], []
+        req, fl, ceil, vw, hk, se, po = [], [], [], [], [], [], []
         for u in urls:
-            t, r = _ns(client.get, u)
-            assert r.status_code == 200
-            req.append(t)
-            ceil.append(_ns(ceiling.get, u)[0])
+            req.append(_ns(call, fast, u)[0])
+            fl.append(_ns(call, flask_wsgi, u)[0])
+            ceil.append(_ns(call, ceiling_wsgi, u)[0])
             with app.test_request_context(u):
                 se.append(_ns(app.session_interface.open_session, app, request)[0])
                 hk.append(_ns(app.preprocess_request)[0])
@@ -149,14 +167,17 @@ def main(argv=None) -> int:
                 vw.append(t)
                 po.append(_ns(app.process_response, rv)[0])
         req_p.append(median(req))
+        flask_p.append(median(fl))
         ceil_p.append(median(ceil))
         view_p.append(median(vw))
         hook_p.append(median(hk))
         sess_p.append(median(se))
         post_p.append(median(po))
-    request_us, ceiling_us, view_us, hooks_us = (median(req_p), median(ceil_p), median(view_p),
-                                                 median(hook_p))
+    request_us, flask_us, ceiling_us, view_us, hooks_us = (median(req_p), median(flask_p), median(ceil_p),
+                                                          median(view_p), median(hook_p))
     session_us, process_us = median(sess_p), median(post_p)
+    answered = getattr(fast, "answered", 0) - answered_before
+    fast_share = answered / (len(urls) * args.passes)
 
     # Body: size, and bytes per top-level property of the features (what a lighter payload would save).
     sizes, prop_bytes = [], {}
@@ -173,10 +194,11 @@ def main(argv=None) -> int:
     prof = cProfile.Profile()
     prof.enable()
     for u in urls:
-        client.get(u)
+        call(fast, u)
     prof.disable()
     st = pstats.Stats(prof)
-    root = _key_of(view)
+    answer = getattr(type(fast), "_answer", None)
+    root = _key_of(answer) if fast_share > 0.5 and answer is not None else _key_of(view)
     if root not in st.stats:  # a wrapper we could not see through: use the outermost view
         root = (view.__code__.co_filename, view.__code__.co_firstlineno, view.__code__.co_name)
     tree = call_tree(st, root, len(urls))
@@ -186,19 +208,21 @@ def main(argv=None) -> int:
                     "tottime_ms_100": tt * 1000 / len(urls) * 100, "cumtime_ms_100": ct * 1000 / len(urls) * 100})
 
     result = {"calls": len(urls) * args.passes, "query": args.query, "request_us": request_us,
+              "flask_us": flask_us, "fast_share": fast_share,
               "ceiling_us": ceiling_us, "view_us": view_us, "hooks_us": hooks_us,
-              "rest_us": request_us - view_us - hooks_us, "session_us": session_us, "process_us": process_us,
+              "rest_us": flask_us - view_us - hooks_us, "session_us": session_us, "process_us": process_us,
               "view": _short(root), "tree": tree, "top": top,
               "body_bytes": median(sizes), "props": props}
 
     print(f"median µs per request over {len(urls)} shopper positions × {args.passes} passes (no profiler)")
-    print(f"  whole nearby request (test client)   {request_us:8.0f}")
-    print(f"  ↳ the view alone, with its response  {view_us:8.0f}  {view_us / request_us * 100:5.1f} %")
-    print(f"  ↳ before_request hooks               {hooks_us:8.0f}  {hooks_us / request_us * 100:5.1f} %")
-    print(f"  ↳ the rest (Flask, Werkzeug, client) {result['rest_us']:8.0f}  {result['rest_us'] / request_us * 100:5.1f} %")
-    print(f"    ↳ opening the session              {session_us:8.0f}  {session_us / request_us * 100:5.1f} %")
-    print(f"    ↳ process_response (after_request, session save) {process_us:5.0f}  {process_us / request_us * 100:5.1f} %")
-    print(f"  whole ceiling request (test client)  {ceiling_us:8.0f}")
+    print(f"  whole nearby request (the app's WSGI callable)  {request_us:8.0f}   "
+          f"{fast_share * 100:.0f} % answered below Flask (o2o/web/fastpath.py)")
+    print(f"  the same through Flask alone (O2O_FAST_NEARBY=0) {flask_us:8.0f}")
+    print(f"  ↳ the view alone, with its response  {view_us:8.0f}")
+    print(f"  ↳ before_request hooks               {hooks_us:8.0f}")
+    print(f"  ↳ opening the session                {session_us:8.0f}")
+    print(f"  ↳ process_response (after_request, session save) {process_us:5.0f}")
+    print(f"  whole ceiling request (WSGI)         {ceiling_us:8.0f}")
     print(f"call tree under {result['view']} (cProfile; share of the view's time):")
     for r in tree:
         print(f"  {'  ' * (r['depth'] - 1)}{r['share'] * 100:5.1f} %  {r['func']}")

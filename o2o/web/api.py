@@ -90,21 +90,19 @@ def nearby_body(fragments, ids, dist, fallback, radius_km: float | None, go_base
     the nearest store beyond it (``fallback``) and a message. Shared with the WSGI-level path
     (:mod:`o2o.web.fastpath`), whose ``fragments`` answers from memory alone."""
     wanted = ids.tolist()
-    frags = fragments(wanted)
-    feature = features.FeatureCache.feature
-    parts = [feature(frags[sid], sid, go_base, at, d) for sid, d in zip(wanted, dist.tolist()) if sid in frags]
+    found = features.Nearest(fragments(wanted), wanted, dist.tolist(), go_base, at)
     members = {}
-    if radius_km is not None and not parts:
+    if radius_km is not None and not found.count:
         nearest = b"null"
         if fallback is not None and len(fallback[0]):
             sid, d = int(fallback[0][0]), float(fallback[1][0])
             got = fragments([sid])
             if sid in got:
-                nearest = feature(got[sid], sid, go_base, at, d)
+                nearest = features.FeatureCache.feature(got[sid], sid, go_base, at, d)
         members = {"nearest": nearest, "message": _no_store_message(radius_km, nearest != b"null")}
     if extra:
         members.update(extra)
-    return features.collection(parts, members)
+    return found.body(members)
 
 
 @bp.get("/stores")

@@ -72,7 +72,11 @@ def parse(query_string: str) -> _Query | None:
     seen: set[str] = set()
     out = _Query()
     got = 0
-    for name, value in parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote"):
+    if "%" in query_string or "+" in query_string:
+        pairs = parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
+    else:   # nothing to decode: what parse_qsl would give, for a fraction of its time
+        pairs = [pair.partition("=")[::2] for pair in query_string.split("&") if pair]
+    for name, value in pairs:
         if name in _LISTS:
             stripped = value.strip()
             if stripped == "":

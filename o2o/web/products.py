@@ -184,7 +184,7 @@ def _nearby_fast(product: dict, p: ProductNearbyParams):
                               "price": product["price"] if price is None else price,
                               "stock_updated_at": updated_at})
         parts.append(b"".join([frag.head, b',"go_url":"', go_base, frag.id_bytes, suffix, b'","open_now":',
-                               features._open_flag(frag, at), b",", stock[1:-1], b"}}"]))
+                               frag.open_now(at), b",", stock[1:-1], b"}}"]))
     return current_app.response_class(features.collection(parts, {"product": product}),
                                       mimetype="application/geo+json")
 
