@@ -377,25 +377,24 @@ def workers_note(results: list[dict]) -> str:
 
 def profile_table(prof: dict) -> str:
     total = prof["request_us"]
-    lines = [f"In one process, through the Flask test client, {prof['calls']:,} requests over the same shopper "
-             "positions (k=20), timed without a profiler, median µs per request:", "",
-             "| part | µs per request | share |", "|---|---:|---:|",
-             f"| **whole nearby request** | **{total:,.0f}** | 100 % |",
-             f"| ↳ the view function, building its response (`app.view_functions['api.nearby']`) | "
-             f"{prof['view_us']:,.0f} | {prof['view_us'] / total * 100:.0f} % |",
-             f"| ↳ `before_request` hooks (`app.preprocess_request()`) | {prof['hooks_us']:,.0f} | "
-             f"{prof['hooks_us'] / total * 100:.0f} % |",
-             f"| ↳ the rest: Flask and Werkzeug request/response handling, `after_request`, the test client | "
-             f"{prof['rest_us']:,.0f} | {prof['rest_us'] / total * 100:.0f} % |",
-             f"| &nbsp;&nbsp;↳ of which opening the session (`app.session_interface.open_session`) | "
-             f"{prof['session_us']:,.0f} | {prof['session_us'] / total * 100:.0f} % |",
-             f"| &nbsp;&nbsp;↳ of which `app.process_response` (`after_request` hooks, saving the session) | "
-             f"{prof['process_us']:,.0f} | {prof['process_us'] / total * 100:.0f} % |",
-             f"| whole ceiling request, for comparison | {prof['ceiling_us']:,.0f} | "
-             f"{prof['ceiling_us'] / total * 100:.0f} % |",
-             "", f"Below the view (`{prof['view']}`), under cProfile: each function's share of the view's time "
+    flask_us = prof.get("flask_us", total)
+    lines = [f"In one process, calling the apps' WSGI callables directly (no sockets, no test client), "
+             f"{prof['calls']:,} requests over the same shopper positions (k=20), timed without a profiler, "
+             "median µs per request:", "",
+             "| part | µs per request | × ceiling |", "|---|---:|---:|",
+             f"| **whole nearby request** (the app; {prof.get('fast_share', 0) * 100:.0f} % answered below Flask by "
+             f"`o2o/web/fastpath.py`) | **{total:,.0f}** | {total / prof['ceiling_us']:.2f} |",
+             f"| the same request through Flask alone (`O2O_FAST_NEARBY=0`) | {flask_us:,.0f} | "
+             f"{flask_us / prof['ceiling_us']:.2f} |",
+             f"| ↳ Flask's view function, building its response (`app.view_functions['api.nearby']`) | "
+             f"{prof['view_us']:,.0f} | |",
+             f"| ↳ `before_request` hooks (`app.preprocess_request()`) | {prof['hooks_us']:,.0f} | |",
+             f"| ↳ opening the session (`app.session_interface.open_session`) | {prof['session_us']:,.0f} | |",
+             f"| ↳ `app.process_response` (`after_request` hooks, saving the session) | {prof['process_us']:,.0f} | |",
+             f"| whole ceiling request (`jsonify({{\"ok\": True}})` through Flask) | {prof['ceiling_us']:,.0f} | 1 |",
+             "", f"Below `{prof['view']}`, under cProfile: each function's share of its time "
              "(cProfile slows small calls more than big ones, so this is a map, not a stopwatch; branches under "
-             "4 % are left out):", "", "| function | share of the view |", "|---|---:|"]
+             "4 % are left out):", "", "| function | share |", "|---|---:|"]
     for r in prof["tree"]:
         pad = "&nbsp;&nbsp;" * (r["depth"] - 1) + ("↳ " if r["depth"] > 1 else "")
         lines.append(f"| {pad}`{r['func']}` | {r['share'] * 100:.0f} % |")
@@ -468,18 +467,18 @@ def docs_section(results, prof, args, started, elapsed, machine, cmd) -> str:
 
 def prof_reading(prof: dict, results: list[dict]) -> str:
     total, ceil = prof["request_us"], prof["ceiling_us"]
+    flask_us = prof.get("flask_us", total)
     first = [r for r in prof["tree"] if r["depth"] <= 2][:5]
     text = (f"**Reading.** In process a nearby request costs {total:,.0f} µs, {total / ceil:.1f}× the ceiling's "
-            f"{ceil:,.0f} µs (so at best ~{ceil / total * 100:.0f} % of its throughput); {prof['view_us']:,.0f} µs "
-            "of it is the view, whose biggest branches are "
+            f"{ceil:,.0f} µs; through Flask it would cost {flask_us:,.0f} µs ({flask_us / ceil:.1f}×). "
+            f"Below `{prof['view']}` the biggest branches are "
             + "; ".join(f"`{r['func']}` {r['share'] * 100:.0f} %" for r in first) + ".")
     s = results[0]["summary"]
     body_ratio = s["ceiling_body"]["ratio"]
     text += (f" Over HTTP, sending a nearby-sized body ({s['ceiling_body']['bytes'] / 1000:.0f} kB) from the "
              f"minimal app keeps {body_ratio * 100:.0f} % of the ceiling's requests/s (`-w {results[0]['workers']}`), ")
-    text += ("so the bytes on the wire are not what holds nearby back (that route also skips `jsonify`, which "
-             "for even `{\"ok\": true}` costs more than writing 26 kB to a loopback socket — hence it can beat the "
-             "ceiling): the gap is the handler's CPU time per request." if body_ratio >= 0.85 else
+    text += ("so the bytes on the wire are not what holds nearby back: the gap is the handler's CPU time per "
+             "request." if body_ratio >= 0.85 else
              "so the body's size accounts for part of the gap, and the handler's CPU time for the rest.")
     return text
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from urllib.parse import parse_qsl
 
 from werkzeug.wsgi import get_host
@@ -50,6 +51,7 @@ _SCALARS = ("lat", "lon", "k", "radius_km")
 _LISTS = ("brand", "retailer", "category")
 _FLASK_ONLY = frozenset(("q", "crs"))
 _STATUS_200 = "200 OK"
+_ANY = Filters()
 log = logging.getLogger(__name__)
 
 
@@ -137,6 +139,9 @@ class FastNearby:
         self.headers_plain = security.api_data_headers(False)
         self.headers_secure = security.api_data_headers(True)
         self.answered = 0    # by this path, in this process (tests and curiosity)
+        self._started_pid = None            # the per-process starts below done in this process
+        self._minute = (-1, None)           # (minute since the epoch, its Beijing Moment)
+        self._bases: dict[tuple, bytes] = {}  # (scheme, Host, server name, port) -> b"…/go/"
 
     def __call__(self, environ, start_response):
         if (environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET"
@@ -163,10 +168,13 @@ class FastNearby:
         state = self.state
         if state.shut_down:
             return False
-        if self.change_feed:
-            state.start_watching()
-        state.search_sync.ensure_started()
-        catalogue_cache(self.app).ensure_started()
+        pid = os.getpid()
+        if self._started_pid != pid:   # once per process (Flask's hooks go on retrying a failed build)
+            if self.change_feed:
+                state.start_watching()
+            state.search_sync.ensure_started()
+            catalogue_cache(self.app).ensure_started()
+            self._started_pid = pid
         feed = state.index_sync.feed
         return feed.connected and feed.failing_since is None
 
@@ -181,7 +189,8 @@ class FastNearby:
         feed = sync.feed
         if not feed.connected or feed.failing_since is not None:
             return None     # the refresh could not read the database: Flask's path says how stale
-        filters = Filters.of(query.brand or None, query.retailer or None, query.category or None)
+        filters = (Filters.of(query.brand or None, query.retailer or None, query.category or None)
+                   if query.brand or query.retailer or query.category else _ANY)
         nearby = finder.NearbyQuery(lon=query.lon, lat=query.lat, k=query.k,
                                     radius_m=None if query.radius_km is None else query.radius_km * 1000.0,
                                     filters=filters)
@@ -190,18 +199,18 @@ class FastNearby:
         cache = state.features
 
         def fragments(wanted):
-            held = cache.held(wanted)
-            if len(held) != len(wanted):
+            held = cache.all_held(wanted)
+            if held is None:
                 raise _Miss
             return held
 
         scheme = environ.get("wsgi.url_scheme", "http")
-        if self.public_base is not None:
-            base = self.public_base
-        else:
-            base = f"{scheme}://{get_host(environ)}".rstrip("/")
-        body = nearby_body(fragments, ids, dist, fallback, query.radius_km, (base + "/go/").encode(),
-                           features.moment(now_beijing()))
+        base = self.public_base if self.public_base is not None else self._base(environ, scheme)
+        minute = int(time.time() // 60)
+        at = self._minute
+        if at[0] != minute:
+            at = self._minute = (minute, features.moment(now_beijing()))
+        body = nearby_body(fragments, ids, dist, fallback, query.radius_km, base, at[1])
 
         # Everything the answer needs is here: from now on, what Flask's hooks do on a 200.
         if query.brand or query.retailer or query.category:
@@ -219,6 +228,16 @@ class FastNearby:
             headers.append(("X-Request-Id", self.observe[1](environ, ENDPOINT, 200, PATH)))
         self.answered += 1
         return headers, body
+
+    def _base(self, environ, scheme: str) -> bytes:
+        """``b"scheme://host/go/"`` for this request's host, as Flask's ``public_base()`` gives it."""
+        key = (scheme, environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
+        base = self._bases.get(key)
+        if base is None:
+            if len(self._bases) >= 64:   # many hosts (a scan of Host headers): start again
+                self._bases = {}
+            base = self._bases[key] = (f"{scheme}://{get_host(environ)}".rstrip("/") + "/go/").encode()
+        return base
 
 
 def install(app) -> None:

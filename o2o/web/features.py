@@ -135,6 +135,18 @@ class FeatureCache(StoreCache[Fragment]):
         with self._lock:
             return {sid: frag for sid in store_ids if (frag := entries.get(sid)) is not None}
 
+    def all_held(self, store_ids: list[int]) -> dict[int, Fragment] | None:
+        """The fragments of ``store_ids`` if every one is cached, else None (no database read; a
+        single dict look-up each, atomic under the GIL, so no lock is taken)."""
+        get = self._entries.get
+        out = {}
+        for sid in store_ids:
+            frag = get(sid)
+            if frag is None:
+                return None
+            out[sid] = frag
+        return out
+
     @staticmethod
     def feature(frag: Fragment, store_id: int, go_base: bytes, at: Moment, distance_m: float | None) -> bytes:
         """One Feature: the cached part, then this request's go_url, open_now (at ``at``) and distance_m.
