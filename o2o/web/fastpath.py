@@ -1,4 +1,5 @@
-"""``GET /api/v1/stores/nearby`` answered below Flask, for the requests that need nothing else.
+"""``GET /api/v1/stores/nearby`` and pages of ``/ogc/collections/stores/items`` answered below
+Flask, for the requests that need nothing else.
 
 The nearby search is the festival night's hot path. Its own work is small (the spatial index, then
 twenty cached Features: see :mod:`o2o.web.features`), yet through Flask a request also paid for
@@ -21,6 +22,12 @@ the ETag, compression, the security headers, the request id, the metrics and the
 - any store of the answer not yet in the Feature cache (Flask reads it from the database and
   caches it: the next such request is answered here).
 
+The pages of the OGC API's ``stores`` collection as GeoJSON (what GDAL, QGIS and OWSLib page
+through) are answered the same way, with the same rules, plus: only ``bbox`` (four numbers),
+``limit``, ``offset``, ``f=json`` and one ``brand``/``retailer``/``category``; no cookie (the language
+cookie keys their ETag); JSON by ``f`` or by the Accept header; and a process's first page is
+Flask's (it makes the pager).
+
 So every answer this path gives is one Flask would give byte for byte (tested side by side:
 ``tests/integration/test_fastpath.py``), and every error is Flask's. ``O2O_FAST_NEARBY=0`` turns
 it off (an A/B for ``bench/bench_http.py``).
@@ -28,12 +35,16 @@ it off (an A/B for ``bench/bench_http.py``).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 import re
 import time
 from urllib.parse import parse_qsl
 
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import get_host
 
 from ..geo.hours import now_beijing
@@ -44,6 +55,9 @@ from .api import nearby_body
 from .products import catalogue_cache
 
 PATH = "/api/v1/stores/nearby"
+OGC_ITEMS = "/ogc/collections/stores/items"
+_PATHS = frozenset((PATH, OGC_ITEMS))
+_CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 ENDPOINT = "api.nearby"
 _DECIMAL = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,17})?")
 _K = re.compile(r"[1-9][0-9]{0,2}")
@@ -138,20 +152,28 @@ class FastNearby:
         self.change_feed = os.environ.get("O2O_CHANGE_FEED", "on").lower() not in ("off", "0", "false", "no")
         self.headers_plain = security.api_data_headers(False)
         self.headers_secure = security.api_data_headers(True)
+        self.items_plain = security.api_data_headers(False, download=False)
+        self.items_secure = security.api_data_headers(True, download=False)
         self.answered = 0    # by this path, in this process (tests and curiosity)
         self._started_pid = None            # the per-process starts below done in this process
         self._minute = (-1, None)           # (minute since the epoch, its Beijing Moment)
         self._bases: dict[tuple, bytes] = {}  # (scheme, Host, server name, port) -> b"…/go/"
 
     def __call__(self, environ, start_response):
-        if (environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET"
+        path = environ.get("PATH_INFO")
+        if (path not in _PATHS or environ.get("REQUEST_METHOD") != "GET"
                 or "HTTP_AUTHORIZATION" in environ or "HTTP_IF_NONE_MATCH" in environ):
             return self.flask(environ, start_response)
-        query = parse(environ.get("QUERY_STRING", ""))
+        if path == OGC_ITEMS:
+            query = parse_items(environ.get("QUERY_STRING", ""))
+            handler = self._items
+        else:
+            query = parse(environ.get("QUERY_STRING", ""))
+            handler = self._answer
         if query is None:
             return self.flask(environ, start_response)
         try:
-            answer = self._answer(environ, query)
+            answer = handler(environ, query)
         except _Miss:
             answer = None
         except Exception:  # noqa: BLE001 - Flask's path answers (and reports) whatever went wrong
@@ -205,12 +227,8 @@ class FastNearby:
             return held
 
         scheme = environ.get("wsgi.url_scheme", "http")
-        base = self.public_base if self.public_base is not None else self._base(environ, scheme)
-        minute = int(time.time() // 60)
-        at = self._minute
-        if at[0] != minute:
-            at = self._minute = (minute, features.moment(now_beijing()))
-        body = nearby_body(fragments, ids, dist, fallback, query.radius_km, base, at[1])
+        body = nearby_body(fragments, ids, dist, fallback, query.radius_km, self._base(environ, scheme),
+                           self._moment())
 
         # Everything the answer needs is here: from now on, what Flask's hooks do on a 200.
         if query.brand or query.retailer or query.category:
@@ -231,13 +249,141 @@ class FastNearby:
 
     def _base(self, environ, scheme: str) -> bytes:
         """``b"scheme://host/go/"`` for this request's host, as Flask's ``public_base()`` gives it."""
+        return self._public(environ, scheme) + b"/go/"
+
+    def _public(self, environ, scheme: str) -> bytes:
+        """``b"scheme://host"``, as Flask's ``public_base()`` gives it (``O2O_PUBLIC_URL`` first)."""
+        if self.public_base is not None:
+            return self.public_base.encode()
         key = (scheme, environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
         base = self._bases.get(key)
         if base is None:
             if len(self._bases) >= 64:   # many hosts (a scan of Host headers): start again
                 self._bases = {}
-            base = self._bases[key] = (f"{scheme}://{get_host(environ)}".rstrip("/") + "/go/").encode()
+            base = self._bases[key] = f"{scheme}://{get_host(environ)}".rstrip("/").encode()
         return base
+
+    def _moment(self):
+        minute = int(time.time() // 60)
+        at = self._minute
+        if at[0] != minute:
+            at = self._minute = (minute, features.moment(now_beijing()))
+        return at[1]
+
+    # ------------------------------------------------------------------ /ogc/collections/stores/items
+    def _items(self, environ, query: "_Items"):
+        """A page of the stores as GeoJSON, as :func:`o2o.web.ogc.items` answers it."""
+        if self.observe is not None:
+            self.observe[0](environ)
+        if "HTTP_COOKIE" in environ or _accepted_format(environ.get("HTTP_ACCEPT")) != "json" and query.f is None:
+            return None     # the language cookie keys the ETag; HTML: Flask renders it
+        if not self._ready():
+            return None
+        state = self.state
+        sync = state.index_sync
+        index = state._refresh()
+        feed = sync.feed
+        if not feed.connected or feed.failing_since is not None:
+            return None
+        pages = self.app.extensions.get("o2o_ogc_pages")
+        if pages is None:
+            return None     # the first page of a process is Flask's (it makes the pager)
+        page = pages.page(index, (sync.rev, sync.generation), query.bbox, query.filters, query.offset, query.limit)
+        frags = state.features.all_held(page.ids)
+        if frags is None:
+            raise _Miss
+        scheme = environ.get("wsgi.url_scheme", "http")
+        public = self._public(environ, scheme)
+        go_base, page_url, at = public + b"/go/", b'"url":"' + public + b"/stores/", self._moment()
+        feature = features.FeatureCache.feature
+        parts = [feature(frags[sid], sid, go_base, at, None).replace(b'"url":"/stores/', page_url, 1)
+                 for sid in page.ids]
+        from .ogc import page_links, _timestamp   # (ogc imports this module's neighbours)
+
+        members = {"numberMatched": page.matched, "numberReturned": len(parts), "timeStamp": _timestamp(),
+                   "links": page_links("stores", query.pairs, query.limit, page, "json", public.decode() + "/ogc")}
+        body = features.collection(parts, members)
+
+        key = caching.etag_of(environ, sync)
+        tag = hashlib.blake2b("\x1f".join([key, environ.get("HTTP_ACCEPT", ""), "", str(int(time.time() // 60))])
+                              .encode(), digest_size=12).hexdigest()
+        body, encoding = compression.encode_data(body, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        headers = [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body))),
+                   ("Content-Crs", _CRS84), ("Access-Control-Allow-Origin", "*"),
+                   ("Vary", "Accept, Accept-Language, Accept-Encoding"),
+                   ("ETag", f'"{tag}:{encoding}"' if encoding else f'"{tag}"'), ("Cache-Control", "no-cache")]
+        headers += self.items_secure if (self.https or scheme in ("https", "wss")) else self.items_plain
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+        if self.observe is not None:
+            headers.append(("X-Request-Id", self.observe[1](environ, "ogc.items", 200, OGC_ITEMS)))
+        self.answered += 1
+        return headers, body
+
+
+class _Items:
+    """The parameters of a page of stores this path answers (``ItemsParams``' names)."""
+
+    __slots__ = ("bbox", "limit", "offset", "f", "filters", "pairs")
+
+
+_ITEM_SCALARS = ("bbox", "limit", "offset", "f", "brand", "retailer", "category")
+_WHOLE = re.compile(r"0|[1-9][0-9]{0,8}")
+
+
+def parse_items(query_string: str) -> _Items | None:
+    """The query of ``/ogc/collections/stores/items`` as :class:`~o2o.web.ogc.ItemsParams` reads it,
+    or None for anything left to Flask: another parameter (``datetime``, ``crs``, ``lang``, an
+    unknown one: Flask's 400), a repeated or malformed value, ``f=html``."""
+    if not query_string.isascii():
+        return None
+    if "%" in query_string or "+" in query_string:
+        pairs = parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
+    else:
+        pairs = [pair.partition("=")[::2] for pair in query_string.split("&") if pair]
+    out = _Items()
+    out.bbox, out.limit, out.offset, out.f = None, 10, 0, None
+    named: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in _ITEM_SCALARS or name in named:
+            return None
+        named[name] = value
+        if name == "bbox":
+            parts = value.split(",")
+            if len(parts) != 4 or not all(_DECIMAL.fullmatch(v) for v in parts):
+                return None
+            w, s, e, n = (float(v) for v in parts)
+            if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+                return None
+            out.bbox = (w, s, e, n)
+        elif name in ("limit", "offset"):
+            if not _WHOLE.fullmatch(value):
+                return None
+            number = int(value)
+            if name == "limit" and not 1 <= number <= 1000:
+                return None
+            setattr(out, name, number)
+        elif name == "f":
+            if value != "json":
+                return None
+            out.f = value
+        else:
+            if value == "" or value.strip() != value or len(value) > 200:
+                return None
+    out.filters = (Filters.of(*([named[k]] if k in named else None for k in ("brand", "retailer", "category")))
+                   if ("brand" in named or "retailer" in named or "category" in named) else _ANY)
+    out.pairs = list(named.items())
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _accepted_format(accept: str | None) -> str:
+    """``json`` or ``html`` as :func:`o2o.web.ogc._accepted_format` decides from this Accept header."""
+    from .ogc import GEOJSON, HTML, JSON
+
+    mimetypes = parse_accept_header(accept, MIMEAccept)
+    best = mimetypes.best_match([JSON, GEOJSON, HTML])
+    return "html" if best == HTML and mimetypes[HTML] > max(mimetypes[JSON], mimetypes[GEOJSON]) else "json"
 
 
 def install(app) -> None:

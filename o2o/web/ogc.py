@@ -316,12 +316,17 @@ def _product_feature(p: dict) -> dict:
 def _page_links(cid: str, p: ItemsParams, page: service.Page, fmt: str) -> list[dict]:
     """The page's links; titled only in HTML (a client paging through thousands of stores reads the
     ``rel``, and looking up four translations was a fifth of each page's time)."""
-    args = {k: v for k, v in request.args.items() if k not in ("f", "offset")}
+    return page_links(cid, request.args.items(), p.limit, page, fmt, base_url())
+
+
+def page_links(cid: str, pairs, limit: int, page: service.Page, fmt: str, base: str) -> list[dict]:
+    """The links of a page of items asked for with the query ``pairs`` (each parameter's first
+    value, in order), ``base`` being :func:`base_url` (shared with :mod:`o2o.web.fastpath`)."""
+    args = {k: v for k, v in pairs if k not in ("f", "offset")}
     args_now = {**args, **({"offset": page.offset} if page.offset else {})}
     media = HTML if fmt == "html" else GEOJSON
     titled = fmt == "html"
     _ = globals()["_"] if titled else (lambda text: None)  # noqa: E731
-    base = base_url()
     links = _self_links(f"/collections/{cid}/items", media, args_now, titled, base)
     # the query without offset and f, encoded once; each link adds its own (same order as before)
     query = urlencode(args)
@@ -329,7 +334,7 @@ def _page_links(cid: str, p: ItemsParams, page: service.Page, fmt: str) -> list[
     if page.has_next:
         links.append(_link(f"{url}offset={page.offset + len(page.ids)}&f={fmt}", "next", media, _("Next page")))
     if page.has_prev:
-        prev = max(page.offset - p.limit, 0)
+        prev = max(page.offset - limit, 0)
         links.append(_link(f"{url}{f'offset={prev}&' if prev else ''}f={fmt}", "prev", media, _("Previous page")))
     links.append(_link(f"{base}/collections/{cid}?f={'html' if fmt == 'html' else 'json'}", "collection",
                        HTML if fmt == "html" else JSON, _("The collection")))

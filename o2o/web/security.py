@@ -99,10 +99,12 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 API_DOWNLOAD = ("Content-Disposition", 'attachment; filename="api.json"')
 
 
-def api_data_headers(secure: bool) -> list[tuple[str, str]]:
-    """What the hook below adds to a public API answer of JSON or GeoJSON that set none of these
-    headers itself (for the WSGI-level nearby path, :mod:`o2o.web.fastpath`)."""
-    return [*ALWAYS, ("Content-Security-Policy", _NONE_POLICY), *((HSTS,) if secure else ()), API_DOWNLOAD]
+def api_data_headers(secure: bool, download: bool = True) -> list[tuple[str, str]]:
+    """What the hook below adds to a public answer of JSON or GeoJSON that set none of these
+    headers itself (for the WSGI-level paths, :mod:`o2o.web.fastpath`); ``download``: below
+    ``/api/`` (an attachment if opened as a page)."""
+    return [*ALWAYS, ("Content-Security-Policy", _NONE_POLICY), *((HSTS,) if secure else ()),
+            *((API_DOWNLOAD,) if download else ())]
 
 
 def init(app: Flask) -> None:

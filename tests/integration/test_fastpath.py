@@ -261,3 +261,107 @@ def test_it_can_be_switched_off(tmp_path):
         assert app.test_client().get(f"{NEARBY}?{HERE}").status_code == 200
     finally:
         app.extensions["o2o"].shutdown()
+
+
+# ----------------------------------------------------------------------------- /ogc items
+ITEMS = "/ogc/collections/stores/items"
+BOX = "bbox=121.40,31.18,121.55,31.28"
+
+ITEMS_TAKEN = [
+    "",
+    "f=json",
+    BOX,
+    f"{BOX}&limit=2",
+    f"{BOX}&limit=2&offset=2",
+    f"{BOX}&limit=2&offset=4",          # past the end: no next link
+    f"limit=3&offset=3&f=json",
+    f"{BOX}&brand=Uniqlo",
+    f"{BOX}&category=Apparel&limit=1",
+    f"brand={quote('Gap Inc.')}",          # a brand no store has: nothing matched
+    f"retailer={quote('Gap Inc.')}&f=json",
+    "bbox=0,0,1,1",                        # an empty box
+    "limit=1000",
+]
+
+ITEMS_LEFT = [
+    "f=html",
+    "lang=en",
+    "datetime=2026-11-11T00:00:00Z",
+    "crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    "bbox=121.40,31.18,0,121.55,31.28,0",  # six numbers: Flask reads them
+    "bbox=121.5,31.2,121.4,31.3",          # min after max: Flask's 400
+    "bbox=1,2,3",
+    "limit=0",
+    "limit=1001",
+    "limit=01",
+    "offset=-1",
+    "limit=2&limit=3",
+    "nonsense=1",
+    "brand=",
+    "brand=%20GAP",
+    "f=xml",
+]
+
+
+def _both_items(fast, client, flask_only, query: str, headers: dict | None = None, **kw):
+    """As _both, within one second (the page's timeStamp) and one minute (its ETag)."""
+    for _ in range(5):
+        second = int(time.time())
+        before = fast.answered
+        got = client.get(f"{ITEMS}?{query}", headers=headers, **kw)
+        want = flask_only.get(f"{ITEMS}?{query}", headers=headers, **kw)
+        if int(time.time()) == second:
+            return fast.answered - before == 1, got, want
+    raise AssertionError("five second boundaries in a row")
+
+
+def test_ogc_pages_it_takes_get_flasks_answer_byte_for_byte(pair):
+    fast, client, flask_only = pair
+    for query in ITEMS_TAKEN:
+        flask_only.get(f"{ITEMS}?{query}")   # the pager made, the stores of the page cached
+        taken, got, want = _both_items(fast, client, flask_only, query, headers={"X-Request-Id": "ogc-1"})
+        assert taken, query
+        assert got.status_code == 200, query
+        _same(got, want, query)
+        assert got.headers["Content-Crs"] and got.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_ogc_pages_follow_the_accept_header_and_host_as_flask_does(pair):
+    fast, client, flask_only = pair
+    flask_only.get(f"{ITEMS}?{BOX}")
+    for headers, taken_expected in [
+        ({"Accept": "application/geo+json"}, True),
+        ({"Accept": "application/json"}, True),
+        ({"Accept": "*/*"}, True),
+        ({"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}, False),  # a browser: HTML
+        ({"Accept-Encoding": "gzip, br"}, True),
+        ({"Host": "gis.example.cn"}, True),
+    ]:
+        taken, got, want = _both_items(fast, client, flask_only, f"{BOX}&limit=3",
+                                       headers={"X-Request-Id": "ogc-2", **headers})
+        assert taken is taken_expected, headers
+        _same(got, want, str(headers))
+    # The language cookie keys the ETag: Flask's (clients that keep no cookie jar, which would
+    # write over the header).
+    plain, plain_flask = Client(fast.app, use_cookies=False), Client(fast.flask, use_cookies=False)
+    for cookie in ("lang=en", "lang=zh; other=1"):
+        taken, got, want = _both_items(fast, plain, plain_flask, f"{BOX}&limit=3",
+                                       headers={"X-Request-Id": "c", "Cookie": cookie})
+        assert not taken, cookie
+        _same(got, want, cookie)
+    for headers, taken_expected in []:
+        assert taken is taken_expected, headers
+        _same(got, want, str(headers))
+    # the next link pages on, and the fast path follows it like Flask
+    nxt = [link["href"] for link in client.get(f"{ITEMS}?{BOX}&limit=2").get_json()["links"] if link["rel"] == "next"]
+    assert nxt and "offset=2" in nxt[0]
+
+
+def test_ogc_pages_it_leaves_get_flasks_answer(pair):
+    fast, client, flask_only = pair
+    flask_only.get(f"{ITEMS}?{BOX}")
+    for query in ITEMS_LEFT:
+        taken, got, want = _both_items(fast, client, flask_only, query, headers={"X-Request-Id": "ogc-3"})
+        assert not taken, query
+        _same(got, want, query)
+        assert got.status_code in (200, 400), (query, got.get_data(as_text=True))
