@@ -47,10 +47,9 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import get_host
 
-from ..geo.hours import now_beijing
 from ..geo.index import Filters
 from ..services import finder
-from . import caching, compression, features, security
+from . import api, caching, compression, features, ogc, security
 from .api import nearby_body
 from .products import catalogue_cache
 
@@ -156,7 +155,6 @@ class FastNearby:
         self.items_secure = security.api_data_headers(True, download=False)
         self.answered = 0    # by this path, in this process (tests and curiosity)
         self._started_pid = None            # the per-process starts below done in this process
-        self._minute = (-1, None)           # (minute since the epoch, its Beijing Moment)
         self._bases: dict[tuple, bytes] = {}  # (scheme, Host, server name, port) -> b"…/go/"
 
     def __call__(self, environ, start_response):
@@ -228,7 +226,7 @@ class FastNearby:
 
         scheme = environ.get("wsgi.url_scheme", "http")
         body = nearby_body(fragments, ids, dist, fallback, query.radius_km, self._base(environ, scheme),
-                           self._moment())
+                           self._moment(api))
 
         # Everything the answer needs is here: from now on, what Flask's hooks do on a 200.
         if query.brand or query.retailer or query.category:
@@ -263,12 +261,11 @@ class FastNearby:
             base = self._bases[key] = f"{scheme}://{get_host(environ)}".rstrip("/").encode()
         return base
 
-    def _moment(self):
-        minute = int(time.time() // 60)
-        at = self._minute
-        if at[0] != minute:
-            at = self._minute = (minute, features.moment(now_beijing()))
-        return at[1]
+    @staticmethod
+    def _moment(view_module):
+        """The Beijing minute as the Flask view's module reads it (its ``now_beijing``: one clock,
+        which a test may set, for both paths)."""
+        return features.moment(view_module.now_beijing())
 
     # ------------------------------------------------------------------ /ogc/collections/stores/items
     def _items(self, environ, query: "_Items"):
@@ -294,14 +291,12 @@ class FastNearby:
             raise _Miss
         scheme = environ.get("wsgi.url_scheme", "http")
         public = self._public(environ, scheme)
-        go_base, page_url, at = public + b"/go/", b'"url":"' + public + b"/stores/", self._moment()
+        go_base, page_url, at = public + b"/go/", b'"url":"' + public + b"/stores/", self._moment(ogc)
         feature = features.FeatureCache.feature
         parts = [feature(frags[sid], sid, go_base, at, None).replace(b'"url":"/stores/', page_url, 1)
                  for sid in page.ids]
-        from .ogc import page_links, _timestamp   # (ogc imports this module's neighbours)
-
-        members = {"numberMatched": page.matched, "numberReturned": len(parts), "timeStamp": _timestamp(),
-                   "links": page_links("stores", query.pairs, query.limit, page, "json", public.decode() + "/ogc")}
+        members = {"numberMatched": page.matched, "numberReturned": len(parts), "timeStamp": ogc._timestamp(),
+                   "links": ogc.page_links("stores", query.pairs, query.limit, page, "json", public.decode() + "/ogc")}
         body = features.collection(parts, members)
 
         key = caching.etag_of(environ, sync)
@@ -379,11 +374,10 @@ def parse_items(query_string: str) -> _Items | None:
 @functools.lru_cache(maxsize=64)
 def _accepted_format(accept: str | None) -> str:
     """``json`` or ``html`` as :func:`o2o.web.ogc._accepted_format` decides from this Accept header."""
-    from .ogc import GEOJSON, HTML, JSON
-
     mimetypes = parse_accept_header(accept, MIMEAccept)
-    best = mimetypes.best_match([JSON, GEOJSON, HTML])
-    return "html" if best == HTML and mimetypes[HTML] > max(mimetypes[JSON], mimetypes[GEOJSON]) else "json"
+    best = mimetypes.best_match([ogc.JSON, ogc.GEOJSON, ogc.HTML])
+    return ("html" if best == ogc.HTML and mimetypes[ogc.HTML] > max(mimetypes[ogc.JSON], mimetypes[ogc.GEOJSON])
+            else "json")
 
 
 def install(app) -> None:

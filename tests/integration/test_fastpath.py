@@ -365,3 +365,19 @@ def test_ogc_pages_it_leaves_get_flasks_answer(pair):
         assert not taken, query
         _same(got, want, query)
         assert got.status_code in (200, 400), (query, got.get_data(as_text=True))
+
+
+def test_it_reads_the_clock_the_flask_view_reads(pair, monkeypatch):
+    """open_now on the fast path follows api.now_beijing, as Flask's view does (one clock)."""
+    from datetime import datetime
+
+    from o2o.geo.hours import BEIJING
+    from o2o.web import api
+
+    fast, client, flask_only = pair
+    for hour, expected in ((3, False), (12, True)):   # the hand-made stores open 10:00-22:00
+        monkeypatch.setattr(api, "now_beijing", lambda h=hour: datetime(2026, 11, 13, h, 0, tzinfo=BEIJING))
+        before = fast.answered
+        first = client.get(f"{NEARBY}?{HERE}&k=1").get_json()["features"][0]
+        assert fast.answered == before + 1
+        assert first["properties"]["open_now"] is expected, hour
