@@ -198,17 +198,25 @@ class FastNearby:
         feed = state.index_sync.feed
         return feed.connected and feed.failing_since is None
 
+    def _fresh_index(self):
+        """The process's index, brought up to date (a read only when the change feed moved), or None: not ready, or
+        the refresh could not read the database (Flask's path then says how stale its answer is)."""
+        if not self._ready():
+            return None
+        index = self.state._refresh()
+        feed = self.state.index_sync.feed
+        if not feed.connected or feed.failing_since is not None:
+            return None
+        return index
+
     def _answer(self, environ, query: _Query):
         if self.observe is not None:
             self.observe[0](environ)   # the request's start time and id
-        if not self._ready():
+        index = self._fresh_index()
+        if index is None:
             return None
         state = self.state
         sync = state.index_sync
-        index = state._refresh()
-        feed = sync.feed
-        if not feed.connected or feed.failing_since is not None:
-            return None     # the refresh could not read the database: Flask's path says how stale
         filters = (Filters.of(query.brand or None, query.retailer or None, query.category or None)
                    if query.brand or query.retailer or query.category else _ANY)
         nearby = finder.NearbyQuery(lon=query.lon, lat=query.lat, k=query.k,
@@ -274,14 +282,11 @@ class FastNearby:
             self.observe[0](environ)
         if "HTTP_COOKIE" in environ or _accepted_format(environ.get("HTTP_ACCEPT")) != "json" and query.f is None:
             return None     # the language cookie keys the ETag; HTML: Flask renders it
-        if not self._ready():
+        index = self._fresh_index()
+        if index is None:
             return None
         state = self.state
         sync = state.index_sync
-        index = state._refresh()
-        feed = sync.feed
-        if not feed.connected or feed.failing_since is not None:
-            return None
         pages = self.app.extensions.get("o2o_ogc_pages")
         if pages is None:
             return None     # the first page of a process is Flask's (it makes the pager)
