@@ -33,7 +33,8 @@ def live_server(tmp_path_factory):
                       # Every browser module signs in from 127.0.0.1 on this one server: the default
                       # 10 a minute refused the eleventh within a minute (a 429; a flaky browser test).
                       "SIGN_INS_PER_MINUTE": 1000})
-    app.extensions["o2o"].keep_alive = True  # serves every browser module of the session
+    app.extensions["o2o"].keep_alive = True
+    app.extensions["o2o"].regions()  # the boundaries the analytics answers need, loaded before any page waits  # serves every browser module of the session
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
