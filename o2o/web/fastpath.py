@@ -331,6 +331,17 @@ _ITEM_SCALARS = ("bbox", "limit", "offset", "f", "brand", "retailer", "category"
 _WHOLE = re.compile(r"0|[1-9][0-9]{0,8}")
 
 
+def _range(model, name: str) -> tuple:
+    """The ``ge``/``le`` bounds a query model declares for ``name`` (one source for both paths)."""
+    low = high = None
+    for rule in model.model_fields[name].metadata:
+        low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
+    return low, high
+
+
+_ITEM_RANGES = {name: _range(ogc.ItemsParams, name) for name in ("limit", "offset")}
+
+
 def parse_items(query_string: str) -> _Items | None:
     """The query of ``/ogc/collections/stores/items`` as :class:`~o2o.web.ogc.ItemsParams` reads it,
     or None for anything left to Flask: another parameter (``datetime``, ``crs``, ``lang``, an
@@ -360,7 +371,8 @@ def parse_items(query_string: str) -> _Items | None:
             if not _WHOLE.fullmatch(value):
                 return None
             number = int(value)
-            if name == "limit" and not 1 <= number <= 1000:
+            low, high = _ITEM_RANGES[name]
+            if not low <= number <= high:
                 return None
             setattr(out, name, number)
         elif name == "f":

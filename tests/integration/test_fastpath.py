@@ -295,6 +295,7 @@ ITEMS_LEFT = [
     "limit=1001",
     "limit=01",
     "offset=-1",
+    "offset=100000001",                    # past ItemsParams' bound: Flask's 400
     "limit=2&limit=3",
     "nonsense=1",
     "brand=",
