@@ -25,6 +25,11 @@ from ..storage import open_repository
 STALE_WARNING = '110 - "Response is Stale"'
 
 
+def change_feed_on() -> bool:
+    """Whether served processes watch the database's changes (``O2O_CHANGE_FEED``, on by default)."""
+    return os.environ.get("O2O_CHANGE_FEED", "on").lower() not in ("off", "0", "false", "no")
+
+
 def init(app: Flask, state, serve: bool) -> None:
     settings = app.config["O2O"]
     directory = settings.get("SPOOL_DIR") or os.environ.get("O2O_SPOOL_DIR") \
@@ -32,7 +37,7 @@ def init(app: Flask, state, serve: bool) -> None:
     max_mb = float(settings.get("SPOOL_MAX_MB") or os.environ.get("O2O_SPOOL_MAX_MB") or 64)
     state.spool = ScanSpool(directory, int(max_mb * 1024 * 1024))
 
-    if serve and os.environ.get("O2O_CHANGE_FEED", "on").lower() in ("off", "0", "false", "no"):
+    if serve and not change_feed_on():
         @app.before_request
         def _start_spool_only():
             if state.spool._thread_pid != os.getpid():

@@ -36,11 +36,11 @@ it off (an A/B for ``bench/bench_http.py``).
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import re
 import time
+from typing import get_args
 from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MIMEAccept
@@ -51,6 +51,8 @@ from ..geo.index import Filters
 from ..services import finder
 from . import api, caching, compression, features, ogc, security
 from .api import nearby_body
+from .degrade import change_feed_on
+from .params import Name, NearbyParams
 from .products import catalogue_cache
 
 PATH = "/api/v1/stores/nearby"
@@ -78,25 +80,47 @@ class _Query:
         self.brand, self.retailer, self.category = [], [], []
 
 
+def _pairs(query_string: str) -> list[tuple[str, str]] | None:
+    """``(name, value)`` pairs as werkzeug's ``request.args`` reads them; None if not ASCII."""
+    if not query_string.isascii():
+        return None
+    if "%" in query_string or "+" in query_string:
+        return parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
+    # nothing to decode: what parse_qsl would give, for a fraction of its time
+    return [pair.partition("=")[::2] for pair in query_string.split("&") if pair]
+
+
+def _range(model, name: str) -> tuple:
+    """The ``ge``/``le`` bounds a query model declares for ``name`` (one source for both paths)."""
+    low = high = None
+    for rule in model.model_fields[name].metadata:
+        low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
+    return low, high
+
+
+_RANGES = {name: _range(NearbyParams, name) for name in ("lat", "lon", "k", "radius_km")}
+_NAME_MAX = next(rule.max_length for rule in get_args(Name)[1].metadata if hasattr(rule, "max_length"))
+
+
+def _name_ok(value: str) -> bool:
+    """A filter value both paths read alike: not empty, nothing for pydantic to strip, not too long."""
+    return value != "" and value.strip() == value and len(value) <= _NAME_MAX
+
+
 def parse(query_string: str) -> _Query | None:
     """The query as :class:`~o2o.web.params.NearbyParams` would read it, or None for anything
     this path leaves to Flask (see the module's description). Deliberately narrower than the
     model: plain decimals only, so that each value accepted here is the one pydantic reads."""
-    if not query_string.isascii():
+    pairs = _pairs(query_string)
+    if pairs is None:
         return None
     seen: set[str] = set()
     out = _Query()
-    got = 0
-    if "%" in query_string or "+" in query_string:
-        pairs = parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
-    else:   # nothing to decode: what parse_qsl would give, for a fraction of its time
-        pairs = [pair.partition("=")[::2] for pair in query_string.split("&") if pair]
     for name, value in pairs:
         if name in _LISTS:
-            stripped = value.strip()
-            if stripped == "":
+            if value.strip() == "":
                 continue        # Flask drops empty list values
-            if stripped != value or len(value) > 200:
+            if not _name_ok(value):
                 return None     # pydantic strips and checks the length: leave it to Flask
             getattr(out, name).append(value)
             continue
@@ -107,29 +131,14 @@ def parse(query_string: str) -> _Query | None:
         if name in seen:
             return None         # "must be given once": Flask's 400
         seen.add(name)
-        if name == "k":
-            if not _K.fullmatch(value):
-                return None
-            k = int(value)
-            if k > 200:
-                return None
-            out.k = k
-            continue
-        if not _DECIMAL.fullmatch(value):
+        if not (_K if name == "k" else _DECIMAL).fullmatch(value):
             return None
-        number = float(value)
-        if name == "lat":
-            if not -90 <= number <= 90:
-                return None
-            got |= 1
-        elif name == "lon":
-            if not -180 <= number <= 180:
-                return None
-            got |= 2
-        elif not 0 <= number <= 100:
+        number = int(value) if name == "k" else float(value)
+        low, high = _RANGES[name]
+        if not low <= number <= high:
             return None
         setattr(out, name, number)
-    return out if got == 3 else None
+    return out if "lat" in seen and "lon" in seen else None
 
 
 class _Miss(Exception):
@@ -145,17 +154,16 @@ class FastNearby:
         self.state = app.extensions["o2o"]
         settings = app.config["O2O"]
         public = settings.get("PUBLIC_URL")
-        self.public_base = public.rstrip("/") if public else None
+        self.public_base = public.rstrip("/").encode() if public else None
         self.https = str(public or "").startswith("https://")
         self.observe = app.extensions.get("o2o_observe")   # None with O2O_METRICS=0 (no hooks at all)
-        self.change_feed = os.environ.get("O2O_CHANGE_FEED", "on").lower() not in ("off", "0", "false", "no")
-        self.headers_plain = security.api_data_headers(False)
-        self.headers_secure = security.api_data_headers(True)
-        self.items_plain = security.api_data_headers(False, download=False)
-        self.items_secure = security.api_data_headers(True, download=False)
+        self.change_feed = change_feed_on()
+        # the security hook's headers, by (over https, below /api/)
+        self.security = {(tls, api_path): security.api_data_headers(tls, download=api_path)
+                         for tls in (False, True) for api_path in (False, True)}
         self.answered = 0    # by this path, in this process (tests and curiosity)
         self._started_pid = None            # the per-process starts below done in this process
-        self._bases: dict[tuple, bytes] = {}  # (scheme, Host, server name, port) -> b"…/go/"
+        self._bases: dict[tuple, bytes] = {}  # (scheme, Host, server name, port) -> b"scheme://host"
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO")
@@ -211,7 +219,7 @@ class FastNearby:
 
     def _answer(self, environ, query: _Query):
         if self.observe is not None:
-            self.observe[0](environ)   # the request's start time and id
+            self.observe.begin(environ)   # the request's start time and id
         index = self._fresh_index()
         if index is None:
             return None
@@ -232,35 +240,39 @@ class FastNearby:
                 raise _Miss
             return held
 
-        scheme = environ.get("wsgi.url_scheme", "http")
-        body = nearby_body(fragments, ids, dist, fallback, query.radius_km, self._base(environ, scheme),
+        body = nearby_body(fragments, ids, dist, fallback, query.radius_km, self._public(environ) + b"/go/",
                            self._moment(api))
 
         # Everything the answer needs is here: from now on, what Flask's hooks do on a 200.
         if query.brand or query.retailer or query.category:
             from .demand import note_nearby
             note_nearby(query, query.lon, query.lat, ids, dist, fallback, app=self.app)
-        tag = caching.etag_of(environ, sync)
+        return self._respond(environ, body, caching.etag_of(environ, sync), [], "Accept-Language", True,
+                             ENDPOINT, PATH)
+
+    def _respond(self, environ, body: bytes, tag: str, first: list, vary: str, api_path: bool,
+                 endpoint: str, path: str):
+        """``(headers, body)`` of a 200 as Flask's ``after_request`` hooks finish it: the ETag and
+        its cache policy, the security headers, compression, the request id, metrics and log line.
+        ``first``: the view's own headers after its Content-Type and Content-Length."""
         body, encoding = compression.encode_data(body, environ.get("HTTP_ACCEPT_ENCODING", ""))
-        headers = [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body))),
+        headers = [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body))), *first,
                    ("ETag", f'"{tag}:{encoding}"' if encoding else f'"{tag}"'), ("Cache-Control", "no-cache"),
-                   ("Vary", "Accept-Language, Accept-Encoding")]
-        headers += self.headers_secure if (self.https or scheme in ("https", "wss")) else self.headers_plain
+                   ("Vary", f"{vary}, Accept-Encoding")]
+        tls = self.https or environ.get("wsgi.url_scheme") in ("https", "wss")
+        headers += self.security[tls, api_path]
         if encoding:
             headers.append(("Content-Encoding", encoding))
         if self.observe is not None:
-            headers.append(("X-Request-Id", self.observe[1](environ, ENDPOINT, 200, PATH)))
+            headers.append(("X-Request-Id", self.observe.record(environ, endpoint, 200, path)))
         self.answered += 1
         return headers, body
 
-    def _base(self, environ, scheme: str) -> bytes:
-        """``b"scheme://host/go/"`` for this request's host, as Flask's ``public_base()`` gives it."""
-        return self._public(environ, scheme) + b"/go/"
-
-    def _public(self, environ, scheme: str) -> bytes:
+    def _public(self, environ) -> bytes:
         """``b"scheme://host"``, as Flask's ``public_base()`` gives it (``O2O_PUBLIC_URL`` first)."""
         if self.public_base is not None:
-            return self.public_base.encode()
+            return self.public_base
+        scheme = environ.get("wsgi.url_scheme", "http")
         key = (scheme, environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
         base = self._bases.get(key)
         if base is None:
@@ -279,7 +291,7 @@ class FastNearby:
     def _items(self, environ, query: "_Items"):
         """A page of the stores as GeoJSON, as :func:`o2o.web.ogc.items` answers it."""
         if self.observe is not None:
-            self.observe[0](environ)
+            self.observe.begin(environ)
         if "HTTP_COOKIE" in environ or _accepted_format(environ.get("HTTP_ACCEPT")) != "json" and query.f is None:
             return None     # the language cookie keys the ETag; HTML: Flask renders it
         index = self._fresh_index()
@@ -294,8 +306,7 @@ class FastNearby:
         frags = state.features.all_held(page.ids)
         if frags is None:
             raise _Miss
-        scheme = environ.get("wsgi.url_scheme", "http")
-        public = self._public(environ, scheme)
+        public = self._public(environ)
         go_base, page_url, at = public + b"/go/", b'"url":"' + public + b"/stores/", self._moment(ogc)
         feature = features.FeatureCache.feature
         parts = [feature(frags[sid], sid, go_base, at, None).replace(b'"url":"/stores/', page_url, 1)
@@ -303,22 +314,11 @@ class FastNearby:
         members = {"numberMatched": page.matched, "numberReturned": len(parts), "timeStamp": ogc._timestamp(),
                    "links": ogc.page_links("stores", query.pairs, query.limit, page, "json", public.decode() + "/ogc")}
         body = features.collection(parts, members)
-
-        key = caching.etag_of(environ, sync)
-        tag = hashlib.blake2b("\x1f".join([key, environ.get("HTTP_ACCEPT", ""), "", str(int(time.time() // 60))])
-                              .encode(), digest_size=12).hexdigest()
-        body, encoding = compression.encode_data(body, environ.get("HTTP_ACCEPT_ENCODING", ""))
-        headers = [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body))),
-                   ("Content-Crs", _CRS84), ("Access-Control-Allow-Origin", "*"),
-                   ("Vary", "Accept, Accept-Language, Accept-Encoding"),
-                   ("ETag", f'"{tag}:{encoding}"' if encoding else f'"{tag}"'), ("Cache-Control", "no-cache")]
-        headers += self.items_secure if (self.https or scheme in ("https", "wss")) else self.items_plain
-        if encoding:
-            headers.append(("Content-Encoding", encoding))
-        if self.observe is not None:
-            headers.append(("X-Request-Id", self.observe[1](environ, "ogc.items", 200, OGC_ITEMS)))
-        self.answered += 1
-        return headers, body
+        # ogc's own tag: the API's key, the Accept header, no language cookie, the minute (open_now)
+        tag = ogc.tag_of(caching.etag_of(environ, sync), environ.get("HTTP_ACCEPT", ""), "",
+                         str(int(time.time() // 60)))
+        return self._respond(environ, body, tag, [("Content-Crs", _CRS84), ("Access-Control-Allow-Origin", "*")],
+                             "Accept, Accept-Language", False, "ogc.items", OGC_ITEMS)
 
 
 class _Items:
@@ -329,16 +329,6 @@ class _Items:
 
 _ITEM_SCALARS = ("bbox", "limit", "offset", "f", "brand", "retailer", "category")
 _WHOLE = re.compile(r"0|[1-9][0-9]{0,8}")
-
-
-def _range(model, name: str) -> tuple:
-    """The ``ge``/``le`` bounds a query model declares for ``name`` (one source for both paths)."""
-    low = high = None
-    for rule in model.model_fields[name].metadata:
-        low, high = getattr(rule, "ge", low), getattr(rule, "le", high)
-    return low, high
-
-
 _ITEM_RANGES = {name: _range(ogc.ItemsParams, name) for name in ("limit", "offset")}
 
 
@@ -346,12 +336,9 @@ def parse_items(query_string: str) -> _Items | None:
     """The query of ``/ogc/collections/stores/items`` as :class:`~o2o.web.ogc.ItemsParams` reads it,
     or None for anything left to Flask: another parameter (``datetime``, ``crs``, ``lang``, an
     unknown one: Flask's 400), a repeated or malformed value, ``f=html``."""
-    if not query_string.isascii():
+    pairs = _pairs(query_string)
+    if pairs is None:
         return None
-    if "%" in query_string or "+" in query_string:
-        pairs = parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
-    else:
-        pairs = [pair.partition("=")[::2] for pair in query_string.split("&") if pair]
     out = _Items()
     out.bbox, out.limit, out.offset, out.f = None, 10, 0, None
     named: dict[str, str] = {}
@@ -379,9 +366,8 @@ def parse_items(query_string: str) -> _Items | None:
             if value != "json":
                 return None
             out.f = value
-        else:
-            if value == "" or value.strip() != value or len(value) > 200:
-                return None
+        elif not _name_ok(value):
+            return None
     out.filters = (Filters.of(*([named[k]] if k in named else None for k in ("brand", "retailer", "category")))
                    if ("brand" in named or "retailer" in named or "category" in named) else _ANY)
     out.pairs = list(named.items())
@@ -391,10 +377,7 @@ def parse_items(query_string: str) -> _Items | None:
 @functools.lru_cache(maxsize=64)
 def _accepted_format(accept: str | None) -> str:
     """``json`` or ``html`` as :func:`o2o.web.ogc._accepted_format` decides from this Accept header."""
-    mimetypes = parse_accept_header(accept, MIMEAccept)
-    best = mimetypes.best_match([ogc.JSON, ogc.GEOJSON, ogc.HTML])
-    return ("html" if best == ogc.HTML and mimetypes[ogc.HTML] > max(mimetypes[ogc.JSON], mimetypes[ogc.GEOJSON])
-            else "json")
+    return ogc.format_for(parse_accept_header(accept, MIMEAccept))
 
 
 def install(app) -> None:

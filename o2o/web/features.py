@@ -129,12 +129,6 @@ class FeatureCache(StoreCache[Fragment]):
         return self._get_many(store_ids, lambda missing: {
             s["id"]: self._build(s) for s in repo.get_stores(missing) if s["status"] == "open"})
 
-    def held(self, store_ids: list[int]) -> dict[int, Fragment]:
-        """The fragments of ``store_ids`` that are cached (no database read)."""
-        entries = self._entries
-        with self._lock:
-            return {sid: frag for sid in store_ids if (frag := entries.get(sid)) is not None}
-
     def all_held(self, store_ids: list[int]) -> dict[int, Fragment] | None:
         """The fragments of ``store_ids`` if every one is cached, else None (no database read; a
         single dict look-up each, atomic under the GIL, so no lock is taken)."""

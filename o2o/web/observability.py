@@ -21,6 +21,7 @@ import re
 import sys
 import time
 from time import perf_counter
+from typing import Callable, NamedTuple
 
 from flask import Flask, Response, request
 
@@ -155,6 +156,14 @@ class _Sampler:
         metrics.POOL_WAITING.set(waiting)
 
 
+class Observer(NamedTuple):
+    """What the request hooks do, for a path that answers below Flask (:mod:`o2o.web.fastpath`):
+    ``begin(environ)`` at the start; ``record(environ, endpoint, status, path)`` at the end (returns
+    the request id)."""
+    begin: Callable
+    record: Callable
+
+
 def _plain(status: int, text: str) -> Response:
     return Response(text + "\n", status, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"})
 
@@ -232,7 +241,7 @@ def init(app: Flask, state) -> None:
         response.headers.add("X-Request-Id", rid)
         return response
 
-    app.extensions["o2o_observe"] = (begin, record)
+    app.extensions["o2o_observe"] = Observer(begin, record)
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request_funcs.setdefault(None, []).insert(0, _finish)  # run in reverse: this one last
 

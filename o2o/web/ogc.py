@@ -99,9 +99,18 @@ def _format() -> str:
 
 def _accepted_format() -> str:
     """``json`` or ``html`` as the Accept header prefers (JSON unless HTML is preferred)."""
-    accept = request.accept_mimetypes
+    return format_for(request.accept_mimetypes)
+
+
+def format_for(accept) -> str:
+    """``json`` or ``html`` as these parsed Accept values (a ``MIMEAccept``) prefer."""
     best = accept.best_match([JSON, GEOJSON, HTML])
     return "html" if best == HTML and accept[HTML] > max(accept[JSON], accept[GEOJSON]) else "json"
+
+
+def tag_of(key: str, *extra: str) -> str:
+    """An answer's ETag: the API's key (:func:`o2o.web.caching.etag_of`) and what else it follows."""
+    return hashlib.blake2b("\x1f".join([key, *extra]).encode(), digest_size=12).hexdigest()
 
 
 def base_url() -> str:
@@ -161,7 +170,7 @@ def _conditional():
             extra.append(str(int(time.time() // 60)))
     except Exception:  # noqa: BLE001 - the view itself reports a database that is down
         return None
-    tag = hashlib.blake2b("\x1f".join([key, *extra]).encode(), digest_size=12).hexdigest()
+    tag = tag_of(key, *extra)
     environ["o2o.etag"] = tag
     held = caching._held_variant(tag) if "HTTP_IF_NONE_MATCH" in environ else None
     if held is not None:
