@@ -192,15 +192,22 @@ def db_url(request, tmp_path):
 
 @pytest.fixture
 def app(db_url):
+    app = filled_app(db_url)
+    register_commands(app)
+    yield app
+    app.extensions["o2o"].shutdown()
+
+
+def filled_app(db_url: str, **config):
+    """An app (as a server makes it) on ``db_url`` migrated and filled with the hand-made stores;
+    ``config`` adds settings (``FAST_NEARBY=False``, ``SIGN_INS_PER_MINUTE=3``, …). The caller
+    shuts it down (``app.extensions["o2o"].shutdown()``; the ``app`` fixture does)."""
     repo = open_repository(db_url)
     repo.migrate()
     fill(repo)
     repo.close()
-    app = create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "test", "TESTING": True,
-                      "TILES": "none"})
-    register_commands(app)
-    yield app
-    app.extensions["o2o"].shutdown()
+    return create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "test", "TESTING": True,
+                       "TILES": "none", **config})
 
 
 @pytest.fixture

@@ -45,69 +45,72 @@ def test_seeding_leaves_the_planner_statistics_of_what_it_wrote(db_url):
         repo.close()
 
 
-def test_a_big_stock_import_refreshes_the_statistics_a_small_one_does_not(db_url, monkeypatch):
+@pytest.fixture
+def seeded(db_url):
+    """A repository of 400 seeded stores with their products (statistics refreshed by the seed)."""
     repo = open_repository(db_url)
-    try:
-        repo.migrate()
-        seeding.seed(repo, 400, 0, products=True)
-        calls = []
-        real = repo.analyze
-        monkeypatch.setattr(repo, "analyze", lambda tables: (calls.append(tuple(tables)), real(tables)))
-        retailer = max(repo.list_retailers(), key=lambda r: len(repo.stores_of_retailer(r["id"])))
-        principal = Principal("retailer", retailer["id"], retailer["name"], tuple(retailer["domains"]))
-        codes = [s["external_id"] for s in repo.stores_of_retailer(retailer["id"]) if s["status"] == "open"]
-        skus = [p["sku"] for p in repo.list_products(retailer["id"])]
-
-        def load(pairs):
-            out = io.StringIO()
-            out.write("门店编码,商品编码,库存状态,数量\n")
-            for n, (code, sku) in enumerate(pairs):
-                out.write(f"{code},{sku},少量,{n % 4 + 1}\n")
-            rows = catalogue.read_rows(out.getvalue().encode(), "stock.csv", "text/csv", catalogue.STOCK_HEADERS,
-                                       "stock")[0]
-            return catalogue.import_stock(repo, principal, rows)
-
-        small = load([(codes[0], sku) for sku in skus[:3]])
-        assert small.stored and calls == []
-        pairs = [(c, s) for c in codes for s in skus][:importer.BULK_ROWS + 10]
-        assert len(pairs) > importer.BULK_ROWS
-        big = load(pairs)
-        assert big.stored and not big.rejected and calls == [("stock",)]
-    finally:
-        repo.close()
+    repo.migrate()
+    seeding.seed(repo, 400, 0, products=True)
+    yield repo
+    repo.close()
 
 
-def test_a_failed_analysis_does_not_fail_the_import_that_committed(db_url, monkeypatch):
+def _largest_retailer(repo):
+    """The retailer with the most stores: its principal, its open stores' codes, its SKUs."""
+    retailer = max(repo.list_retailers(), key=lambda r: len(repo.stores_of_retailer(r["id"])))
+    principal = Principal("retailer", retailer["id"], retailer["name"], tuple(retailer["domains"]))
+    codes = [s["external_id"] for s in repo.stores_of_retailer(retailer["id"]) if s["status"] == "open"]
+    skus = [p["sku"] for p in repo.list_products(retailer["id"])]
+    return principal, codes, skus
+
+
+def _import_stock(repo, principal, header: str, lines):
+    """A stock CSV of ``header`` and ``lines``, read and imported as the upload would be."""
+    out = io.StringIO()
+    out.write(header + "\n")
+    for line in lines:
+        out.write(line + "\n")
+    rows = catalogue.read_rows(out.getvalue().encode(), "stock.csv", "text/csv", catalogue.STOCK_HEADERS, "stock")[0]
+    return catalogue.import_stock(repo, principal, rows)
+
+
+def test_a_big_stock_import_refreshes_the_statistics_a_small_one_does_not(seeded, monkeypatch):
+    repo = seeded
+    calls = []
+    real = repo.analyze
+    monkeypatch.setattr(repo, "analyze", lambda tables: (calls.append(tuple(tables)), real(tables)))
+    principal, codes, skus = _largest_retailer(repo)
+
+    def load(pairs):
+        return _import_stock(repo, principal, "门店编码,商品编码,库存状态,数量",
+                             (f"{code},{sku},少量,{n % 4 + 1}" for n, (code, sku) in enumerate(pairs)))
+
+    small = load([(codes[0], sku) for sku in skus[:3]])
+    assert small.stored and calls == []
+    pairs = [(c, s) for c in codes for s in skus][:importer.BULK_ROWS + 10]
+    assert len(pairs) > importer.BULK_ROWS
+    big = load(pairs)
+    assert big.stored and not big.rejected and calls == [("stock",)]
+
+
+def test_a_failed_analysis_does_not_fail_the_import_that_committed(seeded, monkeypatch):
     """PostgreSQL refuses two ANALYZEs of one table at once ("tuple concurrently updated"): the
     import before it has committed and must be reported stored, its rows all there."""
-    repo = open_repository(db_url)
-    try:
-        repo.migrate()
-        seeding.seed(repo, 400, 0, products=True)
-        real = repo._execute
+    repo = seeded
+    real = repo._execute
 
-        def refusing(sql, *args, **kwargs):
-            if sql.startswith("ANALYZE"):
-                raise RuntimeError("tuple concurrently updated")
-            return real(sql, *args, **kwargs)
-        monkeypatch.setattr(repo, "_execute", refusing)
-        retailer = max(repo.list_retailers(), key=lambda r: len(repo.stores_of_retailer(r["id"])))
-        principal = Principal("retailer", retailer["id"], retailer["name"], tuple(retailer["domains"]))
-        codes = [s["external_id"] for s in repo.stores_of_retailer(retailer["id"]) if s["status"] == "open"]
-        skus = [p["sku"] for p in repo.list_products(retailer["id"])]
-        pairs = [(c, s) for c in codes for s in skus][:importer.BULK_ROWS + 10]
-        out = io.StringIO()
-        out.write("store,sku,availability,quantity\n")
-        for code, sku in pairs:
-            out.write(f"{code},{sku},limited,3\n")
-        rows = catalogue.read_rows(out.getvalue().encode(), "stock.csv", "text/csv", catalogue.STOCK_HEADERS,
-                                   "stock")[0]
-        report = catalogue.import_stock(repo, principal, rows)
-        assert report.stored and not report.rejected and report.inserted + report.updated + report.unchanged == len(pairs)
-        product_ids = repo.find_product_ids(retailer["id"], skus)
-        store_ids = repo.find_store_ids(retailer["id"], codes)
-        stored = {(line["store_id"], line["product_id"]): line for sid in set(store_ids.values())
-                  for line in repo.stock_of_store(sid)}
-        assert all(stored[(store_ids[c], product_ids[s])]["quantity"] == 3 for c, s in pairs)
-    finally:
-        repo.close()
+    def refusing(sql, *args, **kwargs):
+        if sql.startswith("ANALYZE"):
+            raise RuntimeError("tuple concurrently updated")
+        return real(sql, *args, **kwargs)
+    monkeypatch.setattr(repo, "_execute", refusing)
+    principal, codes, skus = _largest_retailer(repo)
+    pairs = [(c, s) for c in codes for s in skus][:importer.BULK_ROWS + 10]
+    report = _import_stock(repo, principal, "store,sku,availability,quantity",
+                           (f"{code},{sku},limited,3" for code, sku in pairs))
+    assert report.stored and not report.rejected and report.inserted + report.updated + report.unchanged == len(pairs)
+    product_ids = repo.find_product_ids(principal.id, skus)
+    store_ids = repo.find_store_ids(principal.id, codes)
+    stored = {(line["store_id"], line["product_id"]): line for sid in set(store_ids.values())
+              for line in repo.stock_of_store(sid)}
+    assert all(stored[(store_ids[c], product_ids[s])]["quantity"] == 3 for c, s in pairs)

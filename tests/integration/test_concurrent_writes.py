@@ -95,9 +95,9 @@ def _csv(codes: range) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def test_concurrent_imports_of_overlapping_codes_store_each_code_once(server, db_url):
-    base, key, _ = server
-    files = [_csv(range(start, start + 60)) for start in range(0, 8 * 20, 20)]  # each overlaps the next by 40
+def _import_all_at_once(base: str, key: str, files: list[bytes]) -> list[tuple[int, dict]]:
+    """Every CSV posted to the store import at the same moment (one thread each, a barrier);
+    ``(status, report)`` of each, in order."""
     barrier = threading.Barrier(len(files))
 
     def upload(body: bytes) -> tuple[int, dict]:
@@ -106,7 +106,13 @@ def test_concurrent_imports_of_overlapping_codes_store_each_code_once(server, db
         return status, json.loads(raw)
 
     with ThreadPoolExecutor(len(files)) as pool:
-        results = list(pool.map(upload, files))
+        return list(pool.map(upload, files))
+
+
+def test_concurrent_imports_of_overlapping_codes_store_each_code_once(server, db_url):
+    base, key, _ = server
+    files = [_csv(range(start, start + 60)) for start in range(0, 8 * 20, 20)]  # each overlaps the next by 40
+    results = _import_all_at_once(base, key, files)
     assert [s for s, _ in results] == [200] * len(files), results
     assert all(report["rejected"] == [] for _, report in results)
     wanted = {f"I{n}": 1 for n in range(0, 7 * 20 + 60)}
@@ -123,15 +129,7 @@ def test_concurrent_bulk_imports_each_refresh_the_statistics_and_all_succeed(ser
     base, key, _ = server
     size = BULK_ROWS + 50
     files = [_csv(range(i * size, (i + 1) * size)) for i in range(4)]
-    barrier = threading.Barrier(len(files))
-
-    def upload(body: bytes) -> tuple[int, dict]:
-        barrier.wait(30)
-        status, raw = _request(base + "/api/v1/stores/import", key, body, "text/csv")
-        return status, json.loads(raw)
-
-    with ThreadPoolExecutor(len(files)) as pool:
-        results = list(pool.map(upload, files))
+    results = _import_all_at_once(base, key, files)
     assert [s for s, _ in results] == [200] * len(files), [r for _, r in results if "error" in r][:1]
     assert all(report["rejected"] == [] and report["inserted"] == size for _, report in results)
     assert _codes_in_db(db_url) == {f"I{n}": 1 for n in range(4 * size)}

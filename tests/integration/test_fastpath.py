@@ -245,17 +245,9 @@ def test_the_parser_reads_what_nearby_params_reads():
 
 
 def test_it_can_be_switched_off(tmp_path):
-    from o2o.storage import open_repository
-    from o2o.web import create_app
-    from tests.conftest import fill
+    from tests.conftest import filled_app
 
-    url = f"sqlite:///{tmp_path / 'off.db'}"
-    repo = open_repository(url)
-    repo.migrate()
-    fill(repo)
-    repo.close()
-    app = create_app({"DATABASE_URL": url, "SEED_STORES": 0, "SECRET_KEY": "t", "TESTING": True,
-                      "TILES": "none", "FAST_NEARBY": False})
+    app = filled_app(f"sqlite:///{tmp_path / 'off.db'}", FAST_NEARBY=False)
     try:
         assert not isinstance(app.wsgi_app, FastNearby)
         assert app.test_client().get(f"{NEARBY}?{HERE}").status_code == 200

@@ -75,7 +75,7 @@ def test_the_sign_in_limit_is_a_setting(db_url, keys):
     from o2o.web import create_app
 
     app = create_app({"DATABASE_URL": db_url, "SEED_STORES": 0, "SECRET_KEY": "test", "TESTING": True,
-                      "TILES": "none", "SIGN_INS_PER_MINUTE": 3})
+                      "TILES": "none", "SIGN_INS_PER_MINUTE": 3})  # the database: the keys fixture's
     try:
         client = app.test_client()
         codes = [sign_in(client, "o2o_r_1_" + "q" * 43).status_code for _ in range(5)]
